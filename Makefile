@@ -1,0 +1,42 @@
+# corpusmill: the two quickstart commands are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+export DO_NOT_TRACK := true
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export MLFLOW_DISABLE_TELEMETRY := true
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test ui serve validate bench clean-workspace
+
+$(BIN)/.installed: pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/corpusmill run
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+validate: $(BIN)/.installed
+	$(BIN)/corpusmill validate
+
+ui: $(BIN)/.installed
+	$(BIN)/corpusmill ui
+
+serve: $(BIN)/.installed
+	$(BIN)/corpusmill serve
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/tokenize.py
+	$(BIN)/python bench/train.py
+
+clean-workspace:
+	rm -rf workspace
