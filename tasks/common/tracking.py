@@ -1,0 +1,29 @@
+"""Small MLflow helpers shared by train, evaluate and register: experiments and flat params."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+
+def ensure_experiment(name: str, artifact_root: Path) -> str:
+    """The id of experiment `name`, created with artifacts under `artifact_root/<name>` if new."""
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = (artifact_root / name).resolve()
+    location.mkdir(parents=True, exist_ok=True)
+    return mlflow.create_experiment(name, artifact_location=location.as_uri())
+
+
+def flatten_params(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config dict -> `{"a.b": "value"}` strings, as MLflow params want them."""
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_params(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat

@@ -1,0 +1,41 @@
+"""Prefect tasks of the ingest stage: thin wrappers over `plan_shards` and `read_shard`."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import task
+from prefect.cache_policies import NONE
+
+from tasks.common.dataset import DatasetHandle, PartResult
+from tasks.ingest.config import IngestConfig, SourceConfig
+from tasks.ingest.readers import plan_shards, read_shard
+
+FALLBACK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
+                             ("encoding_error", pa.bool_())])
+
+
+@task(name="ingest-plan", cache_policy=NONE)
+def plan_shards_task(source: SourceConfig, cfg: IngestConfig) -> list:
+    """List the input's shards (files, byte ranges, row groups) without reading them."""
+    return plan_shards(source, cfg)
+
+
+@task(name="ingest-shard", cache_policy=NONE)
+def ingest_shard_task(shard, source: SourceConfig, cfg: IngestConfig, out_uri: str, key: str, part: str) -> PartResult:
+    """Stream one shard into one Parquet part of the raw dataset; reuse it if already written."""
+    out = DatasetHandle(out_uri)
+    done = out.finished_part(key, part)
+    if done is not None:
+        return done
+    counters = {"rows": 0, "encoding_errors": 0}
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        for batch in read_shard(shard, source, cfg):
+            counters["rows"] += batch.num_rows
+            if "encoding_error" in batch.schema.names:
+                counters["encoding_errors"] += int(pc.sum(batch.column("encoding_error")).as_py() or 0)
+            yield batch
+
+    return out.write_part(key, part, counted(), schema=FALLBACK_SCHEMA, counters=counters)
