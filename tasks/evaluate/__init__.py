@@ -1,0 +1,1 @@
+"""Evaluate stage: test-split metrics and plots, and the candidate-vs-champion comparison (no MLflow)."""

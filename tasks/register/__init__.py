@@ -1,0 +1,1 @@
+"""Register stage: the pickle-free MLflow pyfunc, model card, registration and champion/challenger aliases."""

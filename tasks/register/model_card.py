@@ -1,0 +1,121 @@
+"""The model card: one Markdown page per registered version (artifact and MLflow description).
+
+`render_model_card` is a pure function of a typed `CardInput`; the caller gathers the figures
+(manifests, training params, test metrics, the corpus and model audit reports).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_INTENDED_USE = (
+    "Batch scoring of text similar to the training corpus (same languages, domain and length), "
+    "as one signal among others. Not for decisions about individual people without human review."
+)
+DEFAULT_LIMITATIONS = [
+    "A small LSTM trained from scratch on one corpus: it inherits that corpus's topics, label noise and skews.",
+    "Text far from the training distribution (other languages, domains or very long documents) is scored unreliably.",
+    "Group metrics cover only the groups the identity lexicon and the test split contain; absent groups are unmeasured.",
+]
+
+
+class GateResult(BaseModel):
+    """One audit gate as reported by the corpus or model audit."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    metric: str = ""
+    value: float | None = None
+    threshold: float | None = None
+    passed: bool
+    action: str = "warn"
+
+
+class CardInput(BaseModel):
+    """Everything the model card shows; only the name and kind are required."""
+
+    model_config = ConfigDict(extra="forbid")
+    model_name: str
+    version: str | None = None
+    kind: str
+    pipeline: str = ""
+    description: str = ""
+    dataset_manifest_hash: str = ""
+    rows: dict[str, int] = Field(default_factory=dict, description="rows per split, e.g. train/validation/test")
+    tokenizer: dict[str, Any] = Field(default_factory=dict, description="e.g. model, vocab_size, hash")
+    training_params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict, description="overall test metrics")
+    group_metrics: list[dict[str, Any]] = Field(default_factory=list, description="model-audit records per group")
+    model_gates: list[GateResult] = Field(default_factory=list)
+    corpus_audit_headline: str = ""
+    corpus_gates: list[GateResult] = Field(default_factory=list)
+    intended_use: str = DEFAULT_INTENDED_USE
+    limitations: list[str] = Field(default_factory=lambda: list(DEFAULT_LIMITATIONS))
+    dataset_uris: list[str] = Field(default_factory=list)
+    input_manifest_hashes: dict[str, str] = Field(default_factory=dict, description="stage -> manifest content hash")
+    code_version: str = ""
+
+
+def render_model_card(card: CardInput) -> str:
+    """Markdown model card: overview, data, training, metrics (overall and per group), audits,
+    intended use, limitations and lineage. Empty inputs render as "not recorded", never vanish."""
+    title = f"{card.model_name} v{card.version}" if card.version else card.model_name
+    parts = [f"# Model card: {title}", ""]
+    if card.description:
+        parts += [card.description, ""]
+    parts += _section("Overview", _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version,
+                                        "code version": card.code_version}))
+    data = {"dataset manifest hash": card.dataset_manifest_hash, **{f"rows ({k})": v for k, v in card.rows.items()}}
+    parts += _section("Data", _kv(data))
+    parts += _section("Tokenizer", _kv(card.tokenizer))
+    parts += _section("Training parameters", _kv(card.training_params))
+    parts += _section("Metrics", _kv({k: _num(v) for k, v in sorted(card.metrics.items())}))
+    parts += _section("Metrics per group", _table(card.group_metrics))
+    parts += _section("Model audit gates", _gates(card.model_gates))
+    audit_lines = ([card.corpus_audit_headline, ""] if card.corpus_audit_headline else [])
+    flagged = [g for g in card.corpus_gates if not g.passed]
+    audit_lines += [f"Gates: {len(card.corpus_gates) - len(flagged)} passed, {len(flagged)} failed or warned."]
+    if flagged:
+        audit_lines += ["", *_gates(flagged)]
+    parts += _section("Corpus audit", audit_lines if (card.corpus_audit_headline or card.corpus_gates) else [])
+    parts += _section("Intended use", [card.intended_use])
+    parts += _section("Limitations", [f"- {item}" for item in card.limitations])
+    lineage = [f"- dataset: `{uri}`" for uri in card.dataset_uris]
+    lineage += [f"- {stage} manifest: `{digest}`" for stage, digest in card.input_manifest_hashes.items()]
+    if card.code_version:
+        lineage.append(f"- code version: `{card.code_version}`")
+    parts += _section("Lineage", lineage)
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [f"## {title}", "", *(lines or ["_not recorded_"]), ""]
+
+
+def _kv(values: dict[str, Any]) -> list[str]:
+    return [f"- **{key}**: {value}" for key, value in values.items() if value not in (None, "")]
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _table(records: list[dict[str, Any]]) -> list[str]:
+    if not records:
+        return []
+    columns: list[str] = []
+    for record in records:
+        columns += [key for key in record if key not in columns]
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    rows += ["| " + " | ".join(_num(r.get(c, "")) for c in columns) + " |" for r in records]
+    return rows
+
+
+def _gates(gates: list[GateResult]) -> list[str]:
+    if not gates:
+        return []
+    rows = ["| gate | metric | value | threshold | passed | action |", "|---|---|---|---|---|---|"]
+    rows += [f"| {g.name} | {g.metric} | {_num(g.value)} | {_num(g.threshold)} | {'yes' if g.passed else 'NO'} "
+             f"| {g.action} |" for g in gates]
+    return rows
