@@ -1,0 +1,171 @@
+"""`corpusmill` command line: run, validate, serve, ui.
+
+Environment (Prefect home, MLflow store, offline switches) is set here, before Prefect is imported.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from corpusmill.config import ConfigError, CorpusmillConfig, load_config
+from corpusmill.workspace import Workspace, apply_environment
+
+STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
+
+
+def _workspace(args: argparse.Namespace, config: CorpusmillConfig) -> Workspace:
+    root = args.workspace or os.environ.get("CORPUSMILL_HOME") or config.workspace
+    return Workspace.at(root, config.data_uri)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[CorpusmillConfig, Workspace, dict[str, str]]:
+    config = load_config(args.config)
+    ws = _workspace(args, config)
+    env = ws.environment(config.mlflow_tracking_uri)
+    apply_environment(env)
+    return config, ws, env
+
+
+def _parse_stages(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    stages = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"--stages: unknown stage(s) {unknown}; known: {', '.join(STAGES)}")
+    return stages
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Parse and validate the config file; print the pipelines it defines."""
+    config = load_config(args.config)
+    for name, pipeline in config.pipelines.items():
+        flag = "default" if pipeline.default else "       "
+        models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items())
+        print(f"{flag}  {name}: {pipeline.source.format} {pipeline.source.uri} -> {models}")
+    print(f"{args.config}: OK")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run pipelines end to end (or some stages), then the scoring applications; print a summary."""
+    config, ws, env = _prepare(args)
+    stages = _parse_stages(args.stages)
+    names = args.pipelines or config.default_pipelines()
+    for name in names:
+        config.pipeline(name)
+    from corpusmill.services import ensure_prefect_database
+
+    ensure_prefect_database(env)
+    from corpusmill.summary import print_summary
+    from flows.corpus_to_model import corpus_to_model_flow
+    from flows.score_recommendations import score_recommendations_flow
+    from flows.score_summaries import score_summaries_flow
+
+    config_path = str(Path(args.config).resolve())
+    started = time.time()
+    results: dict[str, dict] = {}
+    for name in names:
+        pipeline_stages = [s for s in (stages or STAGES) if s != "score"]
+        result = corpus_to_model_flow(pipeline=name, config_path=config_path, workspace=str(ws.root),
+                                      stages=pipeline_stages) if pipeline_stages else {}
+        if stages is None or "score" in stages:
+            apps = config.pipeline(name).applications
+            if apps.recommendations is not None:
+                result["scores/recommendations"] = score_recommendations_flow(
+                    pipeline=name, config_path=config_path, workspace=str(ws.root))
+            if apps.summaries is not None:
+                result["scores/summaries"] = score_summaries_flow(
+                    pipeline=name, config_path=config_path, workspace=str(ws.root))
+        results[name] = result
+    print_summary(results, ws, env, time.time() - started)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Start the Prefect server (127.0.0.1:4200) and the MLflow UI (127.0.0.1:5000); Ctrl-C stops both."""
+    _, ws, env = _prepare(args)
+    from corpusmill import services
+
+    services.ensure_prefect_database(env)
+    processes = [services.start_prefect_server(env), services.start_mlflow_ui(ws, env)]
+    try:
+        services.wait_for_port(services.PREFECT_PORT, 120)
+        services.wait_for_port(services.MLFLOW_PORT, 120)
+        print(f"Prefect UI: http://{services.HOST}:{services.PREFECT_PORT}  (flow runs, subflows per stage, artifacts)")
+        print(f"MLflow UI:  http://{services.HOST}:{services.MLFLOW_PORT}  (experiments per pipeline, Models tab)")
+        print("Ctrl-C stops both.")
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.stop(processes)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the deployments of pipelines.yaml against a Prefect server (started here if none runs)."""
+    config, ws, env = _prepare(args)
+    from corpusmill import services
+
+    processes = []
+    if "PREFECT_API_URL" not in os.environ:
+        if not services.port_open(services.PREFECT_PORT):
+            services.ensure_prefect_database(env)
+            processes.append(services.start_prefect_server(env))
+            services.wait_for_port(services.PREFECT_PORT, 120)
+        os.environ["PREFECT_API_URL"] = f"http://{services.HOST}:{services.PREFECT_PORT}/api"
+    from prefect import serve
+
+    from flows.deployments import build_deployments
+
+    deployments = build_deployments(config, str(Path(args.config).resolve()), str(ws.root))
+    print(f"Serving {len(deployments)} deployment(s); Prefect UI: http://{services.HOST}:{services.PREFECT_PORT}")
+    try:
+        serve(*deployments)
+    finally:
+        services.stop(processes)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `corpusmill` command."""
+    parser = argparse.ArgumentParser(prog="corpusmill", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", default="pipelines.yaml", help="pipelines file (default: pipelines.yaml)")
+        p.add_argument("--workspace", default=None, help="workspace folder (default: $CORPUSMILL_HOME or the file's `workspace`)")
+
+    run = sub.add_parser("run", help="run pipelines end to end, then the scoring applications")
+    run.add_argument("pipelines", nargs="*", help="pipeline names (default: those marked default)")
+    run.add_argument("--stages", default=None, help=f"comma-separated subset of: {','.join(STAGES)}")
+    common(run)
+    run.set_defaults(func=cmd_run)
+    validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")
+    validate.add_argument("--config", default="pipelines.yaml")
+    validate.set_defaults(func=cmd_validate)
+    for name, func, text in (("ui", cmd_ui, "start the Prefect and MLflow UIs"),
+                             ("serve", cmd_serve, "serve the scheduled and on-demand deployments")):
+        p = sub.add_parser(name, help=text)
+        common(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; config errors exit 2 with the message on stderr."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        print(f"corpusmill: config error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

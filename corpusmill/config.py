@@ -1,0 +1,136 @@
+"""`pipelines.yaml`, parsed once into typed models and passed down; errors name the key path.
+
+Each stage owns its section's model (`tasks/<stage>/config.py`); this module composes them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tasks.audit.config import AuditConfig
+from tasks.clean.config import CleanConfig
+from tasks.evaluate.config import EvaluateConfig
+from tasks.ingest.config import IngestConfig, SourceConfig
+from tasks.register.config import RegisterConfig
+from tasks.score.config import ApplicationsConfig
+from tasks.tokenize.config import SplitConfig, TokenizeConfig
+from tasks.train.kinds import ModelConfig
+
+DEFAULT_CONFIG = Path("pipelines.yaml")
+
+
+class ConfigError(ValueError):
+    """A `pipelines.yaml` that cannot be used; the message names the file and each bad key."""
+
+
+class RunnerConfig(BaseModel):
+    """How Prefect runs a stage's shard tasks: threads on this machine, or a Dask cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_runner: Literal["threads", "dask"] = "threads"
+    max_workers: int = Field(default=2, gt=0)
+    dask_address: str | None = Field(default=None, description="scheduler address; none starts a local cluster")
+
+
+class PipelineConfig(BaseModel):
+    """One corpus and the models trained on it. Every section but `source` has defaults.
+
+    The YAML key `register` is the attribute `registry` (pydantic reserves `register`).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = ""
+    default: bool = True
+    description: str = ""
+    source: SourceConfig
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    clean: CleanConfig = Field(default_factory=CleanConfig.default)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    models: dict[str, ModelConfig] = Field(min_length=1)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    registry: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
+    applications: ApplicationsConfig = Field(default_factory=ApplicationsConfig)
+
+    def registered_name(self, model: str) -> str:
+        """The MLflow registered-model name of one of this pipeline's models."""
+        return f"{self.name}-{model}"
+
+    @model_validator(mode="after")
+    def _applications_name_models(self) -> "PipelineConfig":
+        for app_name in ("recommendations", "summaries"):
+            app = getattr(self.applications, app_name)
+            if app is not None and app.model not in self.models:
+                raise ValueError(
+                    f"applications.{app_name}.model: {app.model!r} is not one of this pipeline's "
+                    f"models {sorted(self.models)}"
+                )
+        return self
+
+
+class CorpusmillConfig(BaseModel):
+    """The whole file: workspace, runner, MLflow location and the pipelines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workspace: str = "workspace"
+    data_uri: str | None = Field(default=None, description="dataset root (fsspec URL); default <workspace>/data")
+    mlflow_tracking_uri: str | None = Field(default=None, description="default sqlite:///<workspace>/mlflow.db")
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    pipelines: dict[str, PipelineConfig] = Field(min_length=1)
+
+    @field_validator("pipelines")
+    @classmethod
+    def _name_pipelines(cls, pipelines: dict[str, PipelineConfig]) -> dict[str, PipelineConfig]:
+        for name, pipeline in pipelines.items():
+            pipeline.name = name
+        return pipelines
+
+    def pipeline(self, name: str) -> PipelineConfig:
+        """One pipeline by name, or a ConfigError listing the known names."""
+        if name not in self.pipelines:
+            raise ConfigError(f"no pipeline {name!r} in the config; known: {', '.join(self.pipelines)}")
+        return self.pipelines[name]
+
+    def default_pipelines(self) -> list[str]:
+        """Names of the pipelines marked `default: true`, in file order."""
+        return [name for name, pipeline in self.pipelines.items() if pipeline.default]
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: `<file>: <key.path>: <what was expected> (got <value>)`."""
+    lines = [f"{source}: {error.error_count()} problem(s)"]
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        got = item.get("input")
+        shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+        lines.append(f"  {path}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def parse_config(data: object, source: str = "<config>") -> CorpusmillConfig:
+    """Validate already-loaded YAML data; raise ConfigError naming each bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with a `pipelines` key, got {type(data).__name__}")
+    try:
+        return CorpusmillConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, source)) from None
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG) -> CorpusmillConfig:
+    """Read and validate `pipelines.yaml`; raise ConfigError with the file and key path."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_config(data, str(path))

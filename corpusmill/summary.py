@@ -1,0 +1,50 @@
+"""The short report `corpusmill run` ends with: rows per stage, audit, models, aliases, outputs, UIs."""
+from __future__ import annotations
+
+from typing import Any
+
+from corpusmill.workspace import Workspace
+
+DATA_STAGES = ("raw", "clean", "quarantine", "audit", "tokens")
+
+
+def _fmt_metrics(metrics: dict[str, Any], limit: int = 4) -> str:
+    shown = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float))][:limit]
+    return ", ".join(f"{k}={v:.4g}" for k, v in shown) or "-"
+
+
+def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float) -> str:
+    """Text of the end-of-run summary from the flows' results (one dict per pipeline)."""
+    lines = [f"corpusmill: {len(results)} pipeline(s) in {seconds:.0f} s; workspace {ws.root}", ""]
+    for pipeline, result in results.items():
+        lines.append(f"== {pipeline}")
+        rows = [f"{stage}={result[stage]['rows']}" for stage in DATA_STAGES if stage in result and "rows" in result[stage]]
+        if rows:
+            lines.append("  rows:     " + "  ".join(rows) + ("  (reused)" if all(result[s].get("reused") for s in DATA_STAGES if s in result) else ""))
+        audit = result.get("audit", {})
+        if audit.get("headline"):
+            lines.append(f"  audit:    {audit['headline']}")
+        for name, model in result.get("models", {}).items():
+            reg = model.get("registered", {})
+            version = f"v{reg['version']}" if reg.get("version") else "not registered"
+            alias = reg.get("alias") or "-"
+            lines.append(f"  model:    {name} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}")
+            if reg.get("reason"):
+                lines.append(f"            {reg['reason']}")
+        for app in ("scores/recommendations", "scores/summaries"):
+            if app in result:
+                s = result[app]
+                lines.append(f"  {app}: {s['new_rows']} new rows ({len(s['new_partitions'])} partition(s)), "
+                             f"{s['total_rows']} total, by {s['model']} v{s['version']} -> {s['output']}")
+        lines.append(f"  data:     {ws.data_root}/{pipeline}/")
+        lines.append("")
+    lines += [
+        f"MLflow store: {env.get('MLFLOW_TRACKING_URI')}   Prefect home: {env.get('PREFECT_HOME')}",
+        "See the runs: `make ui`, then Prefect at http://127.0.0.1:4200 and MLflow at http://127.0.0.1:5000",
+    ]
+    return "\n".join(lines)
+
+
+def print_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float) -> None:
+    """Print `render_summary` to stdout."""
+    print(render_summary(results, ws, env, seconds))

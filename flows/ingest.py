@@ -1,0 +1,30 @@
+"""Ingest: the source, read shard by shard, becomes the `raw` dataset (zstd Parquet parts)."""
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows.runtime import RunContext, summary
+from tasks.common.stage import config_hash, merge_counters, start_stage
+from tasks.ingest.fingerprint import source_fingerprint
+from tasks.ingest.prefect_tasks import ingest_shard_task, plan_shards_task
+
+
+@flow(name="ingest", log_prints=True)
+def ingest_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
+    """Read the pipeline's source into `<data>/<pipeline>/raw`; reuse it when source and config are unchanged."""
+    ctx = RunContext.load(config_path, pipeline, workspace)
+    cfg = ctx.pipeline
+    shards = plan_shards_task(cfg.source, cfg.ingest)
+    files = source_fingerprint(shards)
+    shard_list = [shard.model_dump(mode="json") for shard in shards]
+    run = start_stage("raw", ctx.stage_uri("raw"), [], config_hash(cfg.source, cfg.ingest, files, shard_list), ("ingest",))
+    if (done := run.reusable()) is not None:
+        return summary(done, reused=True)
+    futures = [
+        ingest_shard_task.submit(shard, cfg.source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet")
+        for i, shard in enumerate(shards)
+    ]
+    parts = [future.result() for future in futures]
+    return summary(run.commit(parts, merge_counters(parts)), reused=False)

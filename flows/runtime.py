@@ -1,0 +1,54 @@
+"""What every flow needs: the config and workspace for a run, and the task runner it asks for."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from corpusmill.config import CorpusmillConfig, PipelineConfig, RunnerConfig, load_config
+from corpusmill.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """The parsed config, the chosen pipeline and the workspace of one flow run."""
+
+    config: CorpusmillConfig
+    pipeline: PipelineConfig
+    workspace: Workspace
+
+    @classmethod
+    def load(cls, config_path: str, pipeline: str, workspace: str | None = None) -> "RunContext":
+        """Parse the config file and resolve the workspace (argument, else the file's `workspace`)."""
+        config = load_config(config_path)
+        ws = Workspace.at(workspace or config.workspace, config.data_uri)
+        return cls(config=config, pipeline=config.pipeline(pipeline), workspace=ws)
+
+    def stage_uri(self, stage: str) -> str:
+        """Dataset folder of one of this pipeline's stages."""
+        return self.workspace.stage_uri(self.pipeline.name, stage)
+
+
+def make_task_runner(runner: RunnerConfig) -> Any:
+    """Threads on this machine by default; `prefect-dask`'s DaskTaskRunner for a cluster."""
+    if runner.task_runner == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as error:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError("runner.task_runner: dask needs `pip install corpusmill[dask]`") from error
+        if runner.dask_address:
+            return DaskTaskRunner(address=runner.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": runner.max_workers, "processes": True})
+    return ThreadPoolTaskRunner(max_workers=runner.max_workers)
+
+
+def summary(manifest: Any, reused: bool) -> dict[str, Any]:
+    """The small dict a stage flow returns: where its output is, rows, counters, reuse."""
+    return {
+        "uri": manifest.uri,
+        "rows": manifest.rows,
+        "content_hash": manifest.content_hash,
+        "counters": manifest.counters,
+        "reused": reused,
+    }

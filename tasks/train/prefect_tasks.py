@@ -1,0 +1,120 @@
+"""Prefect task of the train stage: one model, from the tokens dataset to a saved bundle + MLflow run."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from prefect import task
+from prefect.cache_policies import NONE
+from pydantic import BaseModel
+from tokenizers import Tokenizer
+
+from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.tracking import ensure_experiment, flatten_params
+from tasks.common.version import code_version
+from tasks.train.bundle import save_bundle
+from tasks.train.kinds import ModelConfig, get_kind
+from tasks.train.trainer import train_model
+
+RECORD_NAME = "train_record.json"
+
+
+class TrainJob(BaseModel):
+    """Everything one training task needs, by value or by path."""
+
+    pipeline: str
+    model_name: str
+    registered_name: str
+    model: ModelConfig
+    tokens_uri: str
+    model_dir: str
+    experiment: str
+    artifact_root: str
+
+
+class TrainRecord(BaseModel):
+    """What a finished training left: its cache key, MLflow run, bundle and metrics."""
+
+    cache_key: str
+    run_id: str
+    bundle_dir: str
+    kind: str
+    best_metrics: dict[str, float]
+    best_epoch: int
+    steps: int
+    tokens_per_s: float
+    tokens_hash: str
+    tokenizer_hash: str
+
+
+def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, Path]:
+    manifest = tokens.require_manifest()
+    return manifest.content_hash, Path(tokens.join("tokenizer.json"))
+
+
+def train_one(job: TrainJob) -> TrainRecord:
+    """Train (or reuse) one model: read tokens, prepare, train with checkpoints, save the bundle.
+
+    Reused when `train_record.json` holds the same cache key (tokens hash + model config + code).
+    An interrupted training resumes from its last checkpoint (checkpoints are keyed the same way).
+    """
+    tokens = DatasetHandle(job.tokens_uri)
+    tokens_hash, tokenizer_path = _tokens_hash_and_tokenizer(tokens)
+    key = stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train")})
+    model_dir = Path(job.model_dir)
+    record_path = model_dir / RECORD_NAME
+    if record_path.exists():
+        record = TrainRecord.model_validate_json(record_path.read_text())
+        if record.cache_key == key and Path(record.bundle_dir).exists():
+            return record
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    kind = get_kind(job.model.kind)
+    prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
+    checkpoints = model_dir / "checkpoints" / key
+    for stale in (model_dir / "checkpoints").glob("*"):
+        if stale != checkpoints:
+            shutil.rmtree(stale, ignore_errors=True)
+    mlflow.set_experiment(experiment_id=ensure_experiment(job.experiment, Path(job.artifact_root)))
+    tokenizer_hash = stable_hash(tokenizer.to_str())
+    with mlflow.start_run(run_name=job.registered_name) as run:
+        mlflow.set_tags({"pipeline": job.pipeline, "model": job.model_name, "kind": job.model.kind,
+                         "dataset.tokens_hash": tokens_hash, "tokenizer_hash": tokenizer_hash,
+                         "code_version": code_version("train"), "cache_key": key})
+        mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
+        mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
+                           "data.validation_examples": len(prepared.splits.get("validation", [])),
+                           "data.test_examples": len(prepared.splits.get("test", []))})
+        result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
+                             resume=True, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
+        bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta, tokenizer)
+        mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
+        curve = checkpoints / "learning_curve.png"
+        if curve.exists():
+            mlflow.log_artifact(str(curve), artifact_path="plots")
+        (checkpoints / "history.json").write_text(json.dumps(result.history, indent=2, default=float))
+        mlflow.log_artifact(str(checkpoints / "history.json"))
+    record = TrainRecord(
+        cache_key=key, run_id=run.info.run_id, bundle_dir=str(bundle), kind=kind.name,
+        best_metrics={k: float(v) for k, v in result.best_metrics.items()}, best_epoch=result.best_epoch,
+        steps=result.steps, tokens_per_s=float(result.tokens_per_s), tokens_hash=tokens_hash,
+        tokenizer_hash=tokenizer_hash,
+    )
+    tmp = record_path.with_suffix(".tmp")
+    tmp.write_text(record.model_dump_json(indent=2))
+    tmp.replace(record_path)
+    return record
+
+
+@task(name="train-model", cache_policy=NONE)
+def train_model_task(job: TrainJob) -> TrainRecord:
+    """Prefect wrapper of `train_one`."""
+    return train_one(job)
+
+
+def record_summary(record: TrainRecord) -> dict[str, Any]:
+    """The small dict the train flow returns per model."""
+    return {"run_id": record.run_id, "bundle": record.bundle_dir, "best_epoch": record.best_epoch,
+            "best_val": record.best_metrics, "tokens_per_s": round(record.tokens_per_s, 1)}
