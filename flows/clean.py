@@ -6,7 +6,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows.runtime import RunContext, summary
+from flows.runtime import RunContext, artifact_key, summary
 from tasks.clean.base import StepCounters
 from tasks.clean.plan import DedupPhase, build_plan
 from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_phase_task, signatures_task
@@ -66,6 +66,6 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     totals = {"rows_in": rows_in, "rows_kept": kept, "rows_quarantined": quarantined, **counters.model_dump()}
     q_manifest = q_run.commit([o.quarantined for o in outcomes_all], totals)
     manifest = clean_run.commit([o.kept for o in final], totals)
-    create_table_artifact(key=f"{pipeline}-clean-steps", table=_step_table(counters),
+    create_table_artifact(key=artifact_key(pipeline, "clean-steps"), table=_step_table(counters),
                           description=f"{pipeline}: rows in {rows_in}, kept {kept}, quarantined {quarantined}")
     return {"clean": summary(manifest, False), "quarantine": summary(q_manifest, False)}

@@ -52,3 +52,9 @@ def summary(manifest: Any, reused: bool) -> dict[str, Any]:
         "counters": manifest.counters,
         "reused": reused,
     }
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits and dashes) from name parts."""
+    text = "-".join(parts).lower()
+    return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-")

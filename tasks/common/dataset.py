@@ -149,7 +149,7 @@ class DatasetHandle:
         """
         final = posixpath.join(self.work_dir(key), name)
         tmp = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
-        self.fs.makedirs(self.work_dir(key), exist_ok=True)
+        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
         rows = 0
         writer: pq.ParquetWriter | None = None
         with self.fs.open(tmp, "wb") as sink:
@@ -185,6 +185,7 @@ class DatasetHandle:
         for path in self._top_level_parts():
             self.fs.rm(path)
         for name in extra_files or []:
+            self.fs.makedirs(posixpath.dirname(self.join(name)), exist_ok=True)
             self.fs.mv(posixpath.join(self.work_dir(key), name), self.join(name))
         names = sorted(part.name for part in parts)
         digests = []

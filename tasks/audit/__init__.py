@@ -1,0 +1,1 @@
+"""Bias audit of corpora and models (issue #4): lexicon groups, counts, gates, mitigations."""

@@ -1,0 +1,156 @@
+"""Prefect task of the evaluate stage: one model on the held-out test split, vs the champion.
+
+Classifiers: metrics, plots, per-group model audit, counterfactual probe and the champion re-scored
+on the same rows. Other kinds: the kind's own test metrics, compared with the champion's stored ones.
+Writes `<data>/<pipeline>/evaluate/<model>/` (predictions or metrics Parquet + report.json).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from mlflow import MlflowClient
+from prefect import task
+from prefect.cache_policies import NONE
+from pydantic import BaseModel
+from tokenizers import Tokenizer
+
+from tasks.audit.config import AuditConfig
+from tasks.audit.lexicon import memberships
+from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
+from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.version import code_version
+from tasks.evaluate.classifier import evaluate_classifier
+from tasks.evaluate.compare import proba_matrix
+from tasks.evaluate.config import EvaluateConfig
+from tasks.register.aliases import alias_version, champion_metrics, load_champion
+from tasks.train.bundle import load_bundle, load_predictor
+from tasks.train.device import select_device
+from tasks.train.kinds import ModelConfig, get_kind
+from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
+from tasks.train.trainer import evaluate_examples
+
+
+class EvalJob(BaseModel):
+    """Everything one evaluation needs, by value or by path."""
+
+    pipeline: str
+    model_name: str
+    registered_name: str
+    model: ModelConfig
+    tokens_uri: str
+    model_dir: str
+    out_uri: str
+    evaluate: EvaluateConfig
+    audit: AuditConfig
+    alias_champion: str = "champion"
+
+
+class EvalOutcome(BaseModel):
+    """The evaluation's verdict inputs for the register stage."""
+
+    cache_key: str
+    run_id: str
+    metrics: dict[str, float]
+    metric: str
+    higher_is_better: bool
+    champion_version: str | None = None
+    champion_metrics: dict[str, float] | None = None
+    fairness_passed: bool = True
+    fairness_reason: str = ""
+    model_audit: dict[str, Any] | None = None
+    probe: dict[str, Any] | None = None
+
+
+def _champion_version(name: str, alias: str) -> str | None:
+    try:
+        return alias_version(MlflowClient(), name, alias)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, champion: str | None) -> dict[str, Any]:
+    predictor = load_predictor(Path(bundle_dir))
+    ev = evaluate_classifier(predictor, test, job.evaluate, plot_dir)
+    labels = ev.report.labels
+    positive = labels[-1]
+    preds = ev.predictions
+    frame = pd.DataFrame({"id": preds["id"].astype(str), "y_true": test.filter(pc.is_valid(test["label"]))["label"].to_pylist(),
+                          "y_pred": preds["label"], "y_score": preds[f"prob_{positive}"]})
+    groups = memberships(test, job.audit)
+    audit_report = model_audit(frame, groups, job.audit)
+    probe = counterfactual_probe(lambda texts: proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels), job.audit)
+    passed, reason = model_gate(audit_report, probe, job.audit)
+    champion_on_split = None
+    if champion is not None and (model := load_champion(job.registered_name, job.alias_champion)) is not None:
+        champion_on_split = evaluate_classifier(model, test, job.evaluate).metrics
+    return {"metrics": ev.metrics, "predictions": pa.Table.from_pandas(frame, preserve_index=False),
+            "passed": passed, "reason": reason, "champion": champion_on_split,
+            "model_audit": audit_report.model_dump(mode="json"), "probe": probe.model_dump(mode="json"),
+            "plots": list(ev.plots.values())}
+
+
+def _other_kind(job: EvalJob, bundle_dir: str, tokens: pa.Table, champion: str | None, metric: str) -> dict[str, Any]:
+    bundle = load_bundle(Path(bundle_dir))
+    kind = get_kind(job.model.kind)
+    prepared = kind.prepare(tokens, bundle.tokenizer, job.model)
+    device = select_device(job.model.train.device)
+    metrics = evaluate_examples(kind, bundle.model.to(device), prepared.splits["test"], job.model.train, device)
+    stored = champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
+    table = pa.table({"metric": list(metrics), "value": [float(v) for v in metrics.values()]})
+    return {"metrics": metrics, "predictions": table, "passed": True,
+            "reason": f"no group fairness audit for kind {job.model.kind}", "champion": stored,
+            "model_audit": None, "probe": None, "plots": []}
+
+
+def evaluate_one(job: EvalJob) -> EvalOutcome:
+    """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
+    started = time.time()
+    record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
+    champion = _champion_version(job.registered_name, job.alias_champion)
+    key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
+                       "champion": champion, "code": code_version("evaluate", "audit")})
+    out = DatasetHandle(job.out_uri)
+    manifest = out.read_manifest()
+    if manifest is not None and manifest.cache_key == key:
+        with out.fs.open(out.join("report.json"), "r") as handle:
+            return EvalOutcome.model_validate_json(handle.read())
+    kind = get_kind(job.model.kind)
+    metric, higher = job.evaluate.metric, job.evaluate.higher_is_better
+    tokens = DatasetHandle(job.tokens_uri).read_table()
+    test = tokens.filter(pc.equal(tokens["split"], "test"))
+    plot_dir = Path(out.work_file(key, "plots/.keep")).parent
+    if job.model.kind == "lstm_classifier":
+        result = _classifier(job, record.bundle_dir, test, plot_dir, champion)
+    else:
+        result = _other_kind(job, record.bundle_dir, tokens, champion, metric)
+    metrics = {k: float(v) for k, v in result["metrics"].items() if v is not None}
+    if metric not in metrics:  # e.g. macro_f1 asked of a recommender: use the kind's own metric
+        metric, higher = kind.monitor, kind.mode == "max"
+    outcome = EvalOutcome(cache_key=key, run_id=record.run_id, metrics=metrics, metric=metric, higher_is_better=higher,
+                          champion_version=champion, champion_metrics=result["champion"],
+                          fairness_passed=result["passed"], fairness_reason=result["reason"],
+                          model_audit=result["model_audit"], probe=result["probe"])
+    out.write_atomic_bytes(out.work_file(key, "report.json"), outcome.model_dump_json(indent=2).encode())
+    part = out.write_part(key, "part-00000.parquet", [result["predictions"]])
+    with mlflow.start_run(run_id=record.run_id):
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact(out.work_file(key, "report.json"), artifact_path="evaluation")
+        for plot in result["plots"]:
+            mlflow.log_artifact(str(plot), artifact_path="plots")
+    files = ["report.json"] + [f"plots/{Path(p).name}" for p in result["plots"]]
+    out.commit(stage="evaluate", key=key, parts=[part], inputs=[DatasetHandle(job.tokens_uri).input_ref()],
+               config_hash=stable_hash(job.evaluate.model_dump()), code_version=code_version("evaluate", "audit"),
+               started=started, counters={"metrics": metrics, "metric": metric}, extra_files=files)
+    return outcome
+
+
+@task(name="evaluate-model", cache_policy=NONE)
+def evaluate_model_task(job: EvalJob) -> EvalOutcome:
+    """Prefect wrapper of `evaluate_one`."""
+    return evaluate_one(job)
