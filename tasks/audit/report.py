@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -92,7 +93,11 @@ def render_html(report: AuditReport, plot_files: list[Path], html_dir: Path | No
 
 def make_plots(report: AuditReport, out_dir: Path, max_groups: int = 30) -> list[Path]:
     """Write PNGs to `out_dir`: label rate per group with CIs (one label), filter-impact ratios,
-    top nPMI words of the largest groups. Returns the paths written (plots without data skipped)."""
+    top nPMI words of the largest groups. Returns the paths written (plots without data skipped).
+
+    CJK words show as boxes unless a CJK font is installed (matplotlib's missing-glyph warnings
+    are silenced here rather than repeated for every character)."""
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
