@@ -27,3 +27,14 @@ def flatten_params(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             flat[name] = str(value)[:6000]
     return flat
+
+
+def resume_run(run_id: str) -> mlflow.ActiveRun:
+    """Re-open an existing MLflow run (e.g. the training run, to add evaluation and the model).
+
+    MLflow refuses a run of another experiment than the active one, so the run's own experiment is
+    made active first.
+    """
+    experiment_id = mlflow.MlflowClient().get_run(run_id).info.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return mlflow.start_run(run_id=run_id)

@@ -24,6 +24,7 @@ from tasks.audit.config import AuditConfig
 from tasks.audit.lexicon import memberships
 from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
 from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.classifier import evaluate_classifier
 from tasks.evaluate.compare import proba_matrix
@@ -67,11 +68,17 @@ class EvalOutcome(BaseModel):
     probe: dict[str, Any] | None = None
 
 
-def _champion_version(name: str, alias: str) -> str | None:
+def _champion_version(name: str, alias: str, train_key: str) -> str | None:
+    """The champion's version, or None when there is none or it is this very training run."""
+    client = MlflowClient()
     try:
-        return alias_version(MlflowClient(), name, alias)
+        version = alias_version(client, name, alias)
+        if version is None:
+            return None
+        tags = client.get_model_version(name, version).tags
     except mlflow.exceptions.MlflowException:
         return None
+    return None if tags.get("train_cache_key") == train_key else version
 
 
 def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, champion: str | None) -> dict[str, Any]:
@@ -112,7 +119,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
     started = time.time()
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
-    champion = _champion_version(job.registered_name, job.alias_champion)
+    champion = _champion_version(job.registered_name, job.alias_champion, record.cache_key)
     key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
                        "champion": champion, "code": code_version("evaluate", "audit")})
     out = DatasetHandle(job.out_uri)
@@ -138,7 +145,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
                           model_audit=result["model_audit"], probe=result["probe"])
     out.write_atomic_bytes(out.work_file(key, "report.json"), outcome.model_dump_json(indent=2).encode())
     part = out.write_part(key, "part-00000.parquet", [result["predictions"]])
-    with mlflow.start_run(run_id=record.run_id):
+    with resume_run(record.run_id):
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(out.work_file(key, "report.json"), artifact_path="evaluation")
         for plot in result["plots"]:

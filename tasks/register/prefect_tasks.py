@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
 from tasks.common.dataset import DatasetHandle
+from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.config import EvaluateConfig
 from tasks.evaluate.prefect_tasks import EvalOutcome
@@ -59,9 +60,10 @@ def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"text": tokens["text"].head(3).astype(str).tolist()})
 
 
-def _existing(client: MlflowClient, name: str, eval_key: str) -> Any | None:
+def _existing(client: MlflowClient, name: str, train_key: str) -> Any | None:
+    """The version already registered from this exact training run, if any."""
     try:
-        versions = client.search_model_versions(f"name = '{name}' and tag.eval_cache_key = '{eval_key}'")
+        versions = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'")
     except mlflow.exceptions.MlflowException:
         return None
     return versions[0] if versions else None
@@ -81,11 +83,11 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     outcome = EvalOutcome.model_validate(_read_json(evaluation, "report.json"))
-    found = _existing(client, job.registered_name, outcome.cache_key)
+    found = _existing(client, job.registered_name, record.cache_key)
     if found is not None:
         aliases = ", ".join(found.aliases) or "none"
         return RegisterOutcome(name=job.registered_name, version=str(found.version), alias=aliases,
-                               reason="already registered for this exact evaluation", reused=True)
+                               reason="already registered from this exact training run", reused=True)
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
     token_rows = tokens.read_table()
@@ -106,13 +108,13 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     )
     tags = {"pipeline": job.pipeline, "dataset_manifest_hash": hashes.get("clean", ""),
             "tokens_hash": hashes.get("tokens", ""), "audit_hash": hashes.get("audit", ""),
-            "code_version": code_version("train", "evaluate", "register"), "eval_cache_key": outcome.cache_key,
+            "code_version": code_version("train", "evaluate", "register"), "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
             **job.register.tags}
     extra = {"corpus_audit": Path(audit.path)} if hashes.get("audit") else {}
     extra["evaluation"] = Path(evaluation.join("report.json"))
     example = input_example(job.model.kind, token_rows.select(
         [c for c in ("id", "text", "user_id", "item_id", "ts") if c in token_rows.column_names]).to_pandas())
-    with mlflow.start_run(run_id=record.run_id):
+    with resume_run(record.run_id):
         registered = log_and_register(Path(record.bundle_dir), job.registered_name, example, card, tags, extra)
     cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
     fairness = outcome.fairness_passed or not job.register.require_fairness_gates
