@@ -19,13 +19,17 @@ from tasks.audit.lexicon import WORD, Lexicon, group_masks, load_lexicon
 
 
 class AuditCounts(BaseModel):
-    """Partial counts of a (part of a) corpus; group keys are `axis/group`."""
+    """Partial counts of a (part of a) corpus; group keys are `axis/group`.
+
+    The label fields hold sums of instance weights when the shard was counted with weights
+    (floats then; integers otherwise); document and word counts are always unweighted.
+    """
 
     total_docs: int = 0
-    labelled_docs: int = 0
-    label_docs: dict[str, int] = Field(default_factory=dict)
+    labelled_docs: int | float = 0
+    label_docs: dict[str, int | float] = Field(default_factory=dict)
     group_docs: dict[str, int] = Field(default_factory=dict)
-    group_label_docs: dict[str, dict[str, int]] = Field(default_factory=dict)
+    group_label_docs: dict[str, dict[str, int | float]] = Field(default_factory=dict)
     word_docs: dict[str, int] = Field(default_factory=dict)
     group_word_docs: dict[str, dict[str, int]] = Field(default_factory=dict)
     vocab_truncated: bool = False
@@ -40,7 +44,7 @@ class FilterCounts(BaseModel):
     step_group_docs: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
-def _add(into: dict[str, int], other: dict[str, int]) -> None:
+def _add(into: dict[str, int | float], other: dict[str, int | float]) -> None:
     for key, value in other.items():
         into[key] = into.get(key, 0) + value
 
@@ -54,15 +58,25 @@ def _value_counts(values: pa.Array) -> dict[str, int]:
     return {str(v): int(n) for v, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist())}
 
 
+def _weighted_value_counts(values: pa.Array, weights: np.ndarray) -> dict[str, float]:
+    """Sum of weights per non-null value (rounded to 4 decimals: float32 weights carry noise)."""
+    grouped = pa.table({"v": pc.cast(values, pa.string()), "w": pa.array(weights, pa.float64())})
+    sums = grouped.filter(pc.is_valid(grouped["v"])).group_by("v").aggregate([("w", "sum")])
+    return {str(v): round(float(w), 4) for v, w in zip(sums["v"].to_pylist(), sums["w_sum"].to_pylist())}
+
+
 def doc_words(text: str | None) -> set[str]:
     """The set of lower-cased words of one document, as counted for nPMI."""
     return set(WORD.findall(text.lower())) if text else set()
 
 
-def count_shard(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None) -> AuditCounts:
+def count_shard(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None,
+                weights: np.ndarray | None = None) -> AuditCounts:
     """Count documents, labels, words and group co-occurrences of one shard.
 
-    In: a dataset table (`id, text, label` + carried columns). Out: `AuditCounts` to be merged.
+    In: a dataset table (`id, text, label` + carried columns) and optional per-row instance
+    weights (e.g. the `weight` column of the tokens). Out: `AuditCounts` to be merged; with
+    weights, label counts are weighted sums, so label rates are the rates a weighted loss sees.
     Rows whose label is null count as documents but not towards label rates.
     """
     lexicon = lexicon or load_lexicon(cfg)
@@ -70,7 +84,13 @@ def count_shard(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = Non
     has_label = cfg.label_column in table.column_names
     labels = pc.cast(table.column(cfg.label_column), pa.string()) if has_label else None
     counts = AuditCounts(total_docs=table.num_rows)
-    if labels is not None:
+    if weights is not None and len(weights) != table.num_rows:
+        raise ValueError(f"{len(weights)} weights for {table.num_rows} rows")
+    if labels is not None and weights is not None:
+        has = pc.is_valid(labels).to_numpy(zero_copy_only=False)
+        counts.labelled_docs = round(float(np.asarray(weights, np.float64)[has].sum()), 4)
+        counts.label_docs = _weighted_value_counts(labels, weights)
+    elif labels is not None:
         counts.labelled_docs = table.num_rows - labels.null_count
         counts.label_docs = _value_counts(labels)
     word_sets = [doc_words(t) for t in table.column(cfg.text_column).to_pylist()]
@@ -80,7 +100,9 @@ def count_shard(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = Non
     vocab = counts.word_docs.keys()
     for key, mask in masks.items():
         counts.group_docs[key] = int(mask.sum())
-        if labels is not None:
+        if labels is not None and weights is not None:
+            counts.group_label_docs[key] = _weighted_value_counts(labels.filter(pa.array(mask)), weights[mask])
+        elif labels is not None:
             counts.group_label_docs[key] = _value_counts(labels.filter(pa.array(mask)))
         co: Counter[str] = Counter()
         for i in np.flatnonzero(mask):

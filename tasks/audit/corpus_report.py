@@ -15,7 +15,8 @@ class GroupRecord(BaseModel):
     """Label rate of one label in one group, with a Wilson interval and the gap to the rest.
 
     `gap` = rate in the group - rate in the labelled rest of the corpus, with Newcombe's interval.
-    `label` and the rate fields are None when the corpus has no labels.
+    `label` and the rate fields are None when the corpus has no labels. For a weighted count
+    (after reweighting) `labelled_docs` is a sum of weights and the intervals treat it as a count.
     """
 
     axis: str
@@ -23,7 +24,7 @@ class GroupRecord(BaseModel):
     docs: int
     share: float
     label: str | None = None
-    labelled_docs: int = 0
+    labelled_docs: int | float = 0
     label_rate: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -51,8 +52,8 @@ class AuditReport(BaseModel):
     """Everything `report.json` holds; headline fields first."""
 
     total_docs: int
-    labelled_docs: int
-    label_docs: dict[str, int]
+    labelled_docs: int | float
+    label_docs: dict[str, int | float]
     confidence: float
     groups_present: int
     groups_absent: list[str] = Field(default_factory=list)
