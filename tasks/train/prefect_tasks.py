@@ -43,7 +43,7 @@ class TrainRecord(BaseModel):
     bundle_dir: str
     kind: str
     best_metrics: dict[str, float]
-    best_epoch: int
+    best_epoch: int | None
     steps: int
     tokens_per_s: float
     tokens_hash: str
