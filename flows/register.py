@@ -24,7 +24,7 @@ def register_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace:
             model_dir=str(ctx.workspace.model_dir(pipeline, name)),
             stage_uris={"clean": ctx.stage_uri("clean"), "audit": ctx.stage_uri("audit"),
                         "tokens": ctx.stage_uri("tokens"), "evaluate": ctx.stage_uri(f"evaluate/{name}")},
-            register=ctx.pipeline.registry, evaluate=ctx.pipeline.evaluate, alias_log=str(ctx.workspace.alias_log),
+            registry=ctx.pipeline.registry, evaluate=ctx.pipeline.evaluate, alias_log=str(ctx.workspace.alias_log),
         )
         outcome = register_model_task(job)
         if outcome.markdown:

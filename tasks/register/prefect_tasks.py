@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,7 @@ class RegisterJob(BaseModel):
     model: ModelConfig
     model_dir: str
     stage_uris: dict[str, str]  # clean, audit, tokens, evaluate
-    register: RegisterConfig
+    registry: RegisterConfig
     evaluate: EvaluateConfig
     alias_log: str
 
@@ -96,7 +98,7 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
               if DatasetHandle(uri).read_manifest() is not None}
     card = CardInput(
         model_name=job.registered_name, kind=job.model.kind, pipeline=job.pipeline, description=job.description
-        + (f"\n\n{job.register.description}" if job.register.description else ""),
+        + (f"\n\n{job.registry.description}" if job.registry.description else ""),
         dataset_manifest_hash=hashes.get("clean", ""), rows=splits,
         tokenizer={"hash": record.tokenizer_hash}, training_params=job.model.model_dump(mode="json"),
         metrics=outcome.metrics,
@@ -109,17 +111,22 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     tags = {"pipeline": job.pipeline, "dataset_manifest_hash": hashes.get("clean", ""),
             "tokens_hash": hashes.get("tokens", ""), "audit_hash": hashes.get("audit", ""),
             "code_version": code_version("train", "evaluate", "register"), "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
-            **job.register.tags}
+            **job.registry.tags}
     extra = {"corpus_audit": Path(audit.path)} if hashes.get("audit") else {}
     extra["evaluation"] = Path(evaluation.join("report.json"))
+    mitigated = [Path(tokens.join(n)) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     example = input_example(job.model.kind, token_rows.select(
         [c for c in ("id", "text", "user_id", "item_id", "ts") if c in token_rows.column_names]).to_pandas())
-    with resume_run(record.run_id):
+    with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):
+        if all(p.is_file() for p in mitigated):  # the audit of what the model saw, after mitigation
+            for p in mitigated:
+                shutil.copyfile(p, Path(papers) / p.name)
+            extra["corpus_audit_mitigated"] = Path(papers)
         registered = log_and_register(Path(record.bundle_dir), job.registered_name, example, card, tags, extra)
     cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
-    fairness = outcome.fairness_passed or not job.register.require_fairness_gates
+    fairness = outcome.fairness_passed or not job.registry.require_fairness_gates
     decision = decide_and_set_alias(client, job.registered_name, registered.version, outcome.metrics, fairness,
-                                    outcome.fairness_reason, cfg, job.register, Path(job.alias_log),
+                                    outcome.fairness_reason, cfg, job.registry, Path(job.alias_log),
                                     champion_on_split=outcome.champion_metrics)
     return RegisterOutcome(name=job.registered_name, version=str(registered.version), alias=decision.alias,
                            reason=decision.reason, reused=False, markdown=decision.to_markdown())

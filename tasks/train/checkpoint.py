@@ -1,0 +1,165 @@
+"""Pickle-free, atomic training checkpoints: safetensors for tensors, JSON for everything else.
+
+Layout under a checkpoint root:
+    latest.json                 {"dir": "ckpt-00000120-ab12cd34"}   (replaced atomically, last)
+    ckpt-00000120-ab12cd34/     model.safetensors, optimizer.safetensors, state.json
+    best.safetensors            weights of the best epoch so far (for early-stopping restore)
+A checkpoint folder is written under a temporary name and renamed when complete; `latest.json`
+only ever names complete folders, so a crash at any point leaves the previous checkpoint usable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save
+from torch import Tensor, nn
+
+LATEST = "latest.json"
+BEST = "best.safetensors"
+
+
+@dataclass
+class TrainerState:
+    """Where training stands: `epoch` (0-based epoch in progress) and `step_in_epoch` (batches of it
+    done), `global_step`, per-step losses, per-epoch history and early-stopping bookkeeping."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    losses: list[float] = field(default_factory=list)
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    train_seconds: float = 0.0
+    train_tokens: int = 0
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file in the same folder, fsync, then `os.replace`:
+    readers see the old file or the complete new one, never a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """JSON-serialise `obj` and write it atomically."""
+    atomic_write(path, json.dumps(obj, indent=1, sort_keys=True).encode())
+
+
+def state_tensors(module: nn.Module) -> dict[str, Tensor]:
+    """A module's state dict as contiguous CPU copies (no shared storage, as safetensors requires)."""
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
+
+
+def write_tensors(path: Path, tensors: dict[str, Tensor]) -> None:
+    """Tensors -> a safetensors file, written atomically."""
+    atomic_write(path, save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}))
+
+
+def _optimizer_split(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Optimizer state dict -> (tensors for safetensors, JSON-able rest)."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, entry in sd["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, Tensor):
+                tensors[f"state.{pid}.{name}"] = value
+            else:
+                scalars.setdefault(str(pid), {})[name] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _optimizer_join(tensors: dict[str, Tensor], rest: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        _, pid, name = key.split(".", 2)
+        state.setdefault(int(pid), {})[name] = value
+    for pid, entry in rest["scalars"].items():
+        state.setdefault(int(pid), {}).update(entry)
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def _rng_tensors() -> dict[str, Tensor]:
+    rng = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    return rng
+
+
+def save_checkpoint(
+    root: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    state: TrainerState,
+) -> Path:
+    """Write a complete checkpoint folder (weights, optimiser + RNG tensors, JSON state with the
+    scheduler), point `latest.json` at it, and delete all but it and the previous one.
+    Returns the new folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-ckpt-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    name = f"ckpt-{state.global_step:08d}-{uuid.uuid4().hex[:8]}"
+    tmp = root / f".tmp-{name}"
+    tmp.mkdir()
+    opt_tensors, opt_rest = _optimizer_split(optimizer)
+    write_tensors(tmp / "model.safetensors", state_tensors(model))
+    write_tensors(tmp / "optimizer.safetensors", opt_tensors | _rng_tensors())
+    write_json(tmp / "state.json", {"trainer": asdict(state), "optimizer": opt_rest, "scheduler": scheduler.state_dict()})
+    os.replace(tmp, root / name)
+    previous = read_latest(root)
+    write_json(root / LATEST, {"dir": name})
+    keep = {name, previous.name if previous else None}
+    for old in root.glob("ckpt-*"):
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+    return root / name
+
+
+def read_latest(root: Path) -> Path | None:
+    """The folder `latest.json` names, or None when there is no checkpoint yet."""
+    pointer = root / LATEST
+    if not pointer.is_file():
+        return None
+    return root / json.loads(pointer.read_text())["dir"]
+
+
+def load_checkpoint(
+    root: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> TrainerState | None:
+    """Restore weights, optimiser, scheduler and RNG state in place from the latest checkpoint;
+    returns its `TrainerState`, or None when there is none."""
+    folder = read_latest(root)
+    if folder is None:
+        return None
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    extra = load_file(str(folder / "optimizer.safetensors"))
+    meta = json.loads((folder / "state.json").read_text())
+    optimizer.load_state_dict(_optimizer_join({k: v for k, v in extra.items() if k.startswith("state.")}, meta["optimizer"]))
+    scheduler.load_state_dict(meta["scheduler"])
+    torch.set_rng_state(extra["rng.torch"])
+    cuda_states = [extra[f"rng.cuda.{i}"] for i in range(torch.cuda.device_count()) if f"rng.cuda.{i}" in extra]
+    if cuda_states:
+        torch.cuda.set_rng_state_all(cuda_states)
+    return TrainerState(**meta["trainer"])
