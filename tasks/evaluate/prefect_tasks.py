@@ -32,20 +32,14 @@ from tasks.evaluate.config import EvaluateConfig
 from tasks.register.aliases import alias_version, champion_metrics, load_champion
 from tasks.train.bundle import load_bundle, load_predictor
 from tasks.train.device import select_device
-from tasks.train.kinds import ModelConfig, get_kind
-from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
+from tasks.train.kinds import get_kind
+from tasks.train.prefect_tasks import RECORD_NAME, ModelJob, TrainRecord
 from tasks.train.trainer import evaluate_examples
 
 
-class EvalJob(BaseModel):
+class EvalJob(ModelJob):
     """Everything one evaluation needs, by value or by path."""
 
-    pipeline: str
-    model_name: str
-    registered_name: str
-    model: ModelConfig
-    tokens_uri: str
-    model_dir: str
     out_uri: str
     evaluate: EvaluateConfig
     audit: AuditConfig

@@ -22,8 +22,8 @@ from tasks.train.trainer import train_model
 RECORD_NAME = "train_record.json"
 
 
-class TrainJob(BaseModel):
-    """Everything one training task needs, by value or by path."""
+class ModelJob(BaseModel):
+    """What every per-model task (train, evaluate) is given: the model, its data and its folder."""
 
     pipeline: str
     model_name: str
@@ -31,6 +31,11 @@ class TrainJob(BaseModel):
     model: ModelConfig
     tokens_uri: str
     model_dir: str
+
+
+class TrainJob(ModelJob):
+    """Everything one training task needs, by value or by path."""
+
     experiment: str
     artifact_root: str
 
