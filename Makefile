@@ -34,9 +34,12 @@ ui: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/corpusmill serve
 
+# Benchmarks print ratios against a reference run (raw tokenizers / torch, datatrove, datasets.map).
 bench: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	$(BIN)/python bench/clean.py --scale 0.25
 	$(BIN)/python bench/tokenize.py
-	$(BIN)/python bench/train.py
+	$(BIN)/python -m bench.train
 
 clean-workspace:
 	rm -rf workspace
