@@ -74,6 +74,9 @@ class ModelAuditConfig(BaseModel):
     templates: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     # extra probe phrases: language -> axis -> group -> phrases (merged over the built-in ones)
     probe_terms: dict[str, dict[str, dict[str, list[str]]]] = Field(default_factory=dict)
+    # minimal-pair probes scored by a classifier: `crows_pairs` (path of the CSV) and/or `winobias`
+    # (folder of the bracketed files), e.g. ../shared/data/crows_pairs/crows_pairs_anonymized.csv
+    pair_probes: dict[Literal["crows_pairs", "winobias"], str] = Field(default_factory=dict)
 
 
 class AuditConfig(BaseModel):

@@ -23,6 +23,7 @@ from tokenizers import Tokenizer
 from tasks.audit.config import AuditConfig
 from tasks.audit.lexicon import memberships
 from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
+from tasks.audit.pair_probe import PairProbeConfig, load_crows_pairs, load_winobias_pairs, pair_probe
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
@@ -75,6 +76,14 @@ def _champion_version(name: str, alias: str, train_key: str) -> str | None:
     return None if tags.get("train_cache_key") == train_key else version
 
 
+def run_pair_probes(predict_proba, cfg: AuditConfig) -> dict[str, Any]:
+    """Score the configured WinoBias / CrowS-Pairs minimal pairs; one report per probe set."""
+    loaders = {"crows_pairs": load_crows_pairs, "winobias": load_winobias_pairs}
+    probe_cfg = PairProbeConfig(bootstrap=cfg.model.bootstrap, seed=cfg.model.seed, confidence=cfg.confidence)
+    return {name: pair_probe(predict_proba, loaders[name](path), probe_cfg).model_dump(mode="json")
+            for name, path in cfg.model.pair_probes.items()}
+
+
 def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, champion: str | None) -> dict[str, Any]:
     predictor = load_predictor(Path(bundle_dir))
     ev = evaluate_classifier(predictor, test, job.evaluate, plot_dir)
@@ -87,12 +96,15 @@ def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, c
     audit_report = model_audit(frame, groups, job.audit)
     probe = counterfactual_probe(lambda texts: proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels), job.audit)
     passed, reason = model_gate(audit_report, probe, job.audit)
+    pairs = run_pair_probes(lambda texts: proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels),
+                            job.audit)
     champion_on_split = None
     if champion is not None and (model := load_champion(job.registered_name, job.alias_champion)) is not None:
         champion_on_split = evaluate_classifier(model, test, job.evaluate).metrics
     return {"metrics": ev.metrics, "predictions": pa.Table.from_pandas(frame, preserve_index=False),
             "passed": passed, "reason": reason, "champion": champion_on_split,
-            "model_audit": audit_report.model_dump(mode="json"), "probe": probe.model_dump(mode="json"),
+            "model_audit": audit_report.model_dump(mode="json"),
+            "probe": {**probe.model_dump(mode="json"), "pair_probes": pairs},
             "plots": list(ev.plots.values())}
 
 
