@@ -84,7 +84,7 @@ def train_one(job: TrainJob) -> TrainRecord:
             shutil.rmtree(stale, ignore_errors=True)
     mlflow.set_experiment(experiment_id=ensure_experiment(job.experiment, Path(job.artifact_root)))
     tokenizer_hash = stable_hash(tokenizer.to_str())
-    with mlflow.start_run(run_name=job.registered_name) as run:
+    with mlflow.start_run(run_name=job.registered_name, log_system_metrics=True) as run:
         mlflow.set_tags({"pipeline": job.pipeline, "model": job.model_name, "kind": job.model.kind,
                          "dataset.tokens_hash": tokens_hash, "tokenizer_hash": tokenizer_hash,
                          "code_version": code_version("train"), "cache_key": key})

@@ -81,7 +81,7 @@ def servers(postgres_databases: dict[str, str], tmp_path_factory: pytest.TempPat
         env=env, stdout=logs["prefect"].open("w"), stderr=subprocess.STDOUT)
     mlflow = subprocess.Popen(
         [_bin("mlflow"), "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
-         "--backend-store-uri", f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_databases['mlflow']}",
+         "--backend-store-uri", f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_databases['mlflow']}",
          "--artifacts-destination", str(root / "mlartifacts"), "--workers", "1"],
         env=env, stdout=logs["mlflow"].open("w"), stderr=subprocess.STDOUT)
     try:
