@@ -28,7 +28,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
             reg = model.get("registered", {})
             version = f"v{reg['version']}" if reg.get("version") else "not registered"
             alias = reg.get("alias") or "-"
-            lines.append(f"  model:    {name} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}")
+            lines.append(f"  model:    {reg.get('name', name)} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}")
             if reg.get("reason"):
                 lines.append(f"            {reg['reason']}")
         for app in ("scores/recommendations", "scores/summaries"):
