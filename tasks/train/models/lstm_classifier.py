@@ -13,6 +13,7 @@ gradual unfreezing (`unfreeze_schedule`); both also work without a pretrained LM
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,25 +107,42 @@ def _nonempty(ids: Tensor) -> Tensor:
 
 
 class ClassifierPredictor(BatchPredictor):
-    """`text` column of raw text -> `label`, `score` (its probability) and `prob_<class>` columns."""
+    """`text` column of raw text -> `label`, `score` (its probability) and `prob_<class>` columns.
 
-    def __init__(self, model: nn.Module, labels: list[str], tokenizer: Tokenizer, max_length: int, batch_rows: int = 256) -> None:
+    Each chunk is tokenised with one `encode_batch`, sorted by length and cut into forward
+    batches of `forward_rows` rows, each padded only to its own longest row (one int64 numpy
+    array filled through a mask, no per-row tensors); probabilities go back in input order."""
+
+    def __init__(self, model: nn.Module, labels: list[str], tokenizer: Tokenizer, max_length: int,
+                 batch_rows: int = 256, forward_rows: int = 64) -> None:
         super().__init__(model, batch_rows)
         self.labels = labels
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.forward_rows = forward_rows
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        """Raw texts -> `[n, num_classes]` class probabilities (float32)."""
+        """Raw texts -> `[n, num_classes]` class probabilities (float32), in input order.
+        An empty text is read as the single id 0 (as in training)."""
         encodings = self.tokenizer.encode_batch([t if isinstance(t, str) else "" for t in texts], add_special_tokens=False)
-        ids, lengths = pad_ids([_nonempty(torch.tensor(e.ids[: self.max_length], dtype=torch.long)) for e in encodings])
-        logits = self.model(ids.to(self.device), lengths)
-        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        true_lengths = np.fromiter((min(len(e.ids), self.max_length) for e in encodings), np.int64, len(encodings))
+        lengths = np.maximum(true_lengths, 1)
+        order = np.argsort(lengths, kind="stable")
+        probs = np.empty((len(texts), len(self.labels)), np.float32)
+        device = self.device
+        for start in range(0, len(order), self.forward_rows):
+            rows = order[start : start + self.forward_rows]
+            ids = np.zeros((len(rows), int(lengths[rows].max())), np.int64)
+            mask = np.arange(ids.shape[1]) < true_lengths[rows, None]
+            ids[mask] = np.fromiter(chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows), np.int64, int(true_lengths[rows].sum()))
+            logits = self.model(torch.from_numpy(ids).to(device), torch.from_numpy(lengths[rows]))
+            probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return probs
 
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
         probs = self.probabilities(df["text"].tolist()) if len(df) else np.zeros((0, len(self.labels)), np.float32)
         best = probs.argmax(axis=1)
-        out = {"label": [self.labels[i] for i in best], "score": probs[np.arange(len(best)), best]}
+        out: dict[str, Any] = {"label": [self.labels[i] for i in best.tolist()], "score": probs[np.arange(len(best)), best]}
         out.update({f"prob_{name}": probs[:, i] for i, name in enumerate(self.labels)})
         return pd.DataFrame(out)
 

@@ -88,3 +88,26 @@ def test_gradual_unfreezing_follows_the_schedule():
         [True, True, True, False],
         [True, True, True, True],
     ]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_predictor_matches_one_row_at_a_time_forward_in_input_order(tokenizer, bidirectional):
+    """The fast path (one encode_batch, length-sorted sub-batches, numpy padding) gives each row the
+    probabilities of the plain model run on that row alone, truncation and empty text included."""
+    cfg = tiny(bidirectional=bidirectional, max_length=5)
+    torch.manual_seed(0)
+    model = KIND.build(cfg, {"labels": ["neg", "pos"]}, tokenizer.get_vocab_size()).eval()
+    texts = ["the movie was really very good and the plot lovely", "bad", "", "a dull story", "nice actors",
+             "the plot was poor", "great", "ugly and awful movie", "fine fine fine fine fine fine fine"]
+    predictor = KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg)
+    predictor.batch_rows, predictor.forward_rows = 7, 3  # several chunks and several sub-batches per chunk
+    out = predictor.predict(pd.DataFrame({"text": texts}))
+    with torch.inference_mode():
+        expected = []
+        for text in texts:
+            ids = tokenizer.encode(text, add_special_tokens=False).ids[: cfg.max_length] or [0]
+            expected.append(torch.softmax(model(torch.tensor([ids]), torch.tensor([len(ids)])), dim=-1)[0])
+    expected = torch.stack(expected).numpy()
+    assert abs(out[["prob_neg", "prob_pos"]].to_numpy() - expected).max() < 1e-6
+    assert out["label"].tolist() == [["neg", "pos"][i] for i in expected.argmax(axis=1)]
+    assert len(KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg).predict(pd.DataFrame({"text": []}))) == 0

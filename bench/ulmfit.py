@@ -1,0 +1,129 @@
+"""Measurement (not a test): does ULMFiT-style LM pretraining help the LSTM classifier on SST-2?
+
+Arms, all with the same BPE tokenizer, embedding/hidden sizes, one direction and classifier
+epochs budget, trained by the project's own `train_model` and kinds:
+  scratch    `lstm_classifier` from random weights
+  lm+ft      `lstm_lm` on the training text (+ dev text without labels with `--lm-dev-text`),
+             then `lstm_classifier` with `pretrained_lm`, discriminative learning rates
+             (`lr_decay_per_layer`) and gradual unfreezing (`unfreeze_schedule`)
+  lm+discr   the same LM start with discriminative learning rates only (`--arms` picks the arms)
+train.tsv is split by id hash into train/validation (validation picks the best epoch); dev.tsv is
+the reported test set. Prints dev accuracy / macro-F1 and wall time of each arm.
+
+    .venv/bin/python -m bench.ulmfit --data ../shared/data/sst2
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import torch
+
+from tasks.tokenize import SplitConfig, TokenizeConfig, attach_splits, encode_table, split_table, train_tokenizer
+from tasks.train.bundle import save_bundle
+from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
+from tasks.train.models.lstm_lm import LanguageModelConfig, LanguageModelKind
+from tasks.train.trainer import evaluate_examples, train_model
+
+CLASSIFIER = ClassifierKind()
+LM = LanguageModelKind()
+
+
+def read_sst2(path: Path, prefix: str) -> pa.Table:
+    """SST-2 TSV (`label`, `sentence`; no quoting) -> rows `id`, `text`, `label` (string)."""
+    raw = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
+                         convert_options=pacsv.ConvertOptions(column_types={"label": pa.string(), "sentence": pa.string()}))
+    ids = pa.array([f"{prefix}-{i}" for i in range(raw.num_rows)])
+    return pa.table({"id": ids, "text": raw["sentence"], "label": raw["label"]})
+
+
+def tokens_tables(data: Path, vocab_size: int, seed: int) -> tuple[pa.Table, object]:
+    """train.tsv (split train/validation by id hash) + dev.tsv (split `test`) -> one tokens table
+    and the BPE tokenizer trained on the train.tsv text."""
+    train, dev = read_sst2(data / "train.tsv", "train"), read_sst2(data / "dev.tsv", "dev")
+    tokenize = TokenizeConfig(kind="bpe", vocab_size=vocab_size, max_length=128)
+    tokenizer = train_tokenizer([train["text"].to_pylist()], tokenize)
+    train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed)))
+    dev = dev.append_column("split", pa.array(["test"] * dev.num_rows))
+    return encode_table(pa.concat_tables([train, dev]), tokenizer, tokenize), tokenizer
+
+
+def run_classifier(tokens: pa.Table, tokenizer, cfg: ClassifierConfig, out: Path) -> dict[str, float]:
+    """Train one classifier arm -> dev (`test` split) metrics, best epoch, seconds."""
+    start = time.perf_counter()
+    prepared = CLASSIFIER.prepare(tokens, tokenizer, cfg)
+    result = train_model(CLASSIFIER, cfg, prepared, tokenizer.get_vocab_size(), out)
+    dev = evaluate_examples(CLASSIFIER, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))
+    return {"dev_accuracy": dev["accuracy"], "dev_macro_f1": dev["macro_f1"], "val_accuracy": result.best_metrics["accuracy"],
+            "best_epoch": float(result.best_epoch or 0), "seconds": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/sst2"))
+    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument("--embedding-dim", type=int, default=128)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=4, help="classifier epochs (every arm)")
+    parser.add_argument("--lm-epochs", type=int, default=4)
+    parser.add_argument("--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)")
+    parser.add_argument("--lr-decay", type=float, default=1 / 2.6, help="lr_decay_per_layer of the fine-tuned arms")
+    parser.add_argument("--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    tokens, tokenizer = tokens_tables(args.data, args.vocab_size, args.seed)
+    counts = {s: int(pc.sum(pc.equal(tokens["split"], s)).as_py()) for s in ("train", "validation", "test")}
+    print(f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, "
+          f"prep {time.perf_counter() - t0:.1f}s", flush=True)
+    train_cfg = {"epochs": args.epochs, "batch_size": 64, "progress": False, "seed": args.seed, "device": args.device}
+    shape = {"embedding_dim": args.embedding_dim, "hidden_size": args.hidden, "num_layers": args.layers, "bidirectional": False}
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
+        print(f"scratch done: {rows['scratch']}", flush=True)
+
+        start = time.perf_counter()
+        lm_cfg = LanguageModelConfig(embedding_dim=args.embedding_dim, hidden_size=args.hidden, num_layers=args.layers, seq_len=64,
+                                     train={"epochs": args.lm_epochs, "batch_size": 32, "lr": 3e-3, "progress": False,
+                                            "seed": args.seed, "device": args.device, "early_stopping_patience": None})
+        lm_tokens = tokens
+        if args.lm_dev_text:
+            lm_tokens = tokens.set_column(tokens.schema.get_field_index("split"), "split",
+                                          pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]))
+        lm_result = train_model(LM, lm_cfg, LM.prepare(lm_tokens, tokenizer, lm_cfg), tokenizer.get_vocab_size(), work / "lm")
+        lm_bundle = save_bundle(work / "lm_bundle", LM.name, lm_cfg, lm_result.model.cpu(), {}, tokenizer)
+        lm_seconds = time.perf_counter() - start
+        print(f"lm done: val perplexity {lm_result.best_metrics.get('perplexity', float('nan')):.1f} in {lm_seconds:.0f}s", flush=True)
+
+        groups_below_head = args.layers + 1  # LSTM layers, then the embedding
+        unfreeze = list(range(1, groups_below_head + 1))
+        arms = {"lm+ft": {"lr_decay_per_layer": args.lr_decay, "unfreeze_schedule": unfreeze}, "lm+discr": {"lr_decay_per_layer": args.lr_decay}}
+        for name in args.arms.split(","):
+            ulmfit = arms[name]
+            cfg = ClassifierConfig(**shape, pretrained_lm=str(lm_bundle), **ulmfit, train=train_cfg)
+            rows[name] = run_classifier(tokens, tokenizer, cfg, work / name)
+            rows[name]["lm_seconds"] = lm_seconds
+            print(f"{name} done: {rows[name]}", flush=True)
+
+    print(f"\nSST-2 dev ({counts['test']} rows); {args.layers}x LSTM emb {args.embedding_dim} hidden {args.hidden}, one direction, "
+          f"{args.epochs} classifier epochs, LM {args.lm_epochs} epochs on train text{' + dev text' if args.lm_dev_text else ''}, "
+          f"unfreeze {unfreeze}, lr_decay {args.lr_decay:.3f}, seed {args.seed}, {torch.get_num_threads()} threads")
+    print(f"{'arm':10} {'dev acc':>8} {'dev F1':>8} {'val acc':>8} {'best ep':>8} {'clf s':>7} {'+LM s':>7}")
+    for name, r in rows.items():
+        print(f"{name:10} {r['dev_accuracy']:8.4f} {r['dev_macro_f1']:8.4f} {r['val_accuracy']:8.4f} {r['best_epoch']:8.0f} "
+              f"{r['seconds']:7.0f} {r.get('lm_seconds', 0.0):7.0f}")
+    print(f"total wall {time.perf_counter() - t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
