@@ -86,8 +86,8 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     outcome = EvalOutcome.model_validate(_read_json(evaluation, "report.json"))
     found = _existing(client, job.registered_name, record.cache_key)
-    if found is not None:
-        aliases = ", ".join(found.aliases) or "none"
+    if found is not None:  # search results carry no aliases: read the version itself
+        aliases = ", ".join(client.get_model_version(job.registered_name, found.version).aliases) or "none"
         return RegisterOutcome(name=job.registered_name, version=str(found.version), alias=aliases,
                                reason="already registered from this exact training run", reused=True)
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))

@@ -96,7 +96,8 @@ def test_second_run_reuses_every_stage_and_scores_nothing_new(e2e):
         second = e2e["second"][name]
         for stage in ("raw", "clean", "quarantine", "audit", "tokens"):
             assert second[stage]["reused"], f"{name}/{stage} was recomputed"
-        assert second["models"][MODELS[name]]["registered"]["reused"]
+        registered = second["models"][MODELS[name]]["registered"]
+        assert registered["reused"] and registered["alias"] == "champion"
     assert e2e["second"]["demo-shop"]["scores/recommendations"]["new_rows"] == 0
     assert e2e["second"]["demo-news"]["scores/summaries"]["new_rows"] == 0
 
