@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 import pytest
+import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 POSITIVE = ["good", "great", "fine", "nice", "lovely"]
@@ -64,3 +65,13 @@ def make_tokens(tokenizer: Tokenizer) -> Callable[..., pa.Table]:
 def toy_tokens(make_tokens: Callable[..., pa.Table]) -> pa.Table:
     """The toy corpus as a tokens table."""
     return make_tokens(*toy_corpus())
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """On a small, shared CPU, torch's default intra-op threads spin against each other (a
+    training step measured 50x slower with 2 threads than with 1 under load): pin 1 thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,7 +7,6 @@ import random
 import pandas as pd
 import pyarrow as pa
 import pytest
-import torch
 
 from tasks.train.bundle import load_predictor, save_bundle
 from tasks.train.models.lstm_recommender import (
@@ -22,14 +21,7 @@ from tasks.train.trainer import train_model
 FAST = {"epochs": 3, "batch_size": 32, "lr": 0.03, "progress": False, "early_stopping_patience": None, "schedule": "constant", "weight_decay": 0.0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """On a small, shared CPU, torch's default intra-op threads spin against each other (a
-    training step measured 50x slower with 2 threads than with 1 under load): pin 1 thread here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def interactions(rows: list[tuple[str, str, int]]) -> pa.Table:

@@ -30,14 +30,7 @@ K_BBC = 5  # BBC reference summaries keep about 40 % of an article's ~20 sentenc
 FAST = {"epochs": 4, "batch_size": 16, "lr": 0.03, "progress": False, "early_stopping_patience": None, "schedule": "constant"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """On a small, shared CPU, torch's default intra-op threads spin against each other (a
-    training step measured 50x slower with 2 threads than with 1 under load): pin 1 thread here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_split_sentences_english():
