@@ -40,7 +40,12 @@ def wait_for_port(port: int, timeout: float, host: str = HOST) -> None:
 
 
 def ensure_prefect_database(env: dict[str, str]) -> None:
-    """Create/upgrade the local Prefect SQLite database once (else the first ephemeral run times out)."""
+    """Create/upgrade the local Prefect SQLite database once (else the first ephemeral run times out).
+
+    Nothing to do when PREFECT_API_URL points at a server: that server owns its database.
+    """
+    if os.environ.get("PREFECT_API_URL") or env.get("PREFECT_API_URL"):
+        return
     home = Path(env["PREFECT_HOME"])
     if (home / "prefect.db").exists():
         return

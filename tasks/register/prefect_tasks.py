@@ -9,13 +9,12 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-import pyarrow.compute as pc
 from mlflow import MlflowClient
 from prefect import task
 from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
-from tasks.common.dataset import DatasetHandle
+from tasks.common.dataset import DatasetHandle, read_part
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.config import EvaluateConfig
@@ -92,8 +91,7 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
                                reason="already registered from this exact training run", reused=True)
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
-    token_rows = tokens.read_table()
-    splits = {s["values"]: s["counts"] for s in pc.value_counts(token_rows["split"]).to_pylist()}
+    splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
     hashes = {name: DatasetHandle(uri).require_manifest().content_hash for name, uri in job.stage_uris.items()
               if DatasetHandle(uri).read_manifest() is not None}
     card = CardInput(
@@ -115,8 +113,9 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     extra = {"corpus_audit": Path(audit.path)} if hashes.get("audit") else {}
     extra["evaluation"] = Path(evaluation.join("report.json"))
     mitigated = [Path(tokens.join(n)) for n in ("audit_mitigated.json", "audit_mitigated.md")]
-    example = input_example(job.model.kind, token_rows.select(
-        [c for c in ("id", "text", "user_id", "item_id", "ts") if c in token_rows.column_names]).to_pandas())
+    first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
+    example = input_example(job.model.kind, first_part.select(
+        [c for c in ("id", "text", "user_id", "item_id", "ts") if c in first_part.column_names]).to_pandas())
     with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):
         if all(p.is_file() for p in mitigated):  # the audit of what the model saw, after mitigation
             for p in mitigated:
