@@ -29,6 +29,22 @@ def test_packed_lstm_ignores_padding(pooling, bidirectional):
     torch.testing.assert_close(in_batch[0], alone[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("pooling", ["last", "max"])
+def test_cpu_bidirectional_path_equals_the_packed_lstm(pooling):
+    """On CPU the bidirectional model runs dense (padded_lstm); its logits are the packed ones."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(50, 3, tiny(pooling=pooling, bidirectional=True)).eval()
+    ids, lengths = torch.tensor([[5, 6, 7, 0], [1, 2, 3, 4], [9, 0, 0, 0]]), torch.tensor([3, 4, 1])
+    packed = torch.nn.utils.rnn.pack_padded_sequence(model.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
+    packed_out, (h_n, _) = model.lstm(packed)
+    if pooling == "last":
+        features = torch.cat([h_n[-2], h_n[-1]], dim=-1)
+    else:
+        output, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, batch_first=True, padding_value=float("-inf"))
+        features = output.max(dim=1).values
+    torch.testing.assert_close(model(ids, lengths), model.head(features))
+
+
 def test_prepare_maps_sorted_labels_and_drops_unlabelled(make_tokens, tokenizer):
     table = make_tokens(["good", "bad", "nice", "dull"], ["pos", "neg", None, "neg"], ["train", "train", "train", "test"])
     prepared = KIND.prepare(table, tokenizer, tiny())
