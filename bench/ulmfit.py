@@ -42,15 +42,28 @@ def read_sst2(path: Path, prefix: str) -> pa.Table:
     return pa.table({"id": ids, "text": raw["sentence"], "label": raw["label"]})
 
 
-def tokens_tables(data: Path, vocab_size: int, seed: int) -> tuple[pa.Table, object]:
-    """train.tsv (split train/validation by id hash) + dev.tsv (split `test`) -> one tokens table
-    and the BPE tokenizer trained on the train.tsv text."""
+def read_unlabelled(path: Path, column: str) -> pa.Table:
+    """A CSV of extra LM text (e.g. imdb_5k's `review`) -> rows `id`, `text`, `label` (null),
+    HTML line breaks replaced by spaces; labels in the file are NOT used."""
+    raw = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}))
+    text = pc.replace_substring_regex(raw[column], r"<br\s*/?>", " ")
+    return pa.table({"id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]), "text": text,
+                     "label": pa.nulls(raw.num_rows, pa.string())})
+
+
+def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None = None,
+                  kind: str = "bpe") -> tuple[pa.Table, object]:
+    """train.tsv (split train/validation by id hash) + dev.tsv (split `test`) [+ unlabelled extra
+    text, split `train`, label null] -> one tokens table and the tokenizer trained on the
+    train.tsv (+ extra) text. Classifiers leave the unlabelled rows out; the LM reads them."""
     train, dev = read_sst2(data / "train.tsv", "train"), read_sst2(data / "dev.tsv", "dev")
-    tokenize = TokenizeConfig(kind="bpe", vocab_size=vocab_size, max_length=128)
-    tokenizer = train_tokenizer([train["text"].to_pylist()], tokenize)
+    tokenize = TokenizeConfig(kind=kind, vocab_size=vocab_size, max_length=128 if extra is None else 512)
+    texts = [train["text"].to_pylist()] + ([extra["text"].to_pylist()] if extra is not None else [])
+    tokenizer = train_tokenizer(texts, tokenize)
     train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed)))
     dev = dev.append_column("split", pa.array(["test"] * dev.num_rows))
-    return encode_table(pa.concat_tables([train, dev]), tokenizer, tokenize), tokenizer
+    parts = [train, dev] + ([extra.append_column("split", pa.array(["train"] * extra.num_rows))] if extra is not None else [])
+    return encode_table(pa.concat_tables(parts), tokenizer, tokenize), tokenizer
 
 
 def run_classifier(tokens: pa.Table, tokenizer, cfg: ClassifierConfig, out: Path) -> dict[str, float]:
@@ -75,27 +88,41 @@ def main() -> None:
     parser.add_argument("--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)")
     parser.add_argument("--lr-decay", type=float, default=1 / 2.6, help="lr_decay_per_layer of the fine-tuned arms")
     parser.add_argument("--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr")
+    parser.add_argument("--lm-extra-csv", type=Path, default=None,
+                        help="unlabelled CSV text the LM also reads, e.g. ../shared/data/imdb_5k/movie_review.csv")
+    parser.add_argument("--lm-extra-column", default="review")
+    parser.add_argument("--tokenizer", default="bpe", choices=["bpe", "wordpiece", "unigram"])
+    parser.add_argument("--lr", type=float, default=None, help="classifier lr (default: TrainConfig's)")
+    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--lm-max-steps", type=int, default=None)
+    parser.add_argument("--skip-scratch", action="store_true")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    tokens, tokenizer = tokens_tables(args.data, args.vocab_size, args.seed)
+    extra = read_unlabelled(args.lm_extra_csv, args.lm_extra_column) if args.lm_extra_csv else None
+    tokens, tokenizer = tokens_tables(args.data, args.vocab_size, args.seed, extra, args.tokenizer)
     counts = {s: int(pc.sum(pc.equal(tokens["split"], s)).as_py()) for s in ("train", "validation", "test")}
     print(f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, "
           f"prep {time.perf_counter() - t0:.1f}s", flush=True)
     train_cfg = {"epochs": args.epochs, "batch_size": 64, "progress": False, "seed": args.seed, "device": args.device}
-    shape = {"embedding_dim": args.embedding_dim, "hidden_size": args.hidden, "num_layers": args.layers, "bidirectional": False}
+    if args.lr is not None:
+        train_cfg["lr"] = args.lr
+    shape = {"embedding_dim": args.embedding_dim, "hidden_size": args.hidden, "num_layers": args.layers, "bidirectional": False,
+             "dropout": args.dropout, "max_length": 128}
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
-        print(f"scratch done: {rows['scratch']}", flush=True)
+        if not args.skip_scratch:
+            rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
+            print(f"scratch done: {rows['scratch']}", flush=True)
 
         start = time.perf_counter()
         lm_cfg = LanguageModelConfig(embedding_dim=args.embedding_dim, hidden_size=args.hidden, num_layers=args.layers, seq_len=64,
                                      train={"epochs": args.lm_epochs, "batch_size": 32, "lr": 3e-3, "progress": False,
-                                            "seed": args.seed, "device": args.device, "early_stopping_patience": None})
+                                            "seed": args.seed, "device": args.device, "early_stopping_patience": None,
+                                            "max_steps": args.lm_max_steps})
         lm_tokens = tokens
         if args.lm_dev_text:
             lm_tokens = tokens.set_column(tokens.schema.get_field_index("split"), "split",

@@ -45,7 +45,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name, pipeline in config.pipelines.items():
         flag = "default" if pipeline.default else "       "
         models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items())
-        print(f"{flag}  {name}: {pipeline.source.format} {pipeline.source.uri} -> {models}")
+        sources = " + ".join(f"{source.format} {source.uri}" for source in pipeline.sources)
+        print(f"{flag}  {name}: {sources} -> {models}")
     print(f"{args.config}: OK")
     return 0
 

@@ -39,6 +39,9 @@ class RunnerConfig(BaseModel):
 class PipelineConfig(BaseModel):
     """One corpus and the models trained on it. Every section but `source` has defaults.
 
+    `source` is one source; `sources` instead lists several read into one corpus (e.g. labelled
+    sentences plus unlabelled text an `lstm_lm` pretrains on), which must carry the same
+    `columns`. After validation `sources` always holds the list (one entry for `source`).
     The YAML key `register` is the attribute `registry` (pydantic reserves `register`).
     """
 
@@ -47,7 +50,8 @@ class PipelineConfig(BaseModel):
     name: str = ""
     default: bool = True
     description: str = ""
-    source: SourceConfig
+    source: SourceConfig | None = None
+    sources: list[SourceConfig] = Field(default_factory=list, description="several sources read into one corpus; or `source`")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig.default)
     audit: AuditConfig = Field(default_factory=AuditConfig)
@@ -61,6 +65,38 @@ class PipelineConfig(BaseModel):
     def registered_name(self, model: str) -> str:
         """The MLflow registered-model name of one of this pipeline's models."""
         return f"{self.name}-{model}"
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_source(cls, value: object) -> object:
+        if isinstance(value, list):
+            raise ValueError("`source` is one source; put a list of sources under `sources`")
+        return value
+
+    @model_validator(mode="after")
+    def _one_list_of_sources(self) -> "PipelineConfig":
+        if (self.source is None) == (not self.sources):
+            raise ValueError("give `source` (one source) or `sources` (a list of them), exactly one of the two")
+        if self.source is not None:
+            self.sources = [self.source]
+        first = self.sources[0]
+        for i, other in enumerate(self.sources[1:], start=1):
+            if (other.columns, other.column_types) != (first.columns, first.column_types):
+                raise ValueError(f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): "
+                                 f"{other.columns} vs {first.columns}")
+            if other.errors != first.errors:
+                raise ValueError(f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy")
+            if "demo" in (first.format, other.format):
+                raise ValueError(f"sources.{i}: demo corpora cannot be combined with other sources")
+        return self
+
+    @model_validator(mode="after")
+    def _pretrained_lm_names_an_lm(self) -> "PipelineConfig":
+        for name, model in self.models.items():
+            ref = getattr(model, "pretrained_lm", None)
+            if ref in self.models and self.models[ref].kind != "lstm_lm":
+                raise ValueError(f"models.{name}.pretrained_lm: {ref!r} is a {self.models[ref].kind}, not an lstm_lm")
+        return self
 
     @model_validator(mode="after")
     def _applications_name_models(self) -> "PipelineConfig":

@@ -27,7 +27,7 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     ctx = RunContext.load(config_path, pipeline, workspace)
     cfg = ctx.pipeline
     raw = DatasetHandle(ctx.stage_uri("raw"))
-    flag = cfg.source.errors == "quarantine"
+    flag = cfg.sources[0].errors == "quarantine"
     section = config_hash(cfg.clean, {"quarantine_encoding_errors": flag})
     clean_run = start_stage("clean", ctx.stage_uri("clean"), [raw], section, ("clean",))
     q_run = start_stage("quarantine", ctx.stage_uri("quarantine"), [raw], section, ("clean",))

@@ -1,4 +1,4 @@
-"""Ingest: the source, read shard by shard, becomes the `raw` dataset (zstd Parquet parts)."""
+"""Ingest: the source(s), read shard by shard, become the `raw` dataset (zstd Parquet parts)."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,18 +13,24 @@ from tasks.ingest.prefect_tasks import ingest_shard_task, plan_shards_task
 
 @flow(name="ingest", log_prints=True)
 def ingest_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
-    """Read the pipeline's source into `<data>/<pipeline>/raw`; reuse it when source and config are unchanged."""
+    """Read the pipeline's source(s) into `<data>/<pipeline>/raw`; reuse it when sources and config
+    are unchanged. Source k > 0 derives its ids under the namespace `source<k>/`."""
     ctx = RunContext.load(config_path, pipeline, workspace)
     cfg = ctx.pipeline
-    shards = plan_shards_task(cfg.source, cfg.ingest)
+    planned = [
+        (source, shard)
+        for k, source in enumerate(cfg.sources)
+        for shard in plan_shards_task(source, cfg.ingest, f"source{k}/" if k else "")
+    ]
+    shards = [shard for _, shard in planned]
     files = source_fingerprint(shards)
     shard_list = [shard.model_dump(mode="json") for shard in shards]
-    run = start_stage("raw", ctx.stage_uri("raw"), [], config_hash(cfg.source, cfg.ingest, files, shard_list), ("ingest",))
+    run = start_stage("raw", ctx.stage_uri("raw"), [], config_hash(cfg.sources, cfg.ingest, files, shard_list), ("ingest",))
     if (done := run.reusable()) is not None:
         return summary(done, reused=True)
     futures = [
-        ingest_shard_task.submit(shard, cfg.source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet")
-        for i, shard in enumerate(shards)
+        ingest_shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet")
+        for i, (source, shard) in enumerate(planned)
     ]
     parts = [future.result() for future in futures]
     return summary(run.commit(parts, merge_counters(parts)), reused=False)

@@ -20,7 +20,7 @@ def score_application(app_name: str, pipeline: str, config_path: str, workspace:
     input_uri = app.input or ctx.stage_uri(f"inbox/{app_name}")
     output_uri = ctx.stage_uri(f"scores/{app_name}")
     if app.demo_input_rows:
-        seed_demo_input_task(app_name, input_uri, app.demo_input_rows, ctx.pipeline.source.seed)
+        seed_demo_input_task(app_name, input_uri, app.demo_input_rows, ctx.pipeline.sources[0].seed)
     version = resolve_version_task(model_name, app.alias)
     pending = pending_partitions_task(input_uri, output_uri, version)
     futures = [

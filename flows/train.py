@@ -6,20 +6,21 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import RunContext
-from tasks.train.prefect_tasks import TrainJob, record_summary, train_model_task
+from tasks.train.prefect_tasks import TrainJob, TrainRecord, record_summary, train_model_task, training_order, with_pretrained_lm
 
 
 @flow(name="train", log_prints=True)
 def train_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
-    """Train the pipeline's models on `<data>/<pipeline>/tokens`; bundles go to `<workspace>/models/`."""
+    """Train the pipeline's models on `<data>/<pipeline>/tokens`; bundles go to `<workspace>/models/`.
+    A classifier whose `pretrained_lm` names another model of the pipeline trains after it, from its bundle."""
     ctx = RunContext.load(config_path, pipeline, workspace)
-    results: dict[str, Any] = {}
-    for name, model in ctx.pipeline.models.items():
+    records: dict[str, TrainRecord] = {}
+    for name in training_order(ctx.pipeline.models):
         job = TrainJob(
             pipeline=pipeline, model_name=name, registered_name=ctx.pipeline.registered_name(name),
-            model=model, tokens_uri=ctx.stage_uri("tokens"),
+            model=ctx.pipeline.models[name], tokens_uri=ctx.stage_uri("tokens"),
             model_dir=str(ctx.workspace.model_dir(pipeline, name)), experiment=pipeline,
             artifact_root=str(ctx.workspace.mlflow_artifact_root),
         )
-        results[name] = record_summary(train_model_task(job))
-    return results
+        records[name] = train_model_task(with_pretrained_lm(job, records))
+    return {name: record_summary(records[name]) for name in ctx.pipeline.models}

@@ -17,9 +17,9 @@ FALLBACK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label
 
 
 @task(name="ingest-plan", cache_policy=NONE)
-def plan_shards_task(source: SourceConfig, cfg: IngestConfig) -> list:
+def plan_shards_task(source: SourceConfig, cfg: IngestConfig, id_namespace: str = "") -> list:
     """List the input's shards (files, byte ranges, row groups) without reading them."""
-    return plan_shards(source, cfg)
+    return plan_shards(source, cfg, id_namespace)
 
 
 @task(name="ingest-shard", cache_policy=NONE)

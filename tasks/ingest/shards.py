@@ -66,10 +66,12 @@ class Shard(BaseModel):
         return sum(p.nbytes for p in self.pieces)
 
 
-def plan_shards(source: SourceConfig, cfg: IngestConfig) -> list[Shard]:
+def plan_shards(source: SourceConfig, cfg: IngestConfig, id_namespace: str = "") -> list[Shard]:
     """List the source (metadata only, no full read) and cut it into shards of about `cfg.shard_bytes`.
 
-    Raises `IngestError` when the source is missing, empty or unreadable.
+    `id_namespace` prefixes the relative paths that derived ids hash, so that two sources of one
+    pipeline never derive the same id. Raises `IngestError` when the source is missing, empty or
+    unreadable.
     """
     if source.format == "demo":
         pieces = [Piece(kind="demo", uri=source.uri, rel=source.demo_name)]
@@ -79,6 +81,8 @@ def plan_shards(source: SourceConfig, cfg: IngestConfig) -> list[Shard]:
         pieces = plan_hf(source, cfg)
     else:
         pieces = [piece for path, size, rel in list_files(source) for piece in _file_pieces(path, size, rel, source, cfg)]
+    if id_namespace:
+        pieces = [piece.model_copy(update={"rel": id_namespace + piece.rel}) for piece in pieces]
     return _pack(pieces, cfg.shard_bytes)
 
 

@@ -34,10 +34,12 @@ class ModelJob(BaseModel):
 
 
 class TrainJob(ModelJob):
-    """Everything one training task needs, by value or by path."""
+    """Everything one training task needs, by value or by path. `pretrained_key`: the cache key of
+    the in-pipeline LM whose bundle `model.pretrained_lm` points to (part of this job's key)."""
 
     experiment: str
     artifact_root: str
+    pretrained_key: str | None = None
 
 
 class TrainRecord(BaseModel):
@@ -55,6 +57,23 @@ class TrainRecord(BaseModel):
     tokenizer_hash: str
 
 
+def training_order(models: dict[str, ModelConfig]) -> list[str]:
+    """Model names in config order, except that a model named by another's `pretrained_lm` comes
+    first (the config validates that it is an `lstm_lm`, which has no `pretrained_lm` itself)."""
+    referenced = {getattr(m, "pretrained_lm", None) for m in models.values()} & set(models)
+    return [n for n in models if n in referenced] + [n for n in models if n not in referenced]
+
+
+def with_pretrained_lm(job: TrainJob, trained: dict[str, TrainRecord]) -> TrainJob:
+    """`job` with `pretrained_lm: <model name>` replaced by that model's trained bundle folder
+    (and its cache key recorded); a folder path, or no pretrained LM, is left as it is."""
+    ref = getattr(job.model, "pretrained_lm", None)
+    if ref not in trained:
+        return job
+    model = job.model.model_copy(update={"pretrained_lm": trained[ref].bundle_dir})
+    return job.model_copy(update={"model": model, "pretrained_key": trained[ref].cache_key})
+
+
 def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, Path]:
     manifest = tokens.require_manifest()
     return manifest.content_hash, Path(tokens.join("tokenizer.json"))
@@ -68,7 +87,8 @@ def train_one(job: TrainJob) -> TrainRecord:
     """
     tokens = DatasetHandle(job.tokens_uri)
     tokens_hash, tokenizer_path = _tokens_hash_and_tokenizer(tokens)
-    key = stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train")})
+    key = stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"),
+                       "pretrained": job.pretrained_key})
     model_dir = Path(job.model_dir)
     record_path = model_dir / RECORD_NAME
     if record_path.exists():

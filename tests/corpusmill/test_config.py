@@ -45,8 +45,31 @@ def test_errors_name_the_bad_key(patch, expected):
 
 
 def test_missing_source_is_named():
-    with pytest.raises(ConfigError, match=r"pipelines\.p\.source: Field required"):
+    with pytest.raises(ConfigError, match=r"pipelines\.p: .*give `source` \(one source\) or `sources`"):
         parse_config({"pipelines": {"p": {"models": MINIMAL["pipelines"]["p"]["models"]}}})
+
+
+def test_sources_list_several_sources():
+    data = {"pipelines": {"p": {"sources": [{"uri": "a.csv", "format": "csv", "label_column": "y"}, {"uri": "b.txt", "format": "txt"}],
+                                "models": MINIMAL["pipelines"]["p"]["models"]}}}
+    pipeline = parse_config(data).pipeline("p")
+    assert [s.uri for s in pipeline.sources] == ["a.csv", "b.txt"] and pipeline.source is None
+    assert [s.uri for s in parse_config(MINIMAL).pipeline("p").sources] == ["demo://reviews"]
+
+
+@pytest.mark.parametrize(("pipeline", "expected"), [
+    ({"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "csv", "columns": ["x"]}]}, "sources.1.columns"),
+    ({"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "tsvv"}]}, "pipelines.p.sources.1.format"),
+    ({"source": {"uri": "a.csv", "format": "csv"}, "sources": [{"uri": "b.csv", "format": "csv"}]}, "exactly one of the two"),
+    ({"source": [{"uri": "a.csv", "format": "csv"}]}, "pipelines.p.source: Value error, `source` is one source; put a list of sources under `sources`"),
+    ({"source": {"uri": "a.csv", "format": "csv"},
+      "models": {"clf": {"kind": "lstm_classifier", "pretrained_lm": "other"}, "other": {"kind": "lstm_classifier"}}},
+     "models.clf.pretrained_lm: 'other' is a lstm_classifier, not an lstm_lm"),
+])
+def test_sources_and_pretrained_lm_errors(pipeline, expected):
+    data = {"pipelines": {"p": {"models": MINIMAL["pipelines"]["p"]["models"], **pipeline}}}
+    with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
+        parse_config(data, "pipelines.yaml")
 
 
 def test_cli_validate_exits_2_with_the_key_path(tmp_path, capsys):
