@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in names:
         pipeline_stages = [s for s in (stages or STAGES) if s != "score"]
         result = corpus_to_model_flow(pipeline=name, config_path=config_path, workspace=str(ws.root),
-                                      stages=pipeline_stages) if pipeline_stages else {}
+                                      stages=pipeline_stages, resume=args.resume) if pipeline_stages else {}
         if stages is None or "score" in stages:
             apps = config.pipeline(name).applications
             if apps.recommendations is not None:
@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run pipelines end to end, then the scoring applications")
     run.add_argument("pipelines", nargs="*", help="pipeline names (default: those marked default)")
     run.add_argument("--stages", default=None, help=f"comma-separated subset of: {','.join(STAGES)}")
+    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                     help="continue an interrupted training from its last checkpoint (default); --no-resume starts it over")
     common(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")

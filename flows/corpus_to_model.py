@@ -28,12 +28,13 @@ STAGE_FLOWS = (
 @flow(name="corpus-to-model", log_prints=True)
 def corpus_to_model_flow(
     pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None,
-    stages: list[str] | None = None,
+    stages: list[str] | None = None, resume: bool = True,
 ) -> dict[str, Any]:
     """Run the chosen stages (default: all seven) of one pipeline in order, each as a subflow.
 
     A stage whose inputs, config and code are unchanged reuses its output, so a re-run after a
-    crash resumes from the first unfinished stage. Returns each stage's summary by output name.
+    crash resumes from the first unfinished stage; an interrupted training continues from its
+    last checkpoint unless `resume` is false. Returns each stage's summary by output name.
     """
     ctx = RunContext.load(config_path, pipeline, workspace)
     runner = make_task_runner(ctx.config.runner)
@@ -42,8 +43,9 @@ def corpus_to_model_flow(
     for name, output, stage_flow in STAGE_FLOWS:
         if name not in chosen:
             continue
+        extra = {"resume": resume} if name == "train" else {}
         result = stage_flow.with_options(task_runner=runner)(
-            pipeline=pipeline, config_path=config_path, workspace=str(ctx.workspace.root),
+            pipeline=pipeline, config_path=config_path, workspace=str(ctx.workspace.root), **extra,
         )
         results.update(result if name == "clean" else {output: result})
     return _by_model(results)

@@ -10,9 +10,12 @@ from tasks.train.prefect_tasks import TrainJob, TrainRecord, record_summary, tra
 
 
 @flow(name="train", log_prints=True)
-def train_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
+def train_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None,
+               resume: bool = True) -> dict[str, Any]:
     """Train the pipeline's models on `<data>/<pipeline>/tokens`; bundles go to `<workspace>/models/`.
-    A classifier whose `pretrained_lm` names another model of the pipeline trains after it, from its bundle."""
+    A classifier whose `pretrained_lm` names another model of the pipeline trains after it, from its
+    bundle. An interrupted training continues from its last checkpoint, or starts over when `resume`
+    is false (a finished training with the same cache key is reused either way)."""
     ctx = RunContext.load(config_path, pipeline, workspace)
     records: dict[str, TrainRecord] = {}
     for name in training_order(ctx.pipeline.models):
@@ -20,7 +23,7 @@ def train_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
             pipeline=pipeline, model_name=name, registered_name=ctx.pipeline.registered_name(name),
             model=ctx.pipeline.models[name], tokens_uri=ctx.stage_uri("tokens"),
             model_dir=str(ctx.workspace.model_dir(pipeline, name)), experiment=pipeline,
-            artifact_root=str(ctx.workspace.mlflow_artifact_root),
+            artifact_root=str(ctx.workspace.mlflow_artifact_root), resume=resume,
         )
         records[name] = train_model_task(with_pretrained_lm(job, records))
     return {name: record_summary(records[name]) for name in ctx.pipeline.models}

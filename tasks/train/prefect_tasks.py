@@ -40,6 +40,7 @@ class TrainJob(ModelJob):
     experiment: str
     artifact_root: str
     pretrained_key: str | None = None
+    resume: bool = True
 
 
 class TrainRecord(BaseModel):
@@ -83,7 +84,8 @@ def train_one(job: TrainJob) -> TrainRecord:
     """Train (or reuse) one model: read tokens, prepare, train with checkpoints, save the bundle.
 
     Reused when `train_record.json` holds the same cache key (tokens hash + model config + code).
-    An interrupted training resumes from its last checkpoint (checkpoints are keyed the same way).
+    An interrupted training resumes from its last checkpoint (checkpoints are keyed the same way),
+    or, with `job.resume` false, deletes it and starts over.
     """
     tokens = DatasetHandle(job.tokens_uri)
     tokens_hash, tokenizer_path = _tokens_hash_and_tokenizer(tokens)
@@ -100,7 +102,7 @@ def train_one(job: TrainJob) -> TrainRecord:
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
     checkpoints = model_dir / "checkpoints" / key
     for stale in (model_dir / "checkpoints").glob("*"):
-        if stale != checkpoints:
+        if stale != checkpoints or not job.resume:
             shutil.rmtree(stale, ignore_errors=True)
     mlflow.set_experiment(experiment_id=ensure_experiment(job.experiment, Path(job.artifact_root)))
     tokenizer_hash = stable_hash(tokenizer.to_str())
@@ -113,7 +115,7 @@ def train_one(job: TrainJob) -> TrainRecord:
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
-                             resume=True, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
+                             resume=job.resume, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
         bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta, tokenizer)
         mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
         curve = checkpoints / "learning_curve.png"
