@@ -1,6 +1,7 @@
 """What every flow needs: the config and workspace for a run, and the task runner it asks for."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,13 @@ class RunContext:
 
     @classmethod
     def load(cls, config_path: str, pipeline: str, workspace: str | None = None) -> "RunContext":
-        """Parse the config file and resolve the workspace (argument, else the file's `workspace`)."""
+        """Parse the config file and resolve the workspace (argument, else the file's `workspace`).
+
+        A flow started without the CLI (a deployment's worker, a notebook, a test) that has no
+        MLFLOW_TRACKING_URI gets the config's / workspace's store, never MLflow's `./mlflow.db`."""
         config = load_config(config_path)
         ws = Workspace.at(workspace or config.workspace, config.data_uri)
+        os.environ.setdefault("MLFLOW_TRACKING_URI", config.mlflow_tracking_uri or ws.mlflow_tracking_uri)
         return cls(config=config, pipeline=config.pipeline(pipeline), workspace=ws)
 
     def stage_uri(self, stage: str) -> str:

@@ -90,14 +90,22 @@ def _re2_escape(term: str) -> str:
     return "".join("\\" + c if c in _RE2_SPECIAL else c for c in term)
 
 
+# RE2's `\b` is ASCII-only ("émuslim" would match "muslim"): a Latin term must instead sit between
+# text edges or characters that are not letters, marks, digits or `_` -- except Han characters,
+# which Chinese text puts right next to Latin words without a space ("他是Muslim").
+_EDGE = r"(?:^|$|[^\p{L}\p{M}\p{N}_]|\p{Han})"
+
+
 def term_mask(texts: pa.Array, terms: list[str]) -> np.ndarray:
-    """Boolean array: which texts mention any of the terms (vectorised with pyarrow.compute)."""
+    """Boolean array: which texts mention any of the terms (vectorised with pyarrow.compute).
+    Latin terms match whole words only (Unicode-aware edges), case-insensitively; CJK terms match
+    as substrings."""
     texts = pc.fill_null(texts, "")
     mask = np.zeros(len(texts), dtype=bool)
     latin = [t for t in terms if not is_cjk(t)]
     cjk = [t for t in terms if is_cjk(t)]
     if latin:
-        pattern = r"\b(?:" + "|".join(_re2_escape(t) for t in latin) + r")\b"
+        pattern = _EDGE + "(?:" + "|".join(_re2_escape(t) for t in latin) + ")" + _EDGE
         hit = pc.match_substring_regex(texts, pattern=pattern, ignore_case=True)
         mask |= hit.to_numpy(zero_copy_only=False)
     if cjk:

@@ -1,7 +1,7 @@
 import pyarrow as pa
 
 from tasks.audit.config import AuditConfig
-from tasks.audit.lexicon import group_masks, load_lexicon, memberships
+from tasks.audit.lexicon import group_masks, load_lexicon, memberships, term_mask
 
 
 def test_builtin_lexicon_has_all_axes_and_both_languages():
@@ -18,6 +18,12 @@ def test_word_boundary_case_insensitive_and_cjk_substring():
     masks = group_masks(table, AuditConfig(axes=["gender"]))
     assert masks["gender/female"].tolist() == [True, False, True, False]
     assert masks["gender/male"].tolist() == [False, False, False, False]
+
+
+def test_word_edges_are_unicode_aware():
+    """RE2's ASCII `\\b` would match "muslim" inside "émuslim" and "muslimé"; the edges do not."""
+    texts = pa.array(["a Muslim, here", "émuslim", "muslimé", "muslim_x", "他是Muslim。", "naïve muslim", "(muslim)", "muslim"])
+    assert term_mask(texts, ["muslim"]).tolist() == [True, False, False, False, True, True, True, True]
 
 
 def test_user_additions_replace_and_metadata_groups():
