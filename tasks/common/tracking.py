@@ -8,10 +8,14 @@ import mlflow
 
 
 def ensure_experiment(name: str, artifact_root: Path) -> str:
-    """The id of experiment `name`, created with artifacts under `artifact_root/<name>` if new."""
+    """The id of experiment `name`, created if new: with artifacts under `artifact_root/<name>` on
+    a local store; against an MLflow server (http/https tracking URI) in the server's own artifact
+    store (`--artifacts-destination`, e.g. S3), so clients need no shared folder."""
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
+    if mlflow.get_tracking_uri().startswith(("http://", "https://")):
+        return mlflow.create_experiment(name)
     location = (artifact_root / name).resolve()
     location.mkdir(parents=True, exist_ok=True)
     return mlflow.create_experiment(name, artifact_location=location.as_uri())

@@ -1,0 +1,5 @@
+-- Runs once, on the first start of an empty PostgreSQL data directory
+-- (/docker-entrypoint-initdb.d in the postgres image; a ConfigMap in infra/k8s/postgres.yaml).
+-- The databases belong to POSTGRES_USER, the user the entrypoint runs this script as.
+CREATE DATABASE prefect;
+CREATE DATABASE mlflow;
