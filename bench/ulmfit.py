@@ -3,7 +3,8 @@
 Arms, all with the same BPE tokenizer, embedding/hidden sizes, one direction and classifier
 epochs budget, trained by the project's own `train_model` and kinds:
   scratch    `lstm_classifier` from random weights
-  lm+ft      `lstm_lm` on the training text (+ dev text without labels with `--lm-dev-text`),
+  lm+ft      `lstm_lm` on the training text (+ dev text without labels with `--lm-dev-text`, + the
+             unlabelled text of a CSV column with `--lm-extra-csv`, e.g. imdb_5k's reviews),
              then `lstm_classifier` with `pretrained_lm`, discriminative learning rates
              (`lr_decay_per_layer`) and gradual unfreezing (`unfreeze_schedule`)
   lm+discr   the same LM start with discriminative learning rates only (`--arms` picks the arms)
@@ -11,6 +12,8 @@ train.tsv is split by id hash into train/validation (validation picks the best e
 the reported test set. Prints dev accuracy / macro-F1 and wall time of each arm.
 
     .venv/bin/python -m bench.ulmfit --data ../shared/data/sst2
+    .venv/bin/python -m bench.ulmfit --lm-extra-csv ../shared/data/imdb_5k/movie_review.csv \
+        --vocab-size 12000 --embedding-dim 256 --hidden 256 --epochs 6 --lm-epochs 1   # README figures
 """
 from __future__ import annotations
 
