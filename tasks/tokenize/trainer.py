@@ -31,7 +31,8 @@ UNK = "[UNK]"
 UNIGRAM_SCORE_DECIMALS = 3
 UNIGRAM_FLOOR_BAND = 0.05
 # Han ideographs and Japanese kana, each with the `▁` a preceding space left on it.
-CJK_CHAR = Regex(r"▁?[\p{Han}\p{Hiragana}\p{Katakana}]")
+CJK_PATTERN = r"▁?[\p{Han}\p{Hiragana}\p{Katakana}]"
+CJK_CHAR = Regex(CJK_PATTERN)
 
 
 def _normalizer(cfg: TokenizeConfig) -> normalizers.Normalizer:

@@ -65,3 +65,26 @@ def test_empty_table_and_errors(batches):
     tok.enable_padding()
     with pytest.raises(ValueError, match="padding"):
         encode_table(pa.table({"text": ["x"]}), tok, cfg)
+
+
+MIXED = ["The movie was great.", "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ㊀ circled", "naïve café", "这家酒店的服务很好。",
+         "Mixed 中文 and English", "tabs\tand  spaces", "", "ascii, only; punctuation!? (yes)", "ﬁ ligature", "日本語のテキスト"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_ascii_fast_path_gives_the_same_ids(kind, batches):
+    """Pure-ASCII rows go through a copy without NFKC and the CJK split; ids must not change,
+    whatever mix of ASCII and non-ASCII rows (full-width letters, ligatures, CJK) a batch holds."""
+    from tasks.tokenize.encode import ascii_variant
+
+    cfg = TokenizeConfig(kind=kind, vocab_size=300)
+    tok = train_tokenizer(batches, cfg)
+    texts = MIXED * 3
+    expected = [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+    assert encode_table(pa.table({"text": texts}), tok, cfg, batch_rows=7)["input_ids"].to_pylist() == expected
+    fast = ascii_variant(tok)
+    if kind in ("bpe", "wordpiece", "unigram"):  # NFKC and the CJK split are dropped
+        spec = fast.to_str()
+        assert "NFKC" not in spec and "Han" not in spec
+        ascii_rows = [t for t in texts if t.isascii()]
+        assert [e.ids for e in fast.encode_batch(ascii_rows)] == [e.ids for e in tok.encode_batch(ascii_rows)]
