@@ -110,6 +110,9 @@ def train_one(job: TrainJob) -> TrainRecord:
         mlflow.set_tags({"pipeline": job.pipeline, "model": job.model_name, "kind": job.model.kind,
                          "dataset.tokens_hash": tokens_hash, "tokenizer_hash": tokenizer_hash,
                          "code_version": code_version("train"), "cache_key": key})
+        if job.pretrained_key is not None:  # lineage of a ULMFiT start: the LM bundle and its training
+            mlflow.set_tags({"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")),
+                             "pretrained_lm.cache_key": job.pretrained_key})
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -38,7 +39,7 @@ pipelines:
 
 
 @pytest.fixture(scope="module")
-def run(prefect_harness, tmp_path_factory) -> dict:
+def run(prefect_harness, tmp_path_factory) -> Iterator[dict]:
     from flows.audit import audit_flow
     from flows.clean import clean_flow
     from flows.ingest import ingest_flow
@@ -52,11 +53,13 @@ def run(prefect_harness, tmp_path_factory) -> dict:
     config = root / "pipelines.yaml"
     config.write_text(CONFIG.format(workspace=root / "ws", labelled=labelled, unlabelled=unlabelled), encoding="utf-8")
     args = dict(pipeline="reviews", config_path=str(config), workspace=str(root / "ws"))
-    raw = ingest_flow(**args)
-    clean_flow(**args)
-    audit_flow(**args)
-    tokenize_flow(**args)
-    return {"root": root, "raw": raw, "train": train_flow(**args), "again": train_flow(**args)}
+    with pytest.MonkeyPatch.context() as patch:  # this module's own MLflow store, for its whole life
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'ws' / 'mlflow.db'}")
+        raw = ingest_flow(**args)
+        clean_flow(**args)
+        audit_flow(**args)
+        tokenize_flow(**args)
+        yield {"root": root, "raw": raw, "train": train_flow(**args), "again": train_flow(**args)}
 
 
 def test_both_sources_are_read_with_distinct_ids(run):
@@ -77,6 +80,10 @@ def test_the_lm_trains_first_and_the_classifier_starts_from_it(run):
     for name in ("embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0"):
         torch.testing.assert_close(own[name], source[name])
     assert record["cache_key"] != lm_record["cache_key"]
+    import mlflow
+
+    tags = mlflow.get_run(record["run_id"]).data.tags
+    assert tags["pretrained_lm.cache_key"] == lm_record["cache_key"] and tags["pretrained_lm.bundle"] == lm["bundle"]
 
 
 def test_a_second_run_reuses_both_models(run):
