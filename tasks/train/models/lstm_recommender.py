@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from tokenizers import Tokenizer
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from tasks.train.batching import pad_ids
 from tasks.train.config import TrainConfig
@@ -93,9 +92,11 @@ class LSTMRecommender(nn.Module):
 
     def forward(self, history: Tensor, lengths: Tensor) -> Tensor:
         x = self.dropout(self.item_embedding(history))
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, (h_n, _) = self.lstm(packed)
-        user = self.proj(self.dropout(h_n[-1]))
+        # one direction is causal: the output at each row's last item equals the packed run's h_n,
+        # without the slower packed kernel (padding comes after it and is never read)
+        output, _ = self.lstm(x)
+        last = output[torch.arange(len(output), device=output.device), lengths.to(output.device) - 1]
+        user = self.proj(self.dropout(last))
         scores = F.linear(user, self.item_embedding.weight, self.item_bias).float()
         scores[:, PAD] = float("-inf")
         return scores

@@ -46,6 +46,27 @@ LOG = interactions([
 ])
 
 
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_padded_forward_equals_the_packed_final_state(num_layers):
+    """The model reads each history densely and takes the output at its last item: the same user
+    vector as the packed run's top-layer h_n, whatever the padding holds."""
+    import torch
+
+    from tasks.train.models.lstm_recommender import LSTMRecommender
+
+    torch.manual_seed(0)
+    model = LSTMRecommender(9, RecommenderConfig(embedding_dim=6, hidden_size=5, num_layers=num_layers, dropout=0.0)).eval()
+    history, lengths = torch.tensor([[1, 2, 3, 4], [5, 6, 0, 0], [7, 0, 0, 0]]), torch.tensor([4, 2, 1])
+    packed = torch.nn.utils.rnn.pack_padded_sequence(model.item_embedding(history), lengths, batch_first=True, enforce_sorted=False)
+    _, (h_n, _) = model.lstm(packed)
+    expected = torch.nn.functional.linear(model.proj(h_n[-1]), model.item_embedding.weight, model.item_bias)
+    expected[:, 0] = float("-inf")
+    torch.testing.assert_close(model(history, lengths), expected)
+    noisy = history.clone()
+    noisy[1, 2:], noisy[2, 1:] = 8, 8
+    torch.testing.assert_close(model(noisy, lengths), expected)
+
+
 def test_user_sequences_sort_by_time_then_id():
     # u1's "d" (r0003) and "e" (r0006) share ts 40: the id decides
     assert user_sequences(LOG) == {"u3": ["a"], "u2": ["x", "y"], "u1": ["a", "b", "c", "d", "e"]}
