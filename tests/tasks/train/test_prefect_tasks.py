@@ -46,7 +46,8 @@ def job(tokens_uri: str, root: Path, name: str, resume: bool = True) -> TrainJob
                     model_dir=str(root / name), experiment="p", artifact_root=str(root / "artifacts"), resume=resume)
 
 
-def crash_once(monkeypatch, step: int) -> None:
+def crash_once(monkeypatch, step: int):
+    """Make `train_one`'s trainer raise `Crash` after `step` steps; return the real trainer."""
     original = train_tasks.train_model
     monkeypatch.setattr(train_tasks, "train_model", functools.partial(original, on_step=crash_at(step)))
     return original
