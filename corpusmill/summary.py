@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from corpusmill.workspace import Workspace
+from tasks.evaluate.baselines import summary_lines
 
 DATA_STAGES = ("raw", "clean", "quarantine", "audit", "tokens")
 
@@ -31,6 +32,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
             lines.append(f"  model:    {reg.get('name', name)} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}")
             if reg.get("reason"):
                 lines.append(f"            {reg['reason']}")
+            lines += summary_lines(model.get("metrics", {}))
         for app in ("scores/recommendations", "scores/summaries"):
             if app in result:
                 s = result[app]

@@ -27,6 +27,7 @@ from tasks.audit.pair_probe import PairProbeConfig, load_crows_pairs, load_winob
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
+from tasks.evaluate.baselines import run_baseline
 from tasks.evaluate.classifier import evaluate_classifier
 from tasks.evaluate.compare import proba_matrix
 from tasks.evaluate.config import EvaluateConfig
@@ -61,6 +62,7 @@ class EvalOutcome(BaseModel):
     fairness_reason: str = ""
     model_audit: dict[str, Any] | None = None
     probe: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None  # name, params, its own test metrics (see tasks/evaluate/baselines.py)
 
 
 def _champion_version(name: str, alias: str, train_key: str) -> str | None:
@@ -143,12 +145,14 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     else:
         result = _other_kind(job, record.bundle_dir, tokens, champion, metric)
     metrics = {k: float(v) for k, v in result["metrics"].items() if v is not None}
+    baseline, baseline_gains = run_baseline(job.model, job.evaluate, tokens, record.bundle_dir, metrics)
+    metrics.update(baseline_gains)
     if metric not in metrics:  # e.g. macro_f1 asked of a recommender: use the kind's own metric
         metric, higher = kind.monitor, kind.mode == "max"
     outcome = EvalOutcome(cache_key=key, run_id=record.run_id, metrics=metrics, metric=metric, higher_is_better=higher,
                           champion_version=champion, champion_metrics=result["champion"],
                           fairness_passed=result["passed"], fairness_reason=result["reason"],
-                          model_audit=result["model_audit"], probe=result["probe"])
+                          model_audit=result["model_audit"], probe=result["probe"], baseline=baseline)
     out.write_atomic_bytes(out.work_file(key, "report.json"), outcome.model_dump_json(indent=2).encode())
     part = out.write_part(key, "part-00000.parquet", [result["predictions"]])
     with resume_run(record.run_id):

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
+from tasks.evaluate.baselines import gain_gate
 from tasks.evaluate.compare import Comparison, compare_with_champion
 from tasks.evaluate.config import EvaluateConfig
 from tasks.register.config import RegisterConfig
@@ -124,7 +125,9 @@ def decide_and_set_alias(
 ) -> AliasDecision:
     """Give `version` the champion alias when it beats the current champion on `cfg.metric` (by
     `cfg.min_improvement`) and passes the fairness gates (when `reg.require_fairness_gates`);
-    otherwise the challenger alias. The first version needs only the fairness gates.
+    otherwise the challenger alias. The first version needs only the fairness gates. With
+    `cfg.min_gain_over_baseline` set, it must also beat the evaluate stage's baseline on `cfg.metric`
+    by that much (`gain_over_baseline_<metric>` of `candidate_metrics`).
     The champion's figures are `champion_on_split` when given (the champion re-scored on the
     candidate's test split, the fair comparison), else the metrics stored with its version.
 
@@ -141,7 +144,8 @@ def decide_and_set_alias(
         champion = None
     comparison = compare_with_champion(candidate_metrics, champion, cfg)
     fair = fairness_passed or not reg.require_fairness_gates
-    promoted = comparison.better and fair
+    above_baseline, baseline_reason = gain_gate(candidate_metrics, cfg.metric, cfg.min_gain_over_baseline)
+    promoted = comparison.better and fair and above_baseline
     if promoted:
         alias = reg.alias_champion
         reason = f"promoted: {comparison.reason}"
@@ -152,6 +156,8 @@ def decide_and_set_alias(
         reasons = [] if comparison.better else [comparison.reason]
         if not fair:
             reasons.append(f"fairness gates failed: {fairness_reason}")
+        if not above_baseline:
+            reasons.append(baseline_reason)
         reason = "not promoted: " + "; ".join(reasons)
     for key, value in candidate_metrics.items():
         client.set_model_version_tag(name, version, f"{METRIC_TAG_PREFIX}{key}", str(value))

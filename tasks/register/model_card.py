@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.evaluate.baselines import card_section
+
 DEFAULT_INTENDED_USE = (
     "Batch scoring of text similar to the training corpus (same languages, domain and length), "
     "as one signal among others. Not for decisions about individual people without human review."
@@ -71,6 +73,7 @@ def render_model_card(card: CardInput) -> str:
     parts += _section("Tokenizer", _kv(card.tokenizer))
     parts += _section("Training parameters", _kv(card.training_params))
     parts += _section("Metrics", _kv({k: _num(v) for k, v in sorted(card.metrics.items())}))
+    parts += card_section(card.metrics)
     parts += _section("Metrics per group", _table(card.group_metrics))
     parts += _section("Model audit gates", _gates(card.model_gates))
     audit_lines = ([card.corpus_audit_headline, ""] if card.corpus_audit_headline else [])
