@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from corpusmill.workspace import Workspace
+from tasks.audit.probe_gate import gate_hint_lines
 from tasks.evaluate.baselines import summary_lines
 
 DATA_STAGES = ("raw", "clean", "quarantine", "audit", "tokens")
@@ -33,6 +34,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
             if reg.get("reason"):
                 lines.append(f"            {reg['reason']}")
             lines += summary_lines(model.get("metrics", {}))
+            lines += gate_hint_lines(reg)
         for app in ("scores/recommendations", "scores/summaries"):
             if app in result:
                 s = result[app]

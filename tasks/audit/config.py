@@ -77,6 +77,10 @@ class ModelAuditConfig(BaseModel):
     # minimal-pair probes scored by a classifier: `crows_pairs` (path of the CSV) and/or `winobias`
     # (folder of the bracketed files), e.g. ../shared/data/crows_pairs/crows_pairs_anonymized.csv
     pair_probes: dict[Literal["crows_pairs", "winobias"], str] = Field(default_factory=dict)
+    # languages whose templates probe the model: null = those with >= min_language_share of the
+    # corpus's documents (detected by script, see tasks/audit/probe_gate.py)
+    probe_languages: list[str] | None = None
+    min_language_share: float = Field(0.05, ge=0.0, le=1.0)
 
 
 class AuditConfig(BaseModel):

@@ -3,7 +3,8 @@
 A document belongs to a group when its text mentions one of the group's terms: word-boundary,
 case-insensitive matching for terms written in Latin script, substring matching for CJK terms.
 Metadata columns (`audit.metadata_groups`: column -> axis) define groups too: one group per
-distinct non-null value.
+distinct non-null value. Ambiguous descriptors (a lexicon file's `contextual` section: "black",
+"old", "trans", ...) count only right before a person noun ("black woman", not "black coffee").
 """
 from __future__ import annotations
 
@@ -65,6 +66,8 @@ def load_lexicon(cfg: AuditConfig) -> Lexicon:
             for axis, by_group in data["axes"].items():
                 for group, terms in by_group.items():
                     groups.setdefault((axis, group), []).extend(str(t) for t in terms)
+            for (axis, group), terms in contextual_terms(data.get("contextual", {})).items():
+                groups.setdefault((axis, group), []).extend(terms)
             pairs.extend((str(a), str(b)) for a, b in data.get("pairs", []))
             for axis, by_group in data.get("probe", {}).items():
                 for group, phrases in by_group.items():
@@ -84,6 +87,15 @@ def load_lexicon(cfg: AuditConfig) -> Lexicon:
     }
     probe = {k: list(dict.fromkeys(v)) for k, v in probe.items() if k[1] in cfg.axes}
     return Lexicon(groups=kept, pairs=pairs, probe=probe)
+
+
+def contextual_terms(section: dict) -> dict[tuple[str, str], list[str]]:
+    """A lexicon file's `contextual` section (`person_nouns` and `axes: {axis: {group: [descriptor]}}`)
+    -> the phrases `<descriptor> <person noun>` per (axis, group): the only places where an
+    ambiguous descriptor counts as an identity mention."""
+    nouns = [str(n) for n in section.get("person_nouns", [])]
+    return {(axis, group): [f"{d} {n}" for d in descriptors for n in nouns]
+            for axis, by_group in section.get("axes", {}).items() for group, descriptors in by_group.items()}
 
 
 def _re2_escape(term: str) -> str:

@@ -18,6 +18,7 @@ from sklearn.metrics import f1_score
 
 from tasks.audit.config import AuditConfig
 from tasks.audit.lexicon import Lexicon, load_lexicon
+from tasks.audit.probe_gate import gap_interval, verdict
 
 AUC_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
 
@@ -153,6 +154,8 @@ class ProbeAxis(BaseModel):
     low_group: str
     worst_gap: float
     worst_template: str
+    ci_low: float | None = None  # bootstrap interval of mean_gap over templates (see probe_gate)
+    ci_high: float | None = None
 
 
 class ProbeReport(BaseModel):
@@ -162,6 +165,8 @@ class ProbeReport(BaseModel):
     axes: list[ProbeAxis] = Field(default_factory=list)
     max_mean_gap: float = 0.0
     max_worst_gap: float = 0.0
+    languages: list[str] = Field(default_factory=list)  # languages probed
+    language_shares: dict[str, float] = Field(default_factory=dict)  # documents per language in the corpus
 
 
 def _positive_scores(scores: np.ndarray) -> np.ndarray:
@@ -170,17 +175,21 @@ def _positive_scores(scores: np.ndarray) -> np.ndarray:
 
 
 def counterfactual_probe(predict_proba: Callable[[list[str]], np.ndarray], cfg: AuditConfig,
-                         lexicon: Lexicon | None = None) -> ProbeReport:
+                         lexicon: Lexicon | None = None, languages: list[str] | None = None) -> ProbeReport:
     """Fill every template of `cfg.model.templates[lang]` with each group's probe phrases, score.
 
     `predict_proba(texts)` returns the positive-class probability per text (shape (n,)) or class
     probabilities (n, k), of which the last column is used. Per language and axis (with >= 2
     groups): mean score per group; mean_gap = max - min of the group means; worst_gap = the
-    largest such gap within a single template.
+    largest such gap within a single template; `ci_low`/`ci_high`: its bootstrap interval over
+    templates (`cfg.model.bootstrap` resamples). `languages`: probe only these (None: all).
     """
     lexicon = lexicon or load_lexicon(cfg)
     report = ProbeReport()
     for lang, templates in sorted(cfg.model.templates.items()):
+        if languages is not None and lang not in languages:
+            continue
+        report.languages.append(lang)
         for axis in cfg.axes:
             groups = {g: p for (la, ax, g), p in lexicon.probe.items() if la == lang and ax == axis and p}
             if len(groups) < 2 or not templates:
@@ -200,10 +209,13 @@ def counterfactual_probe(predict_proba: Callable[[list[str]], np.ndarray], cfg: 
                                                 mean_score=round(float(row["mean"]), 4)))
             per_template = df.groupby(["template", "group"])["score"].mean().unstack()
             spread = per_template.max(axis=1) - per_template.min(axis=1)
+            low, high = gap_interval(per_template.to_numpy(dtype=float), cfg.model.bootstrap, cfg.confidence,
+                                     cfg.model.seed)
             report.axes.append(ProbeAxis(
                 language=lang, axis=axis, mean_gap=round(float(means["mean"].max() - means["mean"].min()), 4),
                 high_group=str(means["mean"].idxmax()), low_group=str(means["mean"].idxmin()),
-                worst_gap=round(float(spread.max()), 4), worst_template=templates[int(spread.idxmax())]))
+                worst_gap=round(float(spread.max()), 4), worst_template=templates[int(spread.idxmax())],
+                ci_low=low, ci_high=high))
     if report.axes:
         report.max_mean_gap = max(a.mean_gap for a in report.axes)
         report.max_worst_gap = max(a.worst_gap for a in report.axes)
@@ -212,18 +224,34 @@ def counterfactual_probe(predict_proba: Callable[[list[str]], np.ndarray], cfg: 
 
 def model_gate(model_report: ModelAuditReport, probe_report: ProbeReport | None,
                cfg: AuditConfig) -> tuple[bool, str]:
-    """Promotion decision: (True, reason) when the AUC gap and the probe's largest mean gap are
-    within `cfg.model.max_subgroup_auc_gap` / `max_counterfactual_gap` (None: no limit)."""
+    """Promotion decision: (True, reason) when the AUC gap is within `cfg.model.max_subgroup_auc_gap`
+    and no probe axis *fails* `max_counterfactual_gap` (None: no limit). An axis fails only when the
+    bootstrap interval of its gap lies entirely above the limit; one whose interval contains the
+    limit is `inconclusive`: named in the reason, not blocking (see `tasks/audit/probe_gate.py`)."""
     mc, problems, notes = cfg.model, [], []
     gap = model_report.max_subgroup_auc_gap
     if mc.max_subgroup_auc_gap is not None and gap is not None:
         text = f"subgroup AUC gap {gap:.3f} ({model_report.worst}) vs limit {mc.max_subgroup_auc_gap}"
         (problems if gap > mc.max_subgroup_auc_gap else notes).append(text)
     if probe_report is not None and mc.max_counterfactual_gap is not None and probe_report.axes:
-        worst = max(probe_report.axes, key=lambda a: a.mean_gap)
-        text = (f"counterfactual gap {worst.mean_gap:.3f} on {worst.language}/{worst.axis} "
-                f"({worst.high_group} > {worst.low_group}) vs limit {mc.max_counterfactual_gap}")
-        (problems if worst.mean_gap > mc.max_counterfactual_gap else notes).append(text)
+        limit = mc.max_counterfactual_gap
+        judged = [(verdict(a.mean_gap, a.ci_low, a.ci_high, limit), a) for a in probe_report.axes]
+        for state in ("fail", "inconclusive", "pass"):
+            axes = [a for v, a in judged if v == state]
+            if not axes:
+                continue
+            worst = max(axes, key=lambda a: a.mean_gap)
+            interval = f" [{worst.ci_low:.3f}, {worst.ci_high:.3f}]" if worst.ci_low is not None else ""
+            text = (f"counterfactual gap {worst.mean_gap:.3f}{interval} on {worst.language}/{worst.axis} "
+                    f"({worst.high_group} > {worst.low_group}) vs limit {limit}")
+            if state == "fail":
+                problems.append(text + (f"; {len(axes)} axes fail" if len(axes) > 1 else ""))
+            elif state == "inconclusive":
+                notes.append(f"inconclusive: {text} (the interval contains the limit; "
+                             f"{len(axes)} axis/axes, not blocking)")
+            else:
+                notes.append(text)
+            break  # the most severe state found is the one reported
     if problems:
         return False, "not promoted: " + "; ".join(problems)
     return True, "promoted: " + ("; ".join(notes) if notes else "no fairness limit applied")

@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from tasks.evaluate.metrics import classification_metrics
 
 _CJK = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
-C_GRID = (0.25, 1.0, 4.0, 16.0)
+C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0)
 LOWER_IS_BETTER = {"perplexity", "loss", "ece"}
 
 

@@ -24,6 +24,7 @@ from tasks.audit.config import AuditConfig
 from tasks.audit.lexicon import memberships
 from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
 from tasks.audit.pair_probe import PairProbeConfig, load_crows_pairs, load_winobias_pairs, pair_probe
+from tasks.audit.probe_gate import choose_probe_languages, language_shares
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
@@ -86,7 +87,8 @@ def run_pair_probes(predict_proba, cfg: AuditConfig) -> dict[str, Any]:
             for name, path in cfg.model.pair_probes.items()}
 
 
-def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, champion: str | None) -> dict[str, Any]:
+def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, champion: str | None,
+                corpus_texts: list[str] | None = None) -> dict[str, Any]:
     predictor = load_predictor(Path(bundle_dir))
     ev = evaluate_classifier(predictor, test, job.evaluate, plot_dir)
     labels = ev.report.labels
@@ -96,7 +98,12 @@ def _classifier(job: EvalJob, bundle_dir: str, test: pa.Table, plot_dir: Path, c
                           "y_pred": preds["label"], "y_score": preds[f"prob_{positive}"]})
     groups = memberships(test, job.audit)
     audit_report = model_audit(frame, groups, job.audit)
-    probe = counterfactual_probe(lambda texts: proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels), job.audit)
+    shares = language_shares(corpus_texts if corpus_texts is not None else test["text"].to_pylist())
+    languages = choose_probe_languages(shares, job.audit.model.templates, job.audit.model.probe_languages,
+                                       job.audit.model.min_language_share)
+    probe = counterfactual_probe(lambda texts: proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels),
+                                 job.audit, languages=languages)
+    probe.language_shares = shares
     passed, reason = model_gate(audit_report, probe, job.audit)
     pairs = run_pair_probes(lambda texts: proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels),
                             job.audit)
@@ -141,7 +148,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     test = tokens.filter(pc.equal(tokens["split"], "test"))
     plot_dir = Path(out.work_file(key, "plots/.keep")).parent
     if job.model.kind == "lstm_classifier":
-        result = _classifier(job, record.bundle_dir, test, plot_dir, champion)
+        result = _classifier(job, record.bundle_dir, test, plot_dir, champion, tokens["text"].to_pylist())
     else:
         result = _other_kind(job, record.bundle_dir, tokens, champion, metric)
     metrics = {k: float(v) for k, v in result["metrics"].items() if v is not None}

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TokenizerKind = Literal["bpe", "wordpiece", "unigram", "char", "byte_bpe"]
+TokenizerKind = Literal["bpe", "wordpiece", "unigram", "char", "byte_bpe", "pretrained"]
 DEFAULT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "[SEP]"]
 
 
@@ -17,7 +17,9 @@ class TokenizeConfig(BaseModel):
     unknown, handles CJK). `special_tokens` get the first ids in their order: `[PAD]` must come
     first (id 0) and `[UNK]` must be present. `max_length` truncates each row's ids.
     `cjk_split` isolates each CJK character before the subword model sees it (bpe, wordpiece,
-    unigram), so mixed English/Chinese corpora get sensible pieces.
+    unigram), so mixed English/Chinese corpora get sensible pieces. `pretrained` loads the tokenizer
+    `name` shipped in a package (`tasks/common/pretrained.py`) instead of training one; the other
+    fields but `max_length` are then unused.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -29,6 +31,7 @@ class TokenizeConfig(BaseModel):
     special_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_SPECIAL_TOKENS))
     max_length: int = Field(default=256, ge=1)
     cjk_split: bool = True
+    name: str | None = Field(default=None, description="kind pretrained: the packaged tokenizer, e.g. all-minilm-l6-v2")
 
     @field_validator("special_tokens")
     @classmethod
@@ -40,6 +43,12 @@ class TokenizeConfig(BaseModel):
         if len(set(tokens)) != len(tokens):
             raise ValueError("special tokens must be distinct")
         return tokens
+
+    @model_validator(mode="after")
+    def _pretrained_has_name(self) -> "TokenizeConfig":
+        if (self.kind == "pretrained") != (self.name is not None):
+            raise ValueError("`name` is required with kind pretrained (e.g. all-minilm-l6-v2) and only then")
+        return self
 
     @model_validator(mode="after")
     def _vocab_holds_specials(self) -> "TokenizeConfig":

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from tasks.common.pretrained import load_pretrained_tokenizer
 from tasks.tokenize.config import TokenizeConfig
 
 UNK = "[UNK]"
@@ -115,7 +116,9 @@ def train_tokenizer(texts: Iterable[list[str]], cfg: TokenizeConfig) -> Tokenize
     tokenizer whose special tokens hold ids 0.. in config order (`[PAD]` = 0). No padding, no
     truncation and no post-processor are set: ids are exactly the text's tokens. Deterministic:
     the same texts and config give the same `to_str()`. Raises ValueError when no text is
-    non-empty."""
+    non-empty. Kind `pretrained`: the packaged tokenizer `cfg.name`, not trained (texts unread)."""
+    if cfg.kind == "pretrained":
+        return load_pretrained_tokenizer(str(cfg.name))
     tokenizer, trainer = build_untrained(cfg)
     rows_seen = [0]
 

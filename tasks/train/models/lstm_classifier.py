@@ -33,6 +33,7 @@ from tokenizers import Tokenizer
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from tasks.common.pretrained import init_pretrained_embedding
 from tasks.train.batching import pad_ids, token_tensors
 from tasks.train.config import TrainConfig
 from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared
@@ -53,6 +54,10 @@ class ClassifierConfig(BaseModel):
     pooling: Literal["last", "mean", "max"] = "max"
     max_length: int = Field(default=256, ge=1, description="tokens kept per text (training and prediction)")
     pretrained_lm: str | None = Field(default=None, description="folder of an lstm_lm bundle to start from")
+    embedding_init: Literal["random", "pretrained"] = Field(
+        default="random", description="pretrained: start the embedding from `pretrained_name`'s input embeddings "
+        "(needs `tokenize: {kind: pretrained, name: <same>}`; projected by PCA when embedding_dim is smaller)")
+    pretrained_name: str = Field(default="all-minilm-l6-v2", description="packaged model of embedding_init: pretrained")
     lr_decay_per_layer: float = Field(default=1.0, gt=0, le=1, description="lr factor per layer group below the head (ULMFiT: 1/2.6)")
     unfreeze_schedule: list[int] | None = Field(
         default=None,
@@ -247,7 +252,10 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
                 p.requires_grad_(trainable)
 
     def warm_start(self, model: nn.Module, cfg: ClassifierConfig) -> None:
-        """Copy `embedding.*` and `lstm.*` weights from the `pretrained_lm` bundle (shapes must match)."""
+        """Copy `embedding.*` and `lstm.*` weights from the `pretrained_lm` bundle (shapes must match);
+        with `embedding_init: pretrained`, first set the embedding from the packaged model."""
+        if cfg.embedding_init == "pretrained":
+            init_pretrained_embedding(model.embedding, cfg.pretrained_name)
         if cfg.pretrained_lm is None:
             return
         source = load_file(str(Path(cfg.pretrained_lm) / "model.safetensors"))
