@@ -116,3 +116,15 @@ def test_champion_predicts_raw_text_in_a_fresh_process(e2e):
     assert len(rows) == 2
     assert {row["label"] for row in rows} <= {"positive", "negative"}
     assert all(abs(row["prob_positive"] + row["prob_negative"] - 1) < 1e-4 for row in rows)
+
+
+def test_classifier_is_evaluated_beside_its_baseline(e2e):
+    report = json.loads((e2e["ws"] / "data" / "demo-reviews" / "evaluate" / "sentiment" / "report.json").read_text())
+    assert report["baseline"]["name"] == "tfidf_word_logreg"
+    metrics = report["metrics"]
+    assert metrics["gain_over_baseline_accuracy"] == pytest.approx(metrics["accuracy"] - metrics["baseline_accuracy"])
+    client = MlflowClient()
+    version = client.get_model_version_by_alias("demo-reviews-sentiment", "champion")
+    assert "baseline_accuracy" in client.get_run(version.run_id).data.metrics
+    assert "## Baseline" in version.description and "the baseline by" in version.description
+    assert report["probe"]["languages"] == ["en", "zh"]  # the demo corpus is ~10 % Chinese

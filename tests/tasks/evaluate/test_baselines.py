@@ -103,3 +103,22 @@ def test_gain_gate():
     ok, reason = gain_gate(metrics, "accuracy", 0.02)
     assert not ok and "below min_gain_over_baseline 0.02" in reason
     assert not gain_gate({"accuracy": 0.9}, "accuracy", 0.0)[0]  # no baseline: cannot show the gain
+
+
+def test_lm_baseline_scores_the_same_test_targets_as_the_lstm():
+    from tasks.evaluate.baselines import lm_baseline
+    from tasks.tokenize import TokenizeConfig, encode_table, train_tokenizer
+    from tasks.train.models.lstm_lm import LanguageModelConfig, LanguageModelKind
+
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the mat and the log"] * 6
+    splits = ["train"] * 20 + ["test"] * 4
+    cfg = TokenizeConfig(kind="bpe", vocab_size=60, min_frequency=1)
+    tokenizer = train_tokenizer([texts], cfg)
+    tokens = encode_table(pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24,
+                                    "split": splits}), tokenizer, cfg)
+    kind, model_cfg = LanguageModelKind(), LanguageModelConfig(seq_len=8)
+    result = lm_baseline(kind, tokens, tokenizer, model_cfg, order=3)
+    test_windows = kind.prepare(tokens, tokenizer, model_cfg).splits["test"]
+    assert result.params["test_tokens"] == sum(len(w["input_ids"]) - 1 for w in test_windows) > 0
+    assert result.name == "kneser_ney_3gram"
+    assert 1.0 < result.metrics["perplexity"] < tokenizer.get_vocab_size()
