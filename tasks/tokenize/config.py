@@ -45,7 +45,7 @@ class TokenizeConfig(BaseModel):
         return tokens
 
     @model_validator(mode="after")
-    def _pretrained_has_name(self) -> "TokenizeConfig":
+    def _pretrained_has_name(self) -> TokenizeConfig:
         if (self.kind == "pretrained") != (self.name is not None):
             raise ValueError("`name` is required with kind pretrained (e.g. all-minilm-l6-v2) and only then")
         return self
