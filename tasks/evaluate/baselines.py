@@ -118,7 +118,8 @@ def gains(model_metrics: dict[str, float], baseline: dict[str, float]) -> dict[s
 
 
 def baseline_sentence(metrics: dict[str, float], metric: str) -> str:
-    """'beats the baseline (tfidf...) by X points on accuracy (0.85 vs 0.80)' or 'does not beat ...';
+    """'beats the baseline by 5.00 points (accuracy 0.85 vs 0.8)' or 'does not beat the baseline:
+    -2.00 points (...)';
     empty when `metrics` has no `gain_over_baseline_<metric>`. Points are percentage points for
     metrics in [0, 1], plain differences otherwise (perplexity)."""
     gain = metrics.get(f"gain_over_baseline_{metric}")
@@ -126,9 +127,10 @@ def baseline_sentence(metrics: dict[str, float], metric: str) -> str:
     if gain is None or base is None or metric not in metrics:
         return ""
     scale, unit = (1.0, "") if metric in ("perplexity", "loss") else (100.0, " points")
-    verb = "beats" if gain > 0 else "does not beat"
-    return (f"{verb} the baseline by {gain * scale:+.2f}{unit} on {metric} "
-            f"({metrics[metric]:.4g} vs {base:.4g})")
+    figures = f"{metric} {metrics[metric]:.4g} vs {base:.4g}"
+    if gain > 0:
+        return f"beats the baseline by {gain * scale:.2f}{unit} ({figures})"
+    return f"does not beat the baseline: {gain * scale:+.2f}{unit} ({figures})"
 
 
 def gain_gate(metrics: dict[str, float], metric: str, min_gain: float | None) -> tuple[bool, str]:

@@ -88,9 +88,9 @@ def test_gains_are_positive_when_the_model_is_better_also_for_perplexity():
     out = gains({"accuracy": 0.85, "perplexity": 50.0}, {"accuracy": 0.80, "perplexity": 80.0, "roc_auc": 0.9})
     assert out == pytest.approx({"baseline_accuracy": 0.80, "gain_over_baseline_accuracy": 0.05,
                                  "baseline_perplexity": 80.0, "gain_over_baseline_perplexity": 30.0})
-    assert baseline_sentence({"accuracy": 0.85, **out}, "accuracy").startswith("beats the baseline by +5.00 points")
+    assert baseline_sentence({"accuracy": 0.85, **out}, "accuracy").startswith("beats the baseline by 5.00 points (accuracy 0.85")
     worse = gains({"accuracy": 0.78}, {"accuracy": 0.80})
-    assert baseline_sentence({"accuracy": 0.78, **worse}, "accuracy").startswith("does not beat the baseline by -2.00")
+    assert baseline_sentence({"accuracy": 0.78, **worse}, "accuracy").startswith("does not beat the baseline: -2.00 points")
     assert summary_lines({"accuracy": 0.78, **worse})[0].strip().startswith("baseline: does not beat")
     assert "## Baseline" in card_section({"accuracy": 0.78, **worse})
     assert summary_lines({"accuracy": 0.78}) == [] and card_section({}) == []
