@@ -11,6 +11,7 @@ from tasks.clean.base import StepCounters
 from tasks.clean.plan import DedupPhase, build_plan
 from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_phase_task, signatures_task
 from tasks.common.dataset import DatasetHandle
+from tasks.common.degenerate import require_clean_rows
 from tasks.common.stage import config_hash, start_stage
 
 
@@ -19,6 +20,11 @@ def _step_table(counters: StepCounters) -> list[dict[str, Any]]:
              "reasons": ", ".join(f"{k}={v}" for k, v in c.dropped.items()),
              "replaced": ", ".join(f"{k}={v}" for k, v in c.replaced.items())}
             for name, c in counters.steps.items()]
+
+
+def _require_rows(pipeline: str, ctx: RunContext, totals: dict[str, Any]) -> None:
+    require_clean_rows(pipeline, [s.uri for s in ctx.pipeline.sources], int(totals.get("rows_in", 0)),
+                       int(totals.get("rows_kept", 0)), totals, ctx.stage_uri("quarantine"))
 
 
 @flow(name="clean", log_prints=True)
@@ -33,6 +39,7 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     q_run = start_stage("quarantine", ctx.stage_uri("quarantine"), [raw], section, ("clean",))
     done, q_done = clean_run.reusable(), q_run.reusable()
     if done is not None and q_done is not None:
+        _require_rows(pipeline, ctx, done.counters)
         return {"clean": summary(done, True), "quarantine": summary(q_done, True)}
     target = CleanTarget(clean_uri=clean_run.out.uri, clean_key=clean_run.key, quarantine_uri=q_run.out.uri,
                          quarantine_key=q_run.key, steps=cfg.clean, quarantine_encoding_errors=flag,
@@ -68,4 +75,5 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     manifest = clean_run.commit([o.kept for o in final], totals)
     create_table_artifact(key=artifact_key(pipeline, "clean-steps"), table=_step_table(counters),
                           description=f"{pipeline}: rows in {rows_in}, kept {kept}, quarantined {quarantined}")
+    _require_rows(pipeline, ctx, totals)
     return {"clean": summary(manifest, False), "quarantine": summary(q_manifest, False)}

@@ -103,7 +103,8 @@ def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str)
         assert isinstance(phase, DedupPhase)
         batches = (phase.signatures(pa.Table.from_batches([b]))
                    for b in iter_part_batches(in_uri, batch_rows=target.batch_rows))
-        clean.write_part(target.clean_key, sig_name, batches)
+        empty = phase.signatures(_schema_of(in_uri).empty_table())  # the schema when the shard has no rows left
+        clean.write_part(target.clean_key, sig_name, batches, schema=empty.schema)
     return target.work_uri(sig_name)
 
 

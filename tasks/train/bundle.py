@@ -7,6 +7,7 @@ recorded sizes and sha256). Nothing is pickled or unpickled.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,16 @@ def bundle_problems(bundle_dir: Path, require_checksums: bool = True) -> list[st
     if "files" not in spec and not require_checksums:
         return []
     return folder_problems(bundle_dir, spec.get("files", {}), CHECKED)
+
+
+def weights_hash(bundle_dir: Path) -> str:
+    """sha256 (hex, 16 chars) of the bundle's `model.safetensors`: the registry's `weights_hash` tag,
+    part of the evaluate cache key (an evaluation is never reused over other weights)."""
+    digest = hashlib.sha256()
+    with open(Path(bundle_dir) / "model.safetensors", "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def bundle_intact(bundle_dir: Path, action: str) -> bool:

@@ -132,3 +132,13 @@ def test_training_refuses_a_tampered_tokens_input(tokens_uri, tmp_path):
                    model_dir=str(tmp_path / "m"), experiment="p", artifact_root=str(tmp_path / "artifacts"))
     with pytest.raises(IntegrityError, match="tokens/part-00000.parquet: size"):
         train_one(job)
+
+
+def test_the_weights_hash_is_the_registry_tag(bundle_dir):
+    from tasks.register.log_model import file_hash
+    from tasks.train.bundle import weights_hash
+
+    assert weights_hash(bundle_dir) == file_hash(bundle_dir / "model.safetensors")
+    before = weights_hash(bundle_dir)
+    flip(bundle_dir / "model.safetensors")
+    assert weights_hash(bundle_dir) != before
