@@ -13,6 +13,7 @@ from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_
 from tasks.common.dataset import DatasetHandle
 from tasks.common.degenerate import require_clean_rows
 from tasks.common.stage import config_hash, start_stage
+from tasks.ingest.config import expected_labels
 
 
 def _step_table(counters: StepCounters) -> list[dict[str, Any]]:
@@ -34,7 +35,8 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     cfg = ctx.pipeline
     raw = DatasetHandle(ctx.stage_uri("raw"))
     flag = cfg.sources[0].errors == "quarantine"
-    section = config_hash(cfg.clean, {"quarantine_encoding_errors": flag})
+    labels = expected_labels(cfg.sources)
+    section = config_hash(cfg.clean, {"quarantine_encoding_errors": flag}, *([{"label_values": labels}] if labels else []))
     clean_run = start_stage("clean", ctx.stage_uri("clean"), [raw], section, ("clean",))
     q_run = start_stage("quarantine", ctx.stage_uri("quarantine"), [raw], section, ("clean",))
     done, q_done = clean_run.reusable(), q_run.reusable()
@@ -43,8 +45,8 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
         return {"clean": summary(done, True), "quarantine": summary(q_done, True)}
     target = CleanTarget(clean_uri=clean_run.out.uri, clean_key=clean_run.key, quarantine_uri=q_run.out.uri,
                          quarantine_key=q_run.key, steps=cfg.clean, quarantine_encoding_errors=flag,
-                         batch_rows=cfg.ingest.batch_rows)
-    phases = build_plan(cfg.clean, flag).phases
+                         batch_rows=cfg.ingest.batch_rows, label_values=labels)
+    phases = build_plan(cfg.clean, flag, labels).phases
     inputs = raw.part_uris()
     outcomes_all = []
     for i, phase in enumerate(phases):

@@ -29,10 +29,11 @@ class CleanTarget(BaseModel):
     steps: CleanConfig
     quarantine_encoding_errors: bool
     batch_rows: int = 8192
+    label_values: list[str] | None = None
 
     def phase(self, index: int) -> RowPhase | DedupPhase:
         """The phase `index` of the plan built from the configured steps."""
-        return build_plan(self.steps, self.quarantine_encoding_errors).phases[index]
+        return build_plan(self.steps, self.quarantine_encoding_errors, self.label_values).phases[index]
 
     def work_uri(self, name: str) -> str:
         """URI of a file in the clean dataset's work area."""
