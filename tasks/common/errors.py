@@ -28,5 +28,5 @@ def warn(message: str) -> None:
         from prefect.logging import get_run_logger
 
         get_run_logger().warning(message)
-    except Exception:  # noqa: BLE001 - outside a Prefect run (MissingContextError) or Prefect absent
+    except (ImportError, RuntimeError):  # outside a Prefect run: MissingContextError is a RuntimeError
         _log.warning(message)

@@ -11,6 +11,7 @@ import hashlib
 import posixpath
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
@@ -70,7 +71,7 @@ def verify_files(fs: Any, folder: str, uri: str, manifest: Manifest) -> list[str
         if problem is None or " size " in problem:
             try:
                 rows = _footer_rows(fs, path)
-            except Exception as error:  # noqa: BLE001 - any unreadable footer is the same finding
+            except (pa.ArrowException, OSError, ValueError) as error:  # any unreadable footer is the same finding
                 problem = problem or f"{uri_of}: not a readable Parquet file ({type(error).__name__})"
             else:
                 if rows != part.rows:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from torch import nn
@@ -107,7 +108,7 @@ def load_bundle(bundle_dir: Path, device: str = "cpu") -> Bundle:
     model = kind.build(cfg, meta, int(spec["vocab_size"]))
     try:
         weights = load_file(str(bundle_dir / "model.safetensors"))
-    except Exception as error:  # noqa: BLE001 - SafetensorError of a bundle without checksums
+    except (SafetensorError, OSError) as error:  # a damaged bundle written without checksums
         raise IntegrityError(f"{bundle_dir / 'model.safetensors'}: unreadable ({error})") from error
     model.load_state_dict(weights)
     return Bundle(kind=kind, config=cfg, model=model.to(device).eval(), meta=meta, tokenizer=tokenizer)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
@@ -177,7 +178,7 @@ def _loads(path: Path) -> str | None:
     """None when a safetensors file without a checksum record (older corpusmill) loads, else the cause."""
     try:
         load_file(str(path))
-    except Exception as error:  # noqa: BLE001 - SafetensorError, OSError: the file is unusable either way
+    except (SafetensorError, OSError) as error:  # the file is unusable either way
         return f"{path}: unreadable ({type(error).__name__}: {error})"
     return None
 

@@ -64,7 +64,7 @@ def corpusmill(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[st
     if PREFECT_API_URL.value():
         env["PREFECT_API_URL"] = PREFECT_API_URL.value()
     return subprocess.run([sys.executable, "-m", "corpusmill.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:

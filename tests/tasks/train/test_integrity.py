@@ -87,7 +87,7 @@ def test_no_good_checkpoint_means_starting_over_with_a_warning(tmp_path, caplog)
 
 
 def test_a_garbage_latest_pointer_falls_back(tmp_path, caplog):
-    first, _ = two_checkpoints(tmp_path)
+    two_checkpoints(tmp_path)
     (tmp_path / LATEST).write_text('{"dir": ')
     with caplog.at_level(logging.WARNING):
         state = load_checkpoint(tmp_path, *tiny_setup(seed=1))
