@@ -15,7 +15,7 @@ from tasks.common.dataset import MANIFEST_NAME, DatasetHandle
 from tasks.train.bundle import weights_hash
 from tests.faults.run_cli import corpusmill, last_line, output, write_config, write_reviews
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 DATASETS = ("raw", "clean", "quarantine", "tokens", "evaluate/clf")
 
 
