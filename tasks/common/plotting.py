@@ -5,6 +5,8 @@ matplotlib (>= 3.6) takes each glyph from the first font of the family list that
 """
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 from matplotlib import font_manager
 
@@ -27,10 +29,13 @@ def available_cjk_fonts() -> list[str]:
 
 
 def use_cjk_fallback() -> list[str]:
-    """Set matplotlib's sans-serif family list to DejaVu Sans followed by the installed CJK fonts;
-    return that list."""
+    """Set matplotlib's font family list (`font.family`, and `font.sans-serif`) to DejaVu Sans
+    followed by the installed CJK fonts; return that list."""
     families = ["DejaVu Sans", *available_cjk_fonts()]
-    matplotlib.rcParams["font.family"] = "sans-serif"
+    # WenQuanYi Zen Hei has weight 500 only: matplotlib would warn about it for every label
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    # concrete names: a generic family ("sans-serif") resolves to one font only, with no fallback
+    matplotlib.rcParams["font.family"] = families
     matplotlib.rcParams["font.sans-serif"] = families + [f for f in matplotlib.rcParams["font.sans-serif"]
                                                         if f not in families]
     return families

@@ -134,21 +134,30 @@ def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value).replace("|", "\\|").replace("\n", " ")
 
 
+# MLflow's description view draws tables without cell padding (its sanitizer drops style
+# attributes): two no-break spaces after each cell keep the columns apart.
+CELL_PAD = "&nbsp;&nbsp;"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(f"{cell}{CELL_PAD}" for cell in cells) + " |"
+
+
 def _table(records: list[dict[str, Any]]) -> list[str]:
     if not records:
         return []
     columns: list[str] = []
     for record in records:
         columns += [key for key in record if key not in columns]
-    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    rows += ["| " + " | ".join(_num(r.get(c, "")) for c in columns) + " |" for r in records]
+    rows = [_row(columns), "|" + "---|" * len(columns)]
+    rows += [_row([_num(r.get(c, "")) for c in columns]) for r in records]
     return rows
 
 
 def _gates(gates: list[GateResult]) -> list[str]:
     if not gates:
         return []
-    rows = ["| gate | metric | value | threshold | passed | action | verdict |", "|---|---|---|---|---|---|---|"]
-    rows += [f"| {g.name} | {g.metric or '-'} | {_num(g.value)} | {_num(g.threshold)} | {'yes' if g.passed else 'NO'} "
-             f"| {g.action} | {_num(g.message or '-')} |" for g in gates]
+    rows = [_row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]), "|---|---|---|---|---|---|---|"]
+    rows += [_row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action,
+                   _num(g.message or "-")]) for g in gates]
     return rows

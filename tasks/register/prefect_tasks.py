@@ -85,13 +85,13 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     outcome = EvalOutcome.model_validate(_read_json(evaluation, "report.json"))
-    fairness = f"{'passed' if outcome.fairness_passed else 'failed'}: {outcome.fairness_reason}"
+    verdict = f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
     found = _existing(client, job.registered_name, record.cache_key)
     if found is not None:  # search results carry no aliases: read the version itself
         aliases = ", ".join(client.get_model_version(job.registered_name, found.version).aliases) or "none"
         return RegisterOutcome(name=job.registered_name, version=str(found.version), alias=aliases,
                                reason="already registered from this exact training run", reused=True,
-                               fairness=fairness)
+                               fairness=verdict)
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
     splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
@@ -134,7 +134,7 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
                                     outcome.fairness_reason, cfg, job.registry, Path(job.alias_log),
                                     champion_on_split=outcome.champion_metrics)
     return RegisterOutcome(name=job.registered_name, version=str(registered.version), alias=decision.alias,
-                           reason=decision.reason, reused=False, markdown=decision.to_markdown(), fairness=fairness)
+                           reason=decision.reason, reused=False, markdown=decision.to_markdown(), fairness=verdict)
 
 
 @task(name="register-model", cache_policy=NONE)

@@ -3,6 +3,7 @@ MLflow, and the datasets it read as MLflow dataset inputs (the runs table's "Dat
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 
 import mlflow
@@ -29,7 +30,7 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter:
 
 def epoch_line(name: str, epoch: int, metrics: dict[str, float]) -> str:
     """One human line per finished epoch, e.g. `sentiment epoch 2: train_loss=0.41 val_accuracy=0.88`."""
-    shown = " ".join(f"{key}={value:.4g}" for key, value in metrics.items())
+    shown = " ".join(f"{key}={value:.4g}" for key, value in metrics.items() if key != "epoch_train_loss")
     return f"{name} epoch {epoch}: {shown}"
 
 
@@ -52,5 +53,8 @@ def log_dataset_input(uri: str, name: str, digest: str, context: str = "training
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
-    dataset = MetaDataset(source=resolve_dataset_source(uri), name=name, digest=digest[:36])
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": both are the local source
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(uri)
+    dataset = MetaDataset(source=source, name=name, digest=digest[:36])
     mlflow.log_input(dataset, context=context)

@@ -24,7 +24,7 @@ def test_full_card() -> None:
                                  passed=True)],
         dataset_uris=["workspace/data/demo-reviews/tokens"], input_manifest_hashes={"tokens": "feed42"},
         code_version="c0de",
-    ))
+    )).replace("&nbsp;", "")
     assert card.startswith("# Model card: demo-reviews-sentiment v3\n")
     for section in SECTIONS:
         assert f"\n## {section}\n" in card
@@ -65,7 +65,7 @@ def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict()
     card = render_model_card(CardInput(
         model_name="m", kind="lstm_classifier", group_metrics=rows,
         model_gates=[GateResult(name="fairness", passed=False, action="gates champion",
-                                message="counterfactual gap 0.3 on en/religion vs limit 0.2")]))
+                                message="counterfactual gap 0.3 on en/religion vs limit 0.2")])).replace("&nbsp;", "")
     assert "| gender | female | 40 | 0.875 [0.800, 0.950] | - |" in card
     assert "| fairness | - | - | - | NO | gates champion | counterfactual gap 0.3 on en/religion vs limit 0.2 |" in card
     assert "None" not in card
