@@ -29,7 +29,7 @@ def test_the_flow_parameter_schema_offers_the_seven_stages() -> None:
 
 
 def test_an_unknown_stage_fails_before_any_work(prefect_harness, tmp_path: Path) -> None:
-    with pytest.raises(ParameterTypeError, match="evalute"):
+    with pytest.raises(ParameterTypeError, match=r"stages.0: Input should be 'ingest', 'clean'"):
         corpus_to_model_flow(pipeline="p", config_path=str(tmp_path / "missing.yaml"), stages=["evalute"])
 
 
