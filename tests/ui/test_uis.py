@@ -76,6 +76,19 @@ def test_mlflow_experiment_opens_on_its_runs(page, servers: dict, screenshots: P
     page.screenshot(path=screenshots / "mlflow-experiment-runs.png")
 
 
+def test_mlflow_run_has_a_description_dataset_and_group_table(page, servers: dict, screenshots: Path) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(servers["tracking_uri"])
+    version = client.get_model_version(MODEL, "1")
+    run = client.get_run(version.run_id)
+    page.goto(links.run_url(run.info.experiment_id, run.info.run_id, servers["mlflow"]))
+    _see(page, "trained by corpusmill on", exact=False)  # the run description (mlflow.note.content)
+    _see(page, re.compile(rf"^{PIPELINE}/tokens \("), exact=False)  # the dataset input
+    page.screenshot(path=screenshots / "mlflow-run-overview.png")
+    assert "evaluation/group_metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+
+
 def test_model_version_page_shows_the_card_with_group_metrics_and_gate_verdict(page, servers: dict,
                                                                                 ui_workspace: dict,
                                                                                 screenshots: Path) -> None:
