@@ -50,8 +50,8 @@ def summary_markdown(pipeline: str, result: dict[str, Any], model_links: dict[st
         lines.append("")
     audit = result.get("audit") or {}
     if audit.get("headline"):
-        lines += [f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; "
-                  f"{audit.get('rows', 0)} report records)", ""]
+        lines += [(f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; "
+                   f"{audit.get('rows', 0)} report records)"), ""]
     for name, model in (result.get("models") or {}).items():
         reg = model.get("registered") or {}
         lines += [f"## {reg.get('name', name)}", ""]

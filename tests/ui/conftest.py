@@ -69,7 +69,7 @@ def ui_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, "-m", "corpusmill.cli", "run", PIPELINE, "--config", str(config),
                            "--workspace", str(workspace)], env=env, cwd=root, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {"root": root, "config": config, "ws": workspace, "env": env, "summary": done.stdout}
 
