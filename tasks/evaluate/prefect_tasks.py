@@ -155,6 +155,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     with resume_run(record.run_id):
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(out.work_file(key, "report.json"), artifact_path="evaluation")
+        _log_group_table(record.run_id, result["model_audit"])
         for plot in result["plots"]:
             mlflow.log_artifact(str(plot), artifact_path="plots")
     files = ["report.json"] + [f"plots/{Path(p).name}" for p in result["plots"]]
@@ -162,6 +163,17 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
                config_hash=stable_hash(job.evaluate.model_dump()), code_version=code_version("evaluate", "audit"),
                started=started, counters={"metrics": metrics, "metric": metric}, extra_files=files)
     return outcome
+
+
+def _log_group_table(run_id: str, model_audit: dict[str, Any] | None) -> None:
+    """The per-group model audit as an MLflow table (`evaluation/group_metrics.json`) in the active
+    run, once: `log_table` appends to an existing file, and the figures depend only on the model
+    and its test split, which a run does not change."""
+    if not model_audit or not model_audit.get("records"):
+        return
+    if any(a.path == "evaluation/group_metrics.json" for a in MlflowClient().list_artifacts(run_id, "evaluation")):
+        return
+    mlflow.log_table(pd.DataFrame(model_audit["records"]), "evaluation/group_metrics.json")
 
 
 @task(name="evaluate-model", cache_policy=NONE)

@@ -17,6 +17,7 @@ from tasks.common.tracking import ensure_experiment, flatten_params
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
+from tasks.train.run_log import log_dataset_input, metrics_logger, run_logger
 from tasks.train.trainer import train_model
 
 RECORD_NAME = "train_record.json"
@@ -114,12 +115,15 @@ def train_one(job: TrainJob) -> TrainRecord:
         if job.pretrained_key is not None:  # lineage of a ULMFiT start: the LM bundle and its training
             mlflow.set_tags({"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")),
                              "pretrained_lm.cache_key": job.pretrained_key})
+        run_logger().info("training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id,
+                          run.info.experiment_id)
+        log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
-                             resume=job.resume, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
+                             resume=job.resume, log_metrics=metrics_logger(job.model_name))
         bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta, tokenizer)
         mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
         curve = checkpoints / "learning_curve.png"
