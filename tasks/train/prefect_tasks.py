@@ -12,6 +12,7 @@ from prefect.cache_policies import NONE
 from pydantic import BaseModel
 from tokenizers import Tokenizer
 
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import ensure_experiment, flatten_params
 from tasks.common.version import code_version
@@ -75,9 +76,9 @@ def with_pretrained_lm(job: TrainJob, trained: dict[str, TrainRecord]) -> TrainJ
     return job.model_copy(update={"model": model, "pretrained_key": trained[ref].cache_key})
 
 
-def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, Path]:
+def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, str]:
     manifest = tokens.require_manifest()
-    return manifest.content_hash, Path(tokens.join("tokenizer.json"))
+    return manifest.content_hash, storage.join(tokens.uri, "tokenizer.json")
 
 
 def train_one(job: TrainJob) -> TrainRecord:
@@ -97,7 +98,7 @@ def train_one(job: TrainJob) -> TrainRecord:
         record = TrainRecord.model_validate_json(record_path.read_text())
         if record.cache_key == key and Path(record.bundle_dir).exists():
             return record
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_path))
     kind = get_kind(job.model.kind)
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
     checkpoints = model_dir / "checkpoints" / key
