@@ -81,6 +81,12 @@ def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, str]:
     return manifest.content_hash, storage.join(tokens.uri, "tokenizer.json")
 
 
+def train_cache_key(job: TrainJob, tokens_hash: str) -> str:
+    """The key of a training: tokens hash + model config + code version + pretrained LM's key."""
+    return stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"),
+                        "pretrained": job.pretrained_key})
+
+
 def train_one(job: TrainJob) -> TrainRecord:
     """Train (or reuse) one model: read tokens, prepare, train with checkpoints, save the bundle.
 
@@ -90,8 +96,7 @@ def train_one(job: TrainJob) -> TrainRecord:
     """
     tokens = DatasetHandle(job.tokens_uri)
     tokens_hash, tokenizer_path = _tokens_hash_and_tokenizer(tokens)
-    key = stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"),
-                       "pretrained": job.pretrained_key})
+    key = train_cache_key(job, tokens_hash)
     model_dir = Path(job.model_dir)
     record_path = model_dir / RECORD_NAME
     if record_path.exists():
