@@ -45,10 +45,10 @@ def write_corpus(data_uri: str, rows: int) -> tuple[str, int]:
 
 def run_once(name: str, source: str, shard_bytes: int, args: argparse.Namespace, root: Path) -> dict:
     """Ingest + clean one configuration; wall seconds per stage and the number of shard tasks."""
+    from corpusmill.config import load_config
     from flows.clean import clean_flow
     from flows.ingest import ingest_flow
     from flows.runtime import make_task_runner
-    from corpusmill.config import load_config
 
     config = root / f"{name}.yaml"
     config.write_text(CONFIG.format(ws=root / "ws", data_uri=args.data_uri, runner=args.runner, name=name,

@@ -173,7 +173,7 @@ def deploy(s: StackSettings, env: dict[str, str], out=print) -> None:
     """Register the deployments of `s.config` on the work pool, flows loaded from the repository."""
     argv = [sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(Path(s.config).resolve()),
             "--workspace", str(Path(s.workspace).resolve()), "--pool", s.work_pool, "--source", str(sv.REPO_ROOT)]
-    done = subprocess.run(argv, env={**os.environ, **env, "PYTHONPATH": _pythonpath()}, capture_output=True, text=True,
+    done = subprocess.run(argv, env={**os.environ, **env, "PYTHONPATH": _pythonpath()}, capture_output=True, text=True, check=False,
                           timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"deploying {s.config} failed:\n{done.stderr[-3000:]}")

@@ -49,7 +49,7 @@ class StackSettings(BaseModel):
     deploy: bool = True
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "StackSettings":
+    def from_env(cls, **overrides: object) -> StackSettings:
         """Defaults, then `CORPUSMILL_STACK_*` variables, then `overrides` (flags; None ignored)."""
         values: dict[str, object] = {}
         for name in cls.model_fields:
@@ -197,4 +197,7 @@ def mlflow_auth_ini(s: StackSettings) -> str:
     return ("[mlflow]\ndefault_permission = READ\n"
             f"database_uri = {s.postgres_url.replace('postgresql://', 'postgresql+psycopg2://')}/{s.mlflow_db}\n"
             f"admin_username = {s.mlflow_user}\n"
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            # Without a cache every request re-hashes the password (PBKDF2, ~1 s of CPU on a busy
+            # machine): an artifact download of ~100 files took minutes.
+            "auth_cache_ttl_seconds = 60\n")

@@ -50,7 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     apply_environment(ws.environment(config.mlflow_tracking_uri))
 
     from tasks.train.distributed import DistContext
-    from tasks.train.prefect_tasks import RECORD_NAME, TrainJob, TrainRecord, train_cache_key, train_one
+    from tasks.train.prefect_tasks import (
+        RECORD_NAME,
+        TrainJob,
+        TrainRecord,
+        train_cache_key,
+        train_one,
+    )
 
     pipeline = config.pipeline(args.pipeline)
     job = TrainJob(pipeline=args.pipeline, model_name=args.model, registered_name=pipeline.registered_name(args.model),

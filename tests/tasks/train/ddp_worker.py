@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import save_file
 
 from tasks.train.distributed import DistContext
-from tasks.train.models.lstm_classifier import ClassifierConfig
 from tasks.train.kinds import get_kind
+from tasks.train.models.lstm_classifier import ClassifierConfig
 from tasks.train.trainer import train_model
 from tests.tasks.train.conftest import toy_corpus
 
