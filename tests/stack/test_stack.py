@@ -102,7 +102,7 @@ def _probe(root: Path, state: Path, client: dict[str, str]) -> dict:
     user = client["MLFLOW_TRACKING_USERNAME"]
     with Client(client["CORPUSMILL_DASK_ADDRESS"], timeout=30) as dask:
         tasks = dask.run_on_scheduler(lambda dask_scheduler: dask_scheduler.get_task_stream(start_index=0))
-        names = {w["id"]: w["name"] for w in dask.scheduler_info()["workers"].values()}
+        names = {address: w["name"] for address, w in dask.scheduler_info()["workers"].items()}
     return {
         "manifests": manifests, "local_data": (root / "ws" / "data").exists(),
         "scores": s3.glob(f"{base}/scores/summaries/model_version=1/*.parquet"),
