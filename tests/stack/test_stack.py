@@ -15,7 +15,6 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ pipelines:
       summarizer: {{kind: lstm_summarizer, embedding_dim: 8, hidden_size: 8, train: {{epochs: 1, progress: false}}}}
     evaluate: {{metric: rouge1_f}}
     applications:
-      summaries: {{model: summarizer, demo_input_rows: 6, schedule: "* * * * *"}}
+      summaries: {{model: summarizer, demo_input_rows: 6, schedule: "* * * * *"}}  # fires within a minute
 """
 
 
@@ -146,8 +145,6 @@ def live(tmp_path_factory):
         _run([*CLI, "run", "--config", str(config), "--stages", "ingest,clean,audit,tokenize,train,evaluate,register"],
              run_env, 900)
         timings["pipeline run"] = time.time() - t
-        fire = datetime.now(timezone.utc) + timedelta(seconds=120)  # a cron that fires once, after the deploy
-        config.write_text(CONFIG.format(ws=root / "ws").replace('"* * * * *"', f'"{fire.minute} {fire.hour} * * *"'))
         t = time.time()
         _run([sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(config), "--workspace", str(root / "ws")],
              run_env, 300)
