@@ -91,7 +91,7 @@ def build_services(s: StackSettings, keys: dict[str, str], state: Path) -> list[
 
 
 def _start(service: Service, state: Path) -> subprocess.Popen[bytes]:
-    log = open(state / "logs" / f"{service.name}.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(state / "logs" / f"{service.name}.log", "ab")  # handed to the child
     try:
         return subprocess.Popen(service.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, **service.env}, cwd=service.cwd or state, start_new_session=True)
@@ -204,7 +204,7 @@ def _create_bucket(s: StackSettings, keys: dict[str, str]) -> None:
             if s.bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
                 client.create_bucket(Bucket=s.bucket)
             return True
-        except Exception:  # noqa: BLE001 - the filer behind the S3 port may still be starting
+        except Exception:  # the filer behind the S3 port may still be starting
             return False
 
     sv.wait_until(made, f"bucket {s.bucket}", 60, s.state_dir / "logs" / "seaweedfs.log")

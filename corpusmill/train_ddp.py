@@ -67,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     dist.init()
     record = Path(job.model_dir) / RECORD_NAME
     from tasks.common.dataset import DatasetHandle
+    from tasks.train.bundle import bundle_problems
 
     key = train_cache_key(job, DatasetHandle(job.tokens_uri).require_manifest().content_hash)
     found = TrainRecord.model_validate_json(record.read_text()) if record.exists() else None
-    if found is not None and found.cache_key == key and Path(found.bundle_dir).exists():  # as train_one reuses
+    if found is not None and found.cache_key == key and bundle_problems(Path(found.bundle_dir)) == []:  # as train_one
         print(f"rank {dist.rank}: {job.registered_name} already trained with key {key}; nothing to do")
         return 0
     if dist.is_main:
