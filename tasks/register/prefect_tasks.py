@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import posixpath
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, read_part
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
@@ -118,17 +119,17 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
             "tokens_hash": hashes.get("tokens", ""), "audit_hash": hashes.get("audit", ""),
             "code_version": code, "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
             **job.registry.tags}
-    extra = {"corpus_audit": Path(audit.path)} if hashes.get("audit") else {}
-    extra["evaluation"] = Path(evaluation.join("report.json"))
-    mitigated = [Path(tokens.join(n)) for n in ("audit_mitigated.json", "audit_mitigated.md")]
+    mitigated = [storage.join(tokens.uri, n) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
     example = input_example(job.model.kind, first_part.select(
         [c for c in ("id", "text", "user_id", "item_id", "ts") if c in first_part.column_names]).to_pandas())
-    with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):
-        if all(p.is_file() for p in mitigated):  # the audit of what the model saw, after mitigation
-            for p in mitigated:
-                shutil.copyfile(p, Path(papers) / p.name)
-            extra["corpus_audit_mitigated"] = Path(papers)
+    with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):  # MLflow logs local files
+        extra = {"corpus_audit": storage.download(audit.uri, Path(papers) / "audit")} if hashes.get("audit") else {}
+        extra["evaluation"] = storage.download(storage.join(evaluation.uri, "report.json"), Path(papers) / "report.json")
+        if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation
+            for u in mitigated:
+                storage.download(u, Path(papers) / "mitigated" / posixpath.basename(u))
+            extra["corpus_audit_mitigated"] = Path(papers) / "mitigated"
         registered = log_and_register(Path(record.bundle_dir), job.registered_name, example, card, tags, extra)
     cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
     fairness = outcome.fairness_passed or not job.registry.require_fairness_gates
