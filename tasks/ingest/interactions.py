@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.ingest.shards import IngestError
@@ -37,6 +37,14 @@ class ItemsConfig(SourceConfig):
     flag_columns: list[str] = Field(default_factory=list, description="0/1 columns: the names of the set ones are the item's groups")
     group_column: str | None = Field(default=None, description="column of '|'-separated groups (e.g. genres)")
     groups_in_text: bool = Field(default=True, description="append the item's groups to its text")
+
+    @model_validator(mode="after")
+    def _readable(self) -> ItemsConfig:
+        try:
+            self.reader_source()
+        except ValidationError as error:
+            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())) from None
+        return self
 
     def reader_source(self) -> SourceConfig:
         """The plain source the readers read: the item columns carried as extra columns."""

@@ -76,6 +76,8 @@ def test_own_column_names_iso_times_and_event_filter(tmp_path):
     ({"items": {"uri": "x", "format": "csv", "id_column": "i", "colour": 1}}, "pipelines.ml.interactions.items.colour: Extra inputs are not permitted"),
     ({"items": {"uri": "x", "format": "csv"}}, "pipelines.ml.interactions.items.id_column: Field required"),
     ({"user_column": "id"}, "interaction columns may not be named ['id']"),
+    ({"items": {"uri": "x", "format": "csv", "id_column": "i", "flag_columns": ["label"]}},
+     "pipelines.ml.interactions.items: Value error, columns may not carry the standard names ['label']"),
     ({"time_column": 5}, "pipelines.ml.interactions.time_column: Input should be a valid string"),
 ])
 def test_config_errors_name_the_key(tmp_path, change, expected):

@@ -7,8 +7,18 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from tasks.score.incremental import output_path, pending_partitions, write_input_partition
-from tasks.score.recommendations import is_event_partition, read_events, score_window, scoring_markdown, window_histories
+from tasks.score.incremental import (
+    output_path,
+    pending_partitions,
+    write_input_partition,
+)
+from tasks.score.recommendations import (
+    is_event_partition,
+    read_events,
+    score_window,
+    scoring_markdown,
+    window_histories,
+)
 from tasks.train.models.lstm_recommender import RecommenderConfig, RecommenderKind
 
 ITEMS = [f"i{n}" for n in range(12)]

@@ -11,7 +11,13 @@ import pytest
 import torch
 
 from tasks.train.bundle import load_predictor, save_bundle
-from tasks.train.models.lstm_recommender import LSTMRecommender, RecommenderConfig, RecommenderKind, mask_seen, rank_metrics
+from tasks.train.models.lstm_recommender import (
+    LSTMRecommender,
+    RecommenderConfig,
+    RecommenderKind,
+    mask_seen,
+    rank_metrics,
+)
 from tasks.train.models.rec_data import leave_last_out, training_windows, user_sequences
 from tasks.train.trainer import train_model
 
