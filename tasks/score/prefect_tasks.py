@@ -8,11 +8,11 @@ from mlflow import MlflowClient
 from prefect import task
 from prefect.cache_policies import NONE
 
-from tasks.score.recommendations import is_event_partition, score_window, scoring_markdown
 from tasks.score.incremental import (
     ScoredPartition, ScoresManifest, list_partitions, pending_partitions, score_partition,
     update_scores_manifest, write_input_partition,
 )
+from tasks.score.recommendations import is_event_partition, score_window, scoring_markdown
 
 
 @task(name="resolve-model-version", cache_policy=NONE)
