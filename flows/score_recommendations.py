@@ -6,13 +6,10 @@ from typing import Any
 from prefect import flow
 
 from flows.scoring import score_application
-from tasks.score.prefect_tasks import recommendations_artifact_task
 
 
 @flow(name="score-recommendations", log_prints=True)
 def score_recommendations_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
     """Score new partitions (windows of interaction events, or rows of user histories) with
     `models:/<pipeline>-<model>@<alias>`; a Markdown artifact tells what was scored."""
-    result = score_application("recommendations", pipeline, config_path, workspace)
-    recommendations_artifact_task(pipeline, result)
-    return result
+    return score_application("recommendations", pipeline, config_path, workspace)

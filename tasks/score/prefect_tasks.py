@@ -1,7 +1,7 @@
 """Prefect tasks of batch scoring: resolve the alias, list new partitions, score one partition."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import mlflow
 from mlflow import MlflowClient
@@ -12,7 +12,7 @@ from tasks.score.incremental import (
     ScoredPartition, ScoresManifest, list_partitions, pending_partitions, score_partition,
     update_scores_manifest, write_input_partition,
 )
-from tasks.score.recommendations import is_event_partition, score_window, scoring_markdown
+from tasks.score.recommendations import is_event_partition, score_window
 
 
 @task(name="resolve-model-version", cache_policy=NONE)
@@ -53,18 +53,5 @@ def seed_demo_input_task(app: str, input_uri: str, rows: int, seed: int) -> str 
         return None
     from tasks.ingest.demo import demo_inbox
 
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
     return write_input_partition(input_uri, f"demo-{day}.parquet", demo_inbox(app, rows, seed))
-
-
-@task(name="recommendations-artifact", cache_policy=NONE)
-def recommendations_artifact_task(pipeline: str, result: dict) -> str:
-    """Prefect Markdown artifact of one recommendations scoring run: rows, users, version, paths."""
-    from prefect.artifacts import create_markdown_artifact
-
-    from flows.runtime import artifact_key
-
-    markdown = scoring_markdown(pipeline, result)
-    create_markdown_artifact(markdown=markdown, key=artifact_key(pipeline, "recommendations-scores"),
-                             description=f"{pipeline}: recommendations scoring run")
-    return markdown
