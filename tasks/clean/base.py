@@ -87,6 +87,11 @@ class RowStep(ABC):
     def process(self, text: pa.ChunkedArray) -> StepOutput:
         """Take the shard's text column (non-null strings) and return new text and/or drop reasons."""
 
+    def process_columns(self, table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
+        """Take the shard's rows after `process`; return them with carried columns changed, and counts per type
+        (default: unchanged; the `pii` step redacts carried string columns here)."""
+        return table, {}
+
 
 class Filter(RowStep):
     """A step that only decides keep-or-reason; it never changes the text."""
