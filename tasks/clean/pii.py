@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,16 +29,17 @@ PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in ("email", "card", "iban", 
 NOT_CARRIED = ("id", "text", "label", "encoding_error", "step", "reason")
 
 
-def detectors(params: PiiParams) -> dict[str, Detector]:
-    """The detectors of `params.types`, in configured order."""
-    known = {**NUMBER_DETECTORS, **NAME_DETECTORS, "phone": Detector(DIGITS_PREFILTER, phone_finder(list(params.phone_regions)))}
-    return {kind: known[kind] for kind in params.types}
+def detectors(params: PiiParams) -> list[tuple[str, Detector]]:
+    """The detectors of `params.types` as (type, detector) pairs, in configured order (a type may have several)."""
+    known = [*NUMBER_DETECTORS.items(), ("phone", Detector(DIGITS_PREFILTER, phone_finder(list(params.phone_regions)))),
+             *NAME_DETECTORS]
+    return [(kind, detector) for wanted in params.types for kind, detector in known if kind == wanted]
 
 
-def find_spans(text: str, found: dict[str, Detector]) -> list[tuple[int, int, str]]:
-    """Non-overlapping (start, end, type) spans of PII in one string, earlier types first, sorted by start."""
+def find_spans(text: str, found: list[tuple[str, Detector]]) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, type) spans of PII in one string, earlier detectors first, sorted by start."""
     taken: list[tuple[int, int, str]] = []
-    for kind, detector in found.items():
+    for kind, detector in found:
         for start, end in detector.find(text):
             if not any(start < e and s < end for s, e, _ in taken):
                 taken.append((start, end, kind))
@@ -62,26 +64,32 @@ def redact(text: pa.Array | pa.ChunkedArray, types: list[str], params: PiiParams
     column (the input itself when nothing was found) and replacements per type."""
     params = (params or PiiParams()).model_copy(update={"types": list(types)})
     found = detectors(params)
-    counts = dict.fromkeys(found, 0)
-    if len(text) == 0 or text.null_count == len(text):
+    counts = dict.fromkeys(params.types, 0)
+    if not found or len(text) == 0 or text.null_count == len(text):
         return text, counts
-    masks = {kind: pc.fill_null(pc.match_substring_regex(text, d.prefilter), False) for kind, d in found.items()}
-    rows = None
-    for mask in masks.values():
-        rows = mask if rows is None else pc.or_(rows, mask)
-    candidates = pc.indices_nonzero(rows).to_pylist()
-    if not candidates:
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    masks = [pc.fill_null(pc.match_substring_regex(text, d.prefilter), False) for _, d in found]
+    rows = masks[0]
+    for mask in masks[1:]:
+        rows = pc.or_(rows, mask)
+    candidates = pc.indices_nonzero(rows)
+    if len(candidates) == 0:
         return text, counts
-    values = text.to_pylist()
-    row_masks = {kind: mask.to_pylist() for kind, mask in masks.items()}
-    for i in candidates:
-        here = {kind: d for kind, d in found.items() if row_masks[kind][i]}
-        spans = find_spans(values[i], here)
+    values = pc.take(text, candidates).to_pylist()  # only the candidate rows become Python strings
+    row_masks = [pc.take(mask, candidates).to_pylist() for mask in masks]
+    changed = np.zeros(len(text), dtype=bool)
+    new_values = []
+    for j, (row, value) in enumerate(zip(candidates.to_pylist(), values)):
+        spans = find_spans(value, [pair for pair, mask in zip(found, row_masks) if mask[j]])
         for _, _, kind in spans:
             counts[kind] += 1
         if spans:
-            values[i] = _replace(values[i], spans)
-    return pa.array(values, pa.string()), counts
+            changed[row] = True
+            new_values.append(_replace(value, spans))
+    if not new_values:
+        return text, counts
+    return pc.replace_with_mask(text, pa.array(changed), pa.array(new_values, text.type)), counts
 
 
 def _is_text(kind: pa.DataType) -> bool:

@@ -47,24 +47,33 @@ _TITLE = r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|S
 _CUE = (r"(?i:\bmy name is|\bi'm|\bi am|\bname:|\bcontact:|\battn:?|\bdear|\bregards,|\bsincerely,|\bthanks,|\bsigned by|"
         r"\bwritten by|\byours truly,|\bcc:|\bask for|\bcustomer|\bpatient:?|\bdriver,|\bcolleague|\bhusband|\bwife|"
         r"\bfriend|\bmanager|\bnurse|\bbooked by|\bguest|\bhost:|\bfrom:)")
+_FIRST_SET = frozenset(_FIRST)
 _FIRST_ALT = "|".join(n.capitalize() for n in _FIRST)
-_NAMES = regex.compile(
-    rf"{_TITLE}\s+(?P<a>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
-    rf"|{_CUE}\s+(?P<b>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})"
-    rf"|\b(?P<c>(?:{_FIRST_ALT})\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)(?!\p{{L}})"
-)
-NAME_PREFILTER = (rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\b"
-                  rf"|(?i:my name is|i'm|i am|name:|contact:|attn|dear|regards,|sincerely,|thanks,|signed by|written by|"
-                  rf"yours truly,|cc:|ask for|customer|patient|driver,|colleague|husband|wife|friend|manager|nurse|booked by|"
-                  rf"guest|host:|from:)|\b(?:{_FIRST_ALT})\s+\p{{Lu}}")
+_CUED = regex.compile(rf"{_TITLE}\s+(?P<a>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+                      rf"|{_CUE}\s+(?P<b>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})")
+_CAPITALISED_PAIR = regex.compile(r"\b\p{Lu}\p{Ll}+(?=\s+\p{Lu})")
+_SURNAMES = regex.compile(rf"\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?(?!\p{{L}})")
+_TITLE_RE2 = r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\b\.?"
+_CUE_RE2 = (r"(?i:my name is|i'm|i am|name:|contact:|attn:?|dear|regards,|sincerely,|thanks,|signed by|written by|"
+            r"yours truly,|cc:|ask for|customer|patient:?|driver,|colleague|husband|wife|friend|manager|nurse|booked by|"
+            r"guest|host:|from:)")
+CUED_PREFILTER = rf"{_TITLE_RE2}\s+\p{{Lu}}|{_CUE_RE2}\s+\p{{Lu}}\p{{Ll}}"
+FIRST_NAME_PREFILTER = rf"\b(?:{_FIRST_ALT})\s+\p{{Lu}}"
 
 
-def find_names(text: str) -> list[Span]:
-    """Person names after a title or a cue, or starting with a common first name."""
+def find_cued_names(text: str) -> list[Span]:
+    """Person names after a title (`Mr.`, `Dr.`, ...) or a cue (`my name is`, `Dear`, `Regards,`, ...)."""
+    return [m.span("a" if m.group("a") is not None else "b") for m in _CUED.finditer(text)]
+
+
+def find_first_names(text: str) -> list[Span]:
+    """Person names starting with a common first name (a set look-up) followed by one or two capitalised words."""
     spans = []
-    for m in _NAMES.finditer(text):
-        group = next(g for g in ("a", "b", "c") if m.group(g) is not None)
-        spans.append(m.span(group))
+    for m in _CAPITALISED_PAIR.finditer(text):
+        if m.group(0).lower() in _FIRST_SET and not (spans and m.start() < spans[-1][1]):
+            rest = _SURNAMES.match(text, m.end())
+            if rest is not None:
+                spans.append((m.start(), rest.end()))
     return spans
 
 
@@ -81,7 +90,7 @@ _ADDRESS = regex.compile(
     rf"|\b\p{{Lu}}[\p{{L}}-]*(?:stra\u00dfe|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+[0-9]{{1,4}}[a-z]?\b"
     rf"(?:,\s*[0-9]{{5}}\s+{_CITY})?"
 )
-ADDRESS_PREFILTER = (r"[0-9][^\n]{0,80}\b(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
+ADDRESS_PREFILTER = (r"\b(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
                      r"Parkway|Pkwy|Place|Pl|Terrace|Ter|Square|Sq|Highway|Hwy|Loop|Circle|Cir|Trail|Row|Crescent|Close|"
                      r"Gardens|Mews)\b|P\.?\s?O\.?\s+Box|[0-9]\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|"
                      r"quai|route)\s|(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+[0-9]")
@@ -92,7 +101,8 @@ def find_addresses(text: str) -> list[Span]:
     return [m.span() for m in _ADDRESS.finditer(text)]
 
 
-NAME_DETECTORS: dict[str, Detector] = {
-    "person": Detector(NAME_PREFILTER, find_names),
-    "address": Detector(ADDRESS_PREFILTER, find_addresses),
-}
+NAME_DETECTORS: list[tuple[str, Detector]] = [
+    ("person", Detector(CUED_PREFILTER, find_cued_names)),
+    ("person", Detector(FIRST_NAME_PREFILTER, find_first_names)),
+    ("address", Detector(ADDRESS_PREFILTER, find_addresses)),
+]

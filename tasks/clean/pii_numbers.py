@@ -137,6 +137,7 @@ def find_ips(text: str) -> list[Span]:
 
 
 # --- phones
+_PHONE_WINDOW = regex.compile(r"[+(]*[0-9](?:[ ().+/-]{0,3}[0-9]){6,}\)?")
 _PHONE_RUN = regex.compile(r"(?<![\w/.:-])\+?\(?[0-9][0-9 ().-]{5,}[0-9]")
 
 
@@ -160,13 +161,16 @@ def _split_run(text: str, start: int, end: int, regions: list[str]) -> list[Span
         if i not in memo:
             memo[i] = None
             for j in range(len(pieces), i, -1):
-                rest = cut(j) if _valid_phone(text[pieces[i][0]:pieces[j - 1][1]], regions) else None
+                candidate = text[pieces[i][0]:pieces[j - 1][1]]
+                if sum(c.isdigit() for c in candidate) > 17:  # longer than any phone number
+                    continue
+                rest = cut(j) if _valid_phone(candidate, regions) else None
                 if rest is not None:
                     memo[i] = [(pieces[i][0], pieces[j - 1][1])] + rest
                     break
         return memo[i]
 
-    spans = cut(0) if len(pieces) <= 16 else None
+    spans = cut(0) if len(pieces) <= 64 else None
     return spans if spans is not None and len(spans) > 1 else []  # one number alone: the matcher has said no to it
 
 
@@ -179,12 +183,8 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
         return not _after_non_number_word(text, start) and not _DATE_OR_DECIMAL.fullmatch(text[start:end])
 
     def matches(text: str) -> set[Span]:
-        found: set[Span] = set()
-        for region in regions:
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-                if keep(text, match.start, match.end):
-                    found.add((match.start, match.end))
-        return found
+        return {(m.start, m.end) for region in regions
+                for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)}
 
     def masked(text: str, spans: set[Span]) -> str:
         chars = list(text)
@@ -192,16 +192,23 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
             chars[start:end] = MASK * (end - start)
         return "".join(chars)
 
-    def find(text: str) -> list[Span]:
-        spans = matches(text)
+    def find_in(window: str) -> set[Span]:
+        spans = matches(window)
         for _ in range(4):  # a number right next to a found one can hide in its run: look again with those masked
-            more = {s for s in matches(masked(text, spans)) if not any(s[0] < e and b < s[1] for b, e in spans)} if spans else set()
+            more = {s for s in matches(masked(window, spans)) if not any(s[0] < e and b < s[1] for b, e in spans)} if spans else set()
             if not more:
                 break
             spans |= more
-        rest = masked(text, spans)
+        rest = masked(window, spans)
         for run in _PHONE_RUN.finditer(rest):
-            spans.update(span for span in _split_run(rest, *run.span(), regions) if keep(text, *span))
+            spans.update(_split_run(rest, *run.span(), regions))
+        return spans
+
+    def find(text: str) -> list[Span]:
+        spans: set[Span] = set()
+        for window in _PHONE_WINDOW.finditer(text):  # the matcher runs on digit runs (and a character around), not the text
+            start, end = max(0, window.start() - 1), min(len(text), window.end() + 1)
+            spans |= {(start + s, start + e) for s, e in find_in(text[start:end]) if keep(text, start + s, start + e)}
         return sorted(spans)
 
     return find
