@@ -4,8 +4,8 @@
     nice -n 10 .venv/bin/python bench/memory.py --mb 100 400           # quicker
     nice -n 10 .venv/bin/python bench/memory.py --mb 100 400 --code /work/main   # another checkout's code
 
-Generates a jsonl corpus of each size under --tmp (documents of 40-400 words drawn from a Zipf
-vocabulary, 4 % exact duplicates with case/space changes, 4 % near duplicates with one word
+Generates a jsonl corpus of each size under --tmp (documents of 10-120 words drawn from a Zipf
+vocabulary (about 400 bytes: many rows per GB), 4 % exact duplicates with case/space changes, 4 % near duplicates with one word
 changed, 1 % with an e-mail and a phone number, a `summary` carried column), writes a pipelines
 file with the default clean steps, and runs the CLI as the only child of a fresh measuring process:
 peak RSS is that child's `ru_maxrss` (RUSAGE_CHILDREN: the largest process of the run); the sum over
@@ -63,7 +63,7 @@ def generate(path: Path, megabytes: int, seed: int = 0) -> int:
                 words[rng.integers(len(words))] = "zyzzyva"
                 text = " ".join(words)
             else:
-                text = " ".join(vocab[np.searchsorted(cdf, rng.random(rng.integers(40, 400)))])
+                text = " ".join(vocab[np.searchsorted(cdf, rng.random(rng.integers(10, 120)))])
                 if roll > 0.99:
                     text += f" write to user{docs}@example.com or call +1 (415) 555-{docs % 10000:04d}"
                 recent = (recent + [text])[-1000:]
@@ -97,7 +97,7 @@ def measure(megabytes: int, tmp: Path, code: Path) -> dict:
     """Generate the corpus, run ingest+clean on it in a fresh workspace; return peak RSS figures and seconds."""
     corpus = tmp / f"corpus-{megabytes}MB.jsonl"
     docs = generate(corpus, megabytes)
-    ws = tmp / f"ws-{megabytes}"
+    ws = tmp / f"ws-{megabytes}-{code.name}"
     shutil.rmtree(ws, ignore_errors=True)
     ws.mkdir(parents=True)
     config = ws / "pipelines.yaml"

@@ -141,3 +141,9 @@ class Deduplicator(ABC):
     def decide(self, signatures: list[pa.Table]) -> pa.Table:
         """Take every shard's signatures; return `id, reason, duplicate_of` (DECISION_SCHEMA) for rows to drop,
         sorted by id, the same whatever the order or number of shards."""
+
+    def decide_parts(self, uris: list[str]) -> pa.Table:
+        """Same as `decide`, from the shards' signature Parquet parts (read as the step needs, not all at once)."""
+        from tasks.common.dataset import read_part
+
+        return self.decide([read_part(uri) for uri in uris])

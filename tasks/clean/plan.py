@@ -126,6 +126,10 @@ class DedupPhase:
         """Take all shards' signatures; return `id, reason, duplicate_of` for the rows to drop (sorted by id)."""
         return self.dedup.decide(signatures)
 
+    def decide_parts(self, uris: list[str]) -> pa.Table:
+        """Same as `decide`, from the signature Parquet parts on disk (memory bounded by one column at a time)."""
+        return self.dedup.decide_parts(uris)
+
     def apply(self, table: pa.Table, decisions: pa.Table) -> PhaseResult:
         """Take one shard and the corpus decision; drop the shard's rows named in it."""
         position = pc.index_in(table.column("id"), value_set=decisions.column("id"))
