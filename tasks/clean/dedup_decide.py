@@ -4,8 +4,8 @@ Signatures are read from their per-shard Parquet parts one column at a time (`Pa
 from tables in memory, `TableSignatures`, the same code path). Rows are numbered by their id's rank
 (ids sorted once, as an Arrow array: no Python strings), then each hash column (exact dedup) or LSH
 band (near dedup) is sorted on its own: rows sharing a key are linked to the key's smallest id, and
-the links of each band are merged into the running components (scipy connected_components) before the
-next band is read. With a Jaccard threshold, only the MinHash rows of that band's candidate pairs are
+the links of each band are merged into the running components (scipy connected_components over the
+components they touch) before the next band is read. With a Jaccard threshold, only the MinHash rows of that band's candidate pairs are
 read. What is held: ids (Arrow), one rank and one component label per row, and one band at a time —
 instead of every band, the MinHash matrix and ids as Python objects. The decision is the one
 `decide` gave before: the smallest id of each component stays, the same for any shard count or order.
@@ -113,18 +113,21 @@ def key_links(keys: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def merge(label: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Components (label = smallest rank of the component, per rank) after adding edges src-dst (ranks)."""
-    if len(src) == 0:
+    """Components (label = smallest rank of the component, per rank) after adding edges src-dst (ranks).
+    Only the components the new edges touch form the graph that is solved."""
+    a, b = label[src], label[dst]
+    joins = a != b
+    if not joins.any():
         return label
-    n = len(label)
-    nodes = np.nonzero(label != np.arange(n, dtype=label.dtype))[0]
-    rows = np.concatenate([nodes, src]).astype(label.dtype)
-    cols = np.concatenate([label[nodes], dst]).astype(label.dtype)
-    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
+    roots, inverse = np.unique(np.concatenate([a[joins], b[joins]]), return_inverse=True)
+    k, m = len(roots), int(joins.sum())
+    graph = coo_matrix((np.ones(m, np.int8), (inverse[:m], inverse[m:])), shape=(k, k))
     _, component = connected_components(graph, directed=False)
-    smallest = np.full(component.max() + 1, n, label.dtype)
-    np.minimum.at(smallest, component, np.arange(n, dtype=label.dtype))
-    return smallest[component]
+    smallest = np.full(component.max() + 1, len(label), label.dtype)
+    np.minimum.at(smallest, component, roots.astype(label.dtype))  # roots ascending: smallest root per component
+    remap = np.arange(len(label), dtype=label.dtype)
+    remap[roots] = smallest[component]
+    return remap[label]
 
 
 def decisions(sorted_ids: pa.Array, label: np.ndarray, reason: str) -> pa.Table:
