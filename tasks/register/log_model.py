@@ -110,7 +110,12 @@ def log_and_register(
         raise RuntimeError(f"MLflow did not register {model_name!r}")
     version_id = str(registered)
     if isinstance(card_md, CardInput):
-        card_md = render_model_card(card_md.model_copy(update={"version": version_id}))
+        from tokenizers import Tokenizer
+
+        tokenizer = {"vocab_size": Tokenizer.from_file(str(bundle_dir / "tokenizer.json")).get_vocab_size(),
+                     "tokenizer_hash (sha256 of the bundle's tokenizer.json, as the tag)": all_tags["tokenizer_hash"],
+                     **card_md.tokenizer}
+        card_md = render_model_card(card_md.model_copy(update={"version": version_id, "tokenizer": tokenizer}))
     client = MlflowClient()
     for key, value in all_tags.items():
         client.set_model_version_tag(model_name, version_id, key, value)

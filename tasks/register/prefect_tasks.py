@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import posixpath
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, read_part
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
@@ -22,7 +23,8 @@ from tasks.evaluate.prefect_tasks import EvalOutcome
 from tasks.register.aliases import decide_and_set_alias
 from tasks.register.config import RegisterConfig
 from tasks.register.log_model import log_and_register
-from tasks.register.model_card import CardInput, GateResult
+from tasks.register.model_card import CardInput, GateResult, group_metric_rows
+from tasks.train.bundle import weights_hash
 from tasks.train.kinds import ModelConfig
 from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
 
@@ -51,6 +53,7 @@ class RegisterOutcome(BaseModel):
     reason: str
     reused: bool
     markdown: str = ""
+    fairness: str = ""  # the model audit's verdict that gated the alias, e.g. "passed: subgroup AUC gap ..."
 
 
 def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
@@ -61,10 +64,11 @@ def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"text": tokens["text"].head(3).astype(str).tolist()})
 
 
-def _existing(client: MlflowClient, name: str, train_key: str) -> Any | None:
-    """The version already registered from this exact training run, if any."""
+def _existing(client: MlflowClient, name: str, train_key: str, weights: str) -> Any | None:
+    """The version already registered from this exact training run and these exact weights, if any."""
     try:
-        versions = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'")
+        versions = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'"
+                                                f" and tag.weights_hash = '{weights}'")
     except mlflow.exceptions.MlflowException:
         return None
     return versions[0] if versions else None
@@ -84,43 +88,48 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     outcome = EvalOutcome.model_validate(_read_json(evaluation, "report.json"))
-    found = _existing(client, job.registered_name, record.cache_key)
+    verdict = f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
+    found = _existing(client, job.registered_name, record.cache_key, weights_hash(Path(record.bundle_dir)))
     if found is not None:  # search results carry no aliases: read the version itself
         aliases = ", ".join(client.get_model_version(job.registered_name, found.version).aliases) or "none"
         return RegisterOutcome(name=job.registered_name, version=str(found.version), alias=aliases,
-                               reason="already registered from this exact training run", reused=True)
+                               reason="already registered from this exact training run", reused=True,
+                               fairness=verdict)
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
     splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
     hashes = {name: DatasetHandle(uri).require_manifest().content_hash for name, uri in job.stage_uris.items()
               if DatasetHandle(uri).read_manifest() is not None}
+    code = code_version("train", "evaluate", "register")  # one figure on the card and the tags
     card = CardInput(
         model_name=job.registered_name, kind=job.model.kind, pipeline=job.pipeline, description=job.description
         + (f"\n\n{job.registry.description}" if job.registry.description else ""),
         dataset_manifest_hash=hashes.get("clean", ""), rows=splits,
-        tokenizer={"hash": record.tokenizer_hash}, training_params=job.model.model_dump(mode="json"),
+        training_params=job.model.model_dump(mode="json"),
         metrics=outcome.metrics,
-        group_metrics=(outcome.model_audit or {}).get("groups", []),
-        model_gates=[GateResult(name="fairness", passed=outcome.fairness_passed, message=outcome.fairness_reason)],
+        group_metrics=group_metric_rows((outcome.model_audit or {}).get("records", [])),
+        model_gates=[GateResult(name="fairness", passed=outcome.fairness_passed, message=outcome.fairness_reason,
+                                action="gates champion" if job.registry.require_fairness_gates else "warn")],
         corpus_audit_headline=audit.require_manifest().counters.get("headline", "") if hashes.get("audit") else "",
         corpus_gates=[GateResult.model_validate(g) for g in audit_report.get("gates", [])],
-        dataset_uris=[clean.uri, tokens.uri], input_manifest_hashes=hashes, code_version=code_version("train"),
+        dataset_uris=[clean.uri, tokens.uri], input_manifest_hashes=hashes, code_version=code,
+        code_version_covers="tasks/common, train, evaluate, register",
     )
     tags = {"pipeline": job.pipeline, "dataset_manifest_hash": hashes.get("clean", ""),
             "tokens_hash": hashes.get("tokens", ""), "audit_hash": hashes.get("audit", ""),
-            "code_version": code_version("train", "evaluate", "register"), "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
+            "code_version": code, "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
             **job.registry.tags}
-    extra = {"corpus_audit": Path(audit.path)} if hashes.get("audit") else {}
-    extra["evaluation"] = Path(evaluation.join("report.json"))
-    mitigated = [Path(tokens.join(n)) for n in ("audit_mitigated.json", "audit_mitigated.md")]
+    mitigated = [storage.join(tokens.uri, n) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
     example = input_example(job.model.kind, first_part.select(
         [c for c in ("id", "text", "user_id", "item_id", "ts") if c in first_part.column_names]).to_pandas())
-    with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):
-        if all(p.is_file() for p in mitigated):  # the audit of what the model saw, after mitigation
-            for p in mitigated:
-                shutil.copyfile(p, Path(papers) / p.name)
-            extra["corpus_audit_mitigated"] = Path(papers)
+    with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):  # MLflow logs local files
+        extra = {"corpus_audit": storage.download(audit.uri, Path(papers) / "audit")} if hashes.get("audit") else {}
+        extra["evaluation"] = storage.download(storage.join(evaluation.uri, "report.json"), Path(papers) / "report.json")
+        if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation
+            for u in mitigated:
+                storage.download(u, Path(papers) / "mitigated" / posixpath.basename(u))
+            extra["corpus_audit_mitigated"] = Path(papers) / "mitigated"
         registered = log_and_register(Path(record.bundle_dir), job.registered_name, example, card, tags, extra)
     cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
     fairness = outcome.fairness_passed or not job.registry.require_fairness_gates
@@ -128,7 +137,7 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
                                     outcome.fairness_reason, cfg, job.registry, Path(job.alias_log),
                                     champion_on_split=outcome.champion_metrics)
     return RegisterOutcome(name=job.registered_name, version=str(registered.version), alias=decision.alias,
-                           reason=decision.reason, reused=False, markdown=decision.to_markdown())
+                           reason=decision.reason, reused=False, markdown=decision.to_markdown(), fairness=verdict)
 
 
 @task(name="register-model", cache_policy=NONE)
