@@ -38,6 +38,7 @@ from tasks.train.models.extractive import (
     select,
     summary_length,
 )
+from tasks.train.models.identity import canonicaliser
 from tasks.train.models.sentences import Engine
 from tasks.train.models.sentences import split_sentences as _split
 
@@ -62,6 +63,8 @@ class SummarizerConfig(BaseModel):
     length_counts: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], description="candidate lengths (sentences)")
     length_ratios: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.4, 0.5], description="candidate lengths (share of sentences)")
     trigram_blocking: bool = True
+    identity_canonical: bool = Field(
+        default=True, description="map counterfactual-pair identity terms (he/she, 他/她, ...) to one form before encoding, so swapping them cannot change the selection")
     rouge_tokenizer: Literal["auto", "stem", "chars"] = Field(
         default="auto", description="test ROUGE tokens: stem (rouge-score default + Porter), chars (CJK characters), auto (chars when the reference has CJK)")
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -77,6 +80,14 @@ def split_sentences(text: str, cfg: SummarizerConfig | None = None) -> list[str]
     """Text -> sentences with the configured splitter (defaults when `cfg` is None)."""
     cfg = cfg or SummarizerConfig()
     return _split(text or "", cfg.splitter, cfg.max_sentence_words)
+
+
+def model_sentences(sentences: list[str], cfg: SummarizerConfig) -> list[str]:
+    """Sentences -> the text the model reads: identity terms canonicalised when `cfg.identity_canonical`."""
+    if not cfg.identity_canonical:
+        return sentences
+    canonical = canonicaliser()
+    return [canonical(s) for s in sentences]
 
 
 def encode_sentences(tokenizer: Tokenizer, sentences: list[str], max_tokens: int) -> list[Tensor]:
@@ -168,11 +179,12 @@ class SummarizerPredictor(BatchPredictor):
         scored = [i for i, d in enumerate(docs) if d]
         scores: list[list[float]] = [[] for _ in docs]
         if scored:
-            batch = _collate_sentences([encode_sentences(self.tokenizer, docs[i], self.cfg.max_sentence_tokens) for i in scored])
+            batch = _collate_sentences([encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens)
+                                        for i in scored])
             logits = self.model(batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"])
             for row, p in zip(scored, torch.sigmoid(logits).cpu().tolist()):
                 scores[row] = [float(v) for v in p[: len(docs[row])]]
-        picked = [select(s, [rouge_words(x) for x in d], summary_length(self.rule, len(d)), self.cfg.trigram_blocking)
+        picked = [select(s, [rouge_words(x) for x in model_sentences(d, self.cfg)], summary_length(self.rule, len(d)), self.cfg.trigram_blocking)
                   for d, s in zip(docs, scores)]
         return pd.DataFrame({"summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)],
                              "selected": picked, "sentence_scores": scores})
@@ -204,7 +216,7 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
             words = [[vocab.setdefault(w, len(vocab)) for w in rouge_words(s)] for s in sentences]
             reference = [vocab.setdefault(w, len(vocab)) for w in rouge_words(summary)]
             example = {
-                "sentences": encode_sentences(tokenizer, sentences, cfg.max_sentence_tokens),
+                "sentences": encode_sentences(tokenizer, model_sentences(sentences, cfg), cfg.max_sentence_tokens),
                 "labels": torch.tensor(oracle_labels(words, reference), dtype=torch.float32),
                 "words": [torch.tensor(w, dtype=torch.long) for w in words],
                 "reference": torch.tensor(reference, dtype=torch.long),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 import torch
@@ -103,3 +104,19 @@ def test_selection_check_rates_and_gate():
     assert fair.passed and fair.max_rate == 0.0
     off = selection_check(picks_she, texts, original, AuditConfig(model={"max_selection_change_rate": None}))
     assert off.passed and off.threshold is None
+
+
+def test_identity_canonicalisation_makes_swaps_invisible_to_the_model(predictor):
+    from tasks.train.models.identity import canonical_map, canonicaliser
+
+    assert canonical_map([("he", "she"), ("his", "her"), ("him", "her")]) == {"he": "he", "she": "he", "his": "her", "her": "her", "him": "her"}
+    swap = axis_swappers(AuditConfig())
+    canonical = canonicaliser()
+    for text in ["He said his father met Mr Brown and her sister.", "他说她的妈妈和爸爸来了。"]:
+        swapped = swap["other"](swap["gender"](text))
+        assert swapped != text and canonical(swapped) == canonical(text)
+    model, _ = predictor
+    texts = corpus(40, seed=5)["text"].to_pylist()
+    selected = [list(s) for s in model.predict(pd.DataFrame({"text": texts}))["selected"]]
+    check = selection_check(lambda xs: [list(s) for s in model.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, AuditConfig())
+    assert check.passed and check.max_rate == 0.0 and check.axes[0].documents > 5
