@@ -12,6 +12,8 @@ from pathlib import Path
 
 from corpusmill.config import ConfigError, CorpusmillConfig, load_config
 from corpusmill.workspace import Workspace, apply_environment
+from tasks.common.errors import CorpusmillError
+from tasks.ingest.checks import check_sources
 
 STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
 
@@ -47,7 +49,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items())
         sources = " + ".join(f"{source.format} {source.uri}" for source in pipeline.sources)
         print(f"{flag}  {name}: {sources} -> {models}")
-    print(f"{args.config}: OK")
+    problems = check_sources({name: p.sources for name, p in config.pipelines.items()}, deep=args.deep)
+    for problem in problems:
+        print(f"corpusmill: error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{args.config}: OK" + (" (sources opened, columns found)" if args.deep else " (sources exist)"))
     return 0
 
 
@@ -58,14 +65,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = args.pipelines or config.default_pipelines()
     for name in names:
         config.pipeline(name)
+    problems = check_sources({name: config.pipeline(name).sources for name in names})
+    if problems:
+        raise CorpusmillError(problems[0])
     from corpusmill.services import ensure_prefect_database
 
     ensure_prefect_database(env)
     from corpusmill.summary import print_summary
+    from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
     from flows.score_recommendations import score_recommendations_flow
     from flows.score_summaries import score_summaries_flow
 
+    quiet_user_errors()  # a user error raised in a flow: one line, no traceback per Prefect level
     config_path = str(Path(args.config).resolve())
     started = time.time()
     results: dict[str, dict] = {}
@@ -151,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")
     validate.add_argument("--config", default="pipelines.yaml")
+    validate.add_argument("--deep", action="store_true",
+                          help="also open each source and check its configured columns (reads a first block only)")
     validate.set_defaults(func=cmd_validate)
     for name, func, text in (("ui", cmd_ui, "start the Prefect and MLflow UIs"),
                              ("serve", cmd_serve, "serve the scheduled and on-demand deployments")):
@@ -161,12 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; config errors exit 2 with the message on stderr."""
+    """Entry point of the console script; config errors and other user errors (bad or missing
+    input, damaged outputs, degenerate data; also raised inside flows) exit 2 with one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as error:
         print(f"corpusmill: config error: {error}", file=sys.stderr)
+        return 2
+    except CorpusmillError as error:
+        print(f"corpusmill: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tasks.audit.config import AuditConfig
 from tasks.clean.config import CleanConfig
+from tasks.common.errors import CorpusmillError
 from tasks.evaluate.config import EvaluateConfig
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.register.config import RegisterConfig
@@ -22,7 +23,7 @@ from tasks.train.kinds import ModelConfig
 DEFAULT_CONFIG = Path("pipelines.yaml")
 
 
-class ConfigError(ValueError):
+class ConfigError(CorpusmillError, ValueError):
     """A `pipelines.yaml` that cannot be used; the message names the file and each bad key."""
 
 

@@ -25,6 +25,7 @@ from tasks.audit.lexicon import memberships
 from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
 from tasks.audit.pair_probe import PairProbeConfig, load_crows_pairs, load_winobias_pairs, pair_probe
 from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.stage import reusable_manifest
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.classifier import evaluate_classifier
@@ -32,7 +33,7 @@ from tasks.evaluate.compare import proba_matrix
 from tasks.evaluate.config import EvaluateConfig
 from tasks.evaluate.summarizer import evaluate_summarizer
 from tasks.register.aliases import alias_version, champion_metrics, load_champion
-from tasks.train.bundle import load_bundle, load_predictor
+from tasks.train.bundle import load_bundle, load_predictor, weights_hash
 from tasks.train.device import select_device
 from tasks.train.kinds import get_kind
 from tasks.train.prefect_tasks import RECORD_NAME, ModelJob, TrainRecord
@@ -128,10 +129,10 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     champion = _champion_version(job.registered_name, job.alias_champion, record.cache_key)
     key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
-                       "champion": champion, "code": code_version("evaluate", "audit")})
+                       "champion": champion, "code": code_version("evaluate", "audit"),
+                       "weights": weights_hash(Path(record.bundle_dir))})
     out = DatasetHandle(job.out_uri)
-    manifest = out.read_manifest()
-    if manifest is not None and manifest.cache_key == key:
+    if reusable_manifest(out, key, f"evaluate/{job.model_name}") is not None:
         with out.fs.open(out.join("report.json"), "r") as handle:
             return EvalOutcome.model_validate_json(handle.read())
     kind = get_kind(job.model.kind)

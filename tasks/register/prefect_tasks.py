@@ -23,6 +23,7 @@ from tasks.register.aliases import decide_and_set_alias
 from tasks.register.config import RegisterConfig
 from tasks.register.log_model import log_and_register
 from tasks.register.model_card import CardInput, GateResult
+from tasks.train.bundle import weights_hash
 from tasks.train.kinds import ModelConfig
 from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
 
@@ -61,10 +62,11 @@ def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"text": tokens["text"].head(3).astype(str).tolist()})
 
 
-def _existing(client: MlflowClient, name: str, train_key: str) -> Any | None:
-    """The version already registered from this exact training run, if any."""
+def _existing(client: MlflowClient, name: str, train_key: str, weights: str) -> Any | None:
+    """The version already registered from this exact training run and these exact weights, if any."""
     try:
-        versions = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'")
+        versions = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'"
+                                                f" and tag.weights_hash = '{weights}'")
     except mlflow.exceptions.MlflowException:
         return None
     return versions[0] if versions else None
@@ -84,7 +86,7 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     outcome = EvalOutcome.model_validate(_read_json(evaluation, "report.json"))
-    found = _existing(client, job.registered_name, record.cache_key)
+    found = _existing(client, job.registered_name, record.cache_key, weights_hash(Path(record.bundle_dir)))
     if found is not None:  # search results carry no aliases: read the version itself
         aliases = ", ".join(client.get_model_version(job.registered_name, found.version).aliases) or "none"
         return RegisterOutcome(name=job.registered_name, version=str(found.version), alias=aliases,

@@ -15,7 +15,7 @@ from tokenizers import Tokenizer
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import ensure_experiment, flatten_params
 from tasks.common.version import code_version
-from tasks.train.bundle import save_bundle
+from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
 from tasks.train.trainer import train_model
 
@@ -76,14 +76,15 @@ def with_pretrained_lm(job: TrainJob, trained: dict[str, TrainRecord]) -> TrainJ
 
 
 def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, Path]:
-    manifest = tokens.require_manifest()
+    manifest = tokens.verified_manifest()  # a tampered tokens part is refused, naming the file
     return manifest.content_hash, Path(tokens.join("tokenizer.json"))
 
 
 def train_one(job: TrainJob) -> TrainRecord:
     """Train (or reuse) one model: read tokens, prepare, train with checkpoints, save the bundle.
 
-    Reused when `train_record.json` holds the same cache key (tokens hash + model config + code).
+    Reused when `train_record.json` holds the same cache key (tokens hash + model config + code)
+    and the bundle's files match their recorded sha256 (else retrained, with a warning).
     An interrupted training resumes from its last checkpoint (checkpoints are keyed the same way),
     or, with `job.resume` false, deletes it and starts over.
     """
@@ -95,7 +96,7 @@ def train_one(job: TrainJob) -> TrainRecord:
     record_path = model_dir / RECORD_NAME
     if record_path.exists():
         record = TrainRecord.model_validate_json(record_path.read_text())
-        if record.cache_key == key and Path(record.bundle_dir).exists():
+        if record.cache_key == key and bundle_intact(Path(record.bundle_dir), f"retraining {job.registered_name}"):
             return record
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     kind = get_kind(job.model.kind)
