@@ -43,7 +43,10 @@ class SummaryEvaluation(BaseModel):
     def headline(self) -> str:
         """One line: the model vs Lead-3 vs the oracle (ROUGE-1/2/L F on the test split)."""
         m = self.metrics
-        row = lambda p: "/".join(f"{100 * m[f'{p}{t}_f']:.1f}" for t in ROUGE_TYPES)
+
+        def row(prefix: str) -> str:
+            return "/".join(f"{100 * m[f'{prefix}{t}_f']:.1f}" for t in ROUGE_TYPES)
+
         return (f"test ROUGE-1/2/L F ({self.documents} docs, rouge-score, {self.rouge_tokenizer}): model {row('')}, "
                 f"Lead-3 {row('baseline_lead3_')}, Lead-k {row('baseline_lead_k_')}, oracle {row('oracle_')}")
 
