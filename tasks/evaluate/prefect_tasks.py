@@ -33,6 +33,7 @@ from tasks.common.version import code_version
 from tasks.evaluate.classifier import evaluate_classifier
 from tasks.evaluate.compare import proba_matrix
 from tasks.evaluate.config import EvaluateConfig
+from tasks.evaluate.summarizer import evaluate_summarizer
 from tasks.register.aliases import alias_version, champion_metrics, load_champion
 from tasks.train.bundle import load_bundle, load_predictor, weights_hash
 from tasks.train.device import select_device
@@ -159,6 +160,9 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
         result = _classifier(job, record.bundle_dir, test, plot_dir, champion)
     elif job.model.kind == "lstm_recommender":
         result = _recommender(job, record.bundle_dir, tokens, plot_dir, champion, metric)
+    elif job.model.kind == "lstm_summarizer":  # rouge-score vs Lead-3/oracle + identity-swap check
+        result = evaluate_summarizer(record.bundle_dir, job.model, tokens, job.audit)
+        result["champion"] = champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
     else:
         result = _other_kind(job, record.bundle_dir, tokens, champion, metric)
     metrics = {k: float(v) for k, v in result["metrics"].items() if v is not None}
