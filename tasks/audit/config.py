@@ -71,6 +71,8 @@ class ModelAuditConfig(BaseModel):
     positive_label: str | None = None  # None: the larger label of a binary task
     max_subgroup_auc_gap: float | None = 0.1
     max_counterfactual_gap: float | None = 0.1
+    # summarizers: largest share of documents whose selected sentences change when identity terms are swapped
+    max_selection_change_rate: float | None = 0.1
     templates: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     # extra probe phrases: language -> axis -> group -> phrases (merged over the built-in ones)
     probe_terms: dict[str, dict[str, dict[str, list[str]]]] = Field(default_factory=dict)

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.evaluate.exposure import ExposureConfig
+
 
 class EvaluateConfig(BaseModel):
     """Which test metric decides promotion, in which direction, and by how much it must improve.
@@ -29,3 +31,4 @@ class EvaluateConfig(BaseModel):
     min_gain_over_baseline: float | None = Field(
         default=None, description="promotion gate: the model must beat the baseline on `metric` by at least "
         "this much (0.02 = 2 points of accuracy; for perplexity, baseline minus model); null: no gate")
+    exposure: ExposureConfig = Field(default_factory=ExposureConfig, description="recommenders: list length and exposure gate")

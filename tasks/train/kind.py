@@ -132,5 +132,11 @@ class ModelKind(ABC, Generic[CfgT]):
         """Hook before each epoch (0-based), also after a resume: e.g. gradual unfreezing.
         Must depend only on `epoch`, so resumed runs match uninterrupted ones."""
 
+    def finalize(self, model: nn.Module, prepared: Prepared, cfg: CfgT) -> dict[str, Any]:
+        """Hook after training, with the best weights: choices made with the trained model on the
+        validation split (e.g. a summary length) -> JSON-able entries added to `meta` (and so to
+        the bundle). Default: none."""
+        return {}
+
     def warm_start(self, model: nn.Module, cfg: CfgT) -> None:
         """Hook after `build` for a fresh (not resumed) training run: e.g. load pretrained weights."""

@@ -130,7 +130,9 @@ def train_one(job: TrainJob) -> TrainRecord:
                            "data.test_examples": len(prepared.splits.get("test", []))})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
                              resume=job.resume, log_metrics=metrics_logger(job.model_name))
-        bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta, tokenizer)
+        chosen = kind.finalize(result.model, prepared, job.model)  # e.g. the summary length, on validation
+        mlflow.log_params({f"chosen.{k}": json.dumps(v) for k, v in chosen.items()})
+        bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta | chosen, tokenizer)
         mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
         curve = checkpoints / "learning_curve.png"
         if curve.exists():

@@ -1,16 +1,18 @@
-"""Extractive summarizer (SummaRuNNer-like): a word-level BiLSTM encodes each sentence, a
-document-level BiLSTM runs over the sentence vectors (+ a sentence-position embedding), and a
-linear layer gives each sentence a logit: "belongs in the summary".
+"""Extractive summarizer (SummaRuNNer-like, with explicit position features).
 
-Training labels come from the greedy oracle of Nallapati et al. (2017): sentences are added one at
-a time while they raise ROUGE-1 F + ROUGE-2 F against the reference summary. ROUGE here is computed
-over lower-cased words (each CJK character is one word), not over tokenizer pieces.
+A word-level BiLSTM encodes each sentence; a document-level BiLSTM runs over the sentence
+vectors; the document representation is the mean of its states. Each sentence's score comes from
+an MLP over [sentence state, document vector, their product, absolute-position embedding,
+relative-position embedding, scalar position features], so the lead bias is easy to learn where
+the data has it and easy to ignore where it does not.
+
+Training labels: the greedy oracle (computed once in `prepare`). Selection: highest scores with
+trigram blocking, as many sentences as the length rule chosen on validation after training
+(`finalize`: a count k or a ratio of the document's sentences; stored in the bundle's meta).
 """
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import pandas as pd
@@ -24,12 +26,23 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_se
 
 from tasks.train.config import TrainConfig
 from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared
+from tasks.train.models.extractive import (
+    RELATIVE_BUCKETS,
+    SCALAR_FEATURES,
+    join_sentences,
+    length_rules,
+    oracle_labels,
+    position_features,
+    rouge_n,
+    rouge_words,
+    select,
+    summary_length,
+)
+from tasks.train.models.identity import canonicaliser
+from tasks.train.models.sentences import Engine
+from tasks.train.models.sentences import split_sentences as _split
 
-# a sentence ends at . ! ? (+ closing quote/bracket) before whitespace, at 。！？ (+ closing
-# quote), or at a line break
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+|(?<=[。！？])(?![”」』’）])\s*|(?<=[。！？][”」』’）])\s*|\s*\n\s*")
-ROUGE_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
-CJK_END = tuple("。！？”」』’）")
+DEFAULT_RULES = length_rules([1, 2, 3, 4, 5], [0.2, 0.3, 0.4, 0.5])
 
 
 class SummarizerConfig(BaseModel):
@@ -40,65 +53,41 @@ class SummarizerConfig(BaseModel):
     kind: Literal["lstm_summarizer"] = "lstm_summarizer"
     embedding_dim: int = Field(default=64, ge=1)
     hidden_size: int = Field(default=96, ge=1)
+    position_dim: int = Field(default=16, ge=1, description="size of the absolute and relative position embeddings")
     dropout: float = Field(default=0.1, ge=0, lt=1)
     max_sentences: int = Field(default=30, ge=1, description="sentences kept per document (the rest are never picked)")
     max_sentence_tokens: int = Field(default=48, ge=1, description="tokens kept per sentence")
-    summary_sentences: int = Field(default=2, ge=1, description="sentences in a predicted summary")
+    splitter: Engine = Field(default="pysbd", description="English sentence splitter engine: pysbd | blingfire | regex")
+    max_sentence_words: int = Field(default=80, ge=2, description="longer pieces are cut into chunks (CJK: 2x characters)")
+    summary_sentences: int | None = Field(default=None, ge=1, description="fixed summary length; null: chosen on validation")
+    length_counts: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], description="candidate lengths (sentences)")
+    length_ratios: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.4, 0.5], description="candidate lengths (share of sentences)")
+    trigram_blocking: bool = True
+    identity_canonical: bool = Field(
+        default=True, description="map counterfactual-pair identity terms (he/she, 他/她, ...) to one form before encoding, so swapping them cannot change the selection")
+    rouge_tokenizer: Literal["auto", "stem", "chars"] = Field(
+        default="auto", description="test ROUGE tokens: stem (rouge-score default + Porter), chars (CJK characters), auto (chars when the reference has CJK)")
     train: TrainConfig = Field(default_factory=TrainConfig)
 
-
-def split_sentences(text: str) -> list[str]:
-    """Text (English or Chinese) -> its non-empty sentences, stripped, in order."""
-    return [s.strip() for s in SENTENCE_END.split(text or "") if s and s.strip()]
-
-
-def rouge_words(text: str) -> list[str]:
-    """Text -> the lower-cased words ROUGE counts (letters/digits runs; each CJK character alone)."""
-    return ROUGE_WORD.findall(text.lower())
+    def rules(self) -> list[dict[str, Any]]:
+        """The length rules compared on validation (just the fixed one when `summary_sentences` is set)."""
+        if self.summary_sentences is not None:
+            return [{"mode": "count", "value": self.summary_sentences}]
+        return length_rules(self.length_counts, self.length_ratios)
 
 
-def _ngrams(words: Sequence[Any], n: int) -> Counter[tuple[Any, ...]]:
-    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+def split_sentences(text: str, cfg: SummarizerConfig | None = None) -> list[str]:
+    """Text -> sentences with the configured splitter (defaults when `cfg` is None)."""
+    cfg = cfg or SummarizerConfig()
+    return _split(text or "", cfg.splitter, cfg.max_sentence_words)
 
 
-def _f1(candidate: Counter[Any], reference: Counter[Any]) -> float:
-    overlap = sum((candidate & reference).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(candidate.values()), overlap / sum(reference.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def rouge_n(candidate: Sequence[Any], reference: Sequence[Any], n: int) -> float:
-    """ROUGE-N F1 of a candidate word list against a reference word list (0 when either is empty)."""
-    return _f1(_ngrams(candidate, n), _ngrams(reference, n))
-
-
-def oracle_labels(sentences: Sequence[Sequence[Any]], reference: Sequence[Any]) -> list[int]:
-    """Greedy oracle: sentences' words + the reference's words -> 0/1 per sentence. Repeatedly add
-    the sentence that most raises ROUGE-1 F + ROUGE-2 F of the chosen sentences; stop when none
-    raises it. N-grams are counted within sentences (as PreSumm's greedy selection does)."""
-    grams = [(_ngrams(s, 1), _ngrams(s, 2)) for s in sentences]
-    ref1, ref2 = _ngrams(reference, 1), _ngrams(reference, 2)
-    chosen: list[int] = []
-    have1, have2 = Counter(), Counter()
-    best = 0.0
-    while True:
-        gains = [(_f1(have1 + grams[i][0], ref1) + _f1(have2 + grams[i][1], ref2), -i) for i in range(len(sentences)) if i not in chosen]
-        if not gains or max(gains)[0] <= best:
-            break
-        best, negative_index = max(gains)
-        chosen.append(-negative_index)
-        have1, have2 = have1 + grams[-negative_index][0], have2 + grams[-negative_index][1]
-    return [int(i in chosen) for i in range(len(sentences))]
-
-
-def join_sentences(sentences: Sequence[str]) -> str:
-    """Sentences -> one text: joined by a space, except after CJK sentence ends."""
-    out = ""
-    for sentence in sentences:
-        out += ("" if not out or out.endswith(CJK_END) else " ") + sentence
-    return out
+def model_sentences(sentences: list[str], cfg: SummarizerConfig) -> list[str]:
+    """Sentences -> the text the model reads: identity terms canonicalised when `cfg.identity_canonical`."""
+    if not cfg.identity_canonical:
+        return sentences
+    canonical = canonicaliser()
+    return [canonical(s) for s in sentences]
 
 
 def encode_sentences(tokenizer: Tokenizer, sentences: list[str], max_tokens: int) -> list[Tensor]:
@@ -114,12 +103,14 @@ class LSTMSummarizer(nn.Module):
 
     def __init__(self, vocab_size: int, cfg: SummarizerConfig) -> None:
         super().__init__()
+        h, p = cfg.hidden_size, cfg.position_dim
         self.embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=0)
-        self.word_lstm = nn.LSTM(cfg.embedding_dim, cfg.hidden_size, batch_first=True, bidirectional=True)
-        self.position = nn.Embedding(cfg.max_sentences, 2 * cfg.hidden_size)
-        self.sentence_lstm = nn.LSTM(2 * cfg.hidden_size, cfg.hidden_size, batch_first=True, bidirectional=True)
+        self.word_lstm = nn.LSTM(cfg.embedding_dim, h, batch_first=True, bidirectional=True)
+        self.sentence_lstm = nn.LSTM(2 * h, h, batch_first=True, bidirectional=True)
+        self.absolute = nn.Embedding(cfg.max_sentences, p)
+        self.relative = nn.Embedding(RELATIVE_BUCKETS, p)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(2 * cfg.hidden_size, 1)
+        self.head = nn.Sequential(nn.Linear(6 * h + 2 * p + SCALAR_FEATURES, h), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(h, 1))
 
     def forward(self, word_ids: Tensor, word_lengths: Tensor, lengths: Tensor) -> Tensor:
         batch, sentences, _ = word_ids.shape
@@ -130,10 +121,23 @@ class LSTMSummarizer(nn.Module):
         vectors = torch.cat([h_n[-2], h_n[-1]], dim=-1)
         grid = vectors.new_zeros(batch, sentences, vectors.shape[-1])
         grid[real] = vectors
-        grid = grid + self.position(torch.arange(sentences, device=grid.device)).unsqueeze(0)
         packed = pack_padded_sequence(self.dropout(grid), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.sentence_lstm(packed)[0], batch_first=True, total_length=sentences)
-        return self.head(self.dropout(out)).squeeze(-1).float()
+        states, _ = pad_packed_sequence(self.sentence_lstm(packed)[0], batch_first=True, total_length=sentences)
+        mask = real.unsqueeze(-1).to(states.dtype)
+        doc = ((states * mask).sum(1) / mask.sum(1).clamp_min(1)).unsqueeze(1).expand_as(states)
+        absolute, relative, scalars = self._positions(lengths.tolist(), sentences, states.device)
+        features = torch.cat([states, doc, states * doc, self.absolute(absolute), self.relative(relative), scalars.to(states.dtype)], -1)
+        return self.head(self.dropout(features)).squeeze(-1).float()
+
+    def _positions(self, lengths: list[int], sentences: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+        absolute = torch.zeros(len(lengths), sentences, dtype=torch.long)
+        relative = torch.zeros(len(lengths), sentences, dtype=torch.long)
+        scalars = torch.zeros(len(lengths), sentences, SCALAR_FEATURES)
+        for b, n in enumerate(lengths):
+            a, r, s = position_features(n)
+            absolute[b, :n], relative[b, :n], scalars[b, :n] = torch.tensor(a), torch.tensor(r), torch.tensor(s)
+        absolute = absolute.clamp_max(self.absolute.num_embeddings - 1)
+        return absolute.to(device), relative.to(device), scalars.to(device)
 
 
 def _collate_sentences(docs: list[list[Tensor]]) -> dict[str, Tensor]:
@@ -155,33 +159,35 @@ def _sentence_mask(batch: dict[str, Tensor]) -> Tensor:
     return positions.unsqueeze(0) < batch["lengths"].to(positions.device).unsqueeze(1)
 
 
-def top_sentences(scores: Sequence[float], k: int) -> list[int]:
-    """Sentence scores -> indices of the `k` best, in document order (ties: earlier first)."""
-    best = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
-    return sorted(best)
+def _doc_rouge(batch: dict[str, Tensor], b: int, picked: list[int]) -> float:
+    """ROUGE-1 F + ROUGE-2 F (integer words) of the picked sentences of document `b` of a batch."""
+    words = [w for i in picked for w in batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() if w >= 0]
+    reference = [w for w in batch["reference"][b].tolist() if w >= 0]
+    return rouge_n(words, reference, 1) + rouge_n(words, reference, 2)
 
 
 class SummarizerPredictor(BatchPredictor):
-    """`text` column -> `summary` (the top `summary_sentences` sentences in document order) and
-    `sentence_scores` (probability per sentence, for the first `max_sentences` sentences)."""
+    """`text` column -> `summary` (selected sentences in document order), `selected` (their
+    indices) and `sentence_scores` (probability per sentence, first `max_sentences` sentences)."""
 
-    def __init__(self, model: nn.Module, tokenizer: Tokenizer, cfg: SummarizerConfig, batch_rows: int = 64) -> None:
+    def __init__(self, model: nn.Module, tokenizer: Tokenizer, cfg: SummarizerConfig, rule: dict[str, Any], batch_rows: int = 64) -> None:
         super().__init__(model, batch_rows)
-        self.tokenizer = tokenizer
-        self.cfg = cfg
+        self.tokenizer, self.cfg, self.rule = tokenizer, cfg, rule
 
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
-        docs = [split_sentences(t if isinstance(t, str) else "")[: self.cfg.max_sentences] for t in df["text"].tolist()]
+        docs = [split_sentences(t if isinstance(t, str) else "", self.cfg)[: self.cfg.max_sentences] for t in df["text"].tolist()]
         scored = [i for i, d in enumerate(docs) if d]
         scores: list[list[float]] = [[] for _ in docs]
         if scored:
-            batch = _collate_sentences([encode_sentences(self.tokenizer, docs[i], self.cfg.max_sentence_tokens) for i in scored])
+            batch = _collate_sentences([encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens)
+                                        for i in scored])
             logits = self.model(batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"])
-            probs = torch.sigmoid(logits).cpu().tolist()
-            for row, p in zip(scored, probs):
+            for row, p in zip(scored, torch.sigmoid(logits).cpu().tolist()):
                 scores[row] = [float(v) for v in p[: len(docs[row])]]
-        summaries = [join_sentences([d[i] for i in top_sentences(s, self.cfg.summary_sentences)]) for d, s in zip(docs, scores)]
-        return pd.DataFrame({"summary": summaries, "sentence_scores": scores})
+        picked = [select(s, [rouge_words(x) for x in model_sentences(d, self.cfg)], summary_length(self.rule, len(d)), self.cfg.trigram_blocking)
+                  for d, s in zip(docs, scores)]
+        return pd.DataFrame({"summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)],
+                             "selected": picked, "sentence_scores": scores})
 
 
 class SummarizerKind(ModelKind[SummarizerConfig]):
@@ -194,9 +200,9 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: SummarizerConfig) -> Prepared:
         """Tokens table (`text`, `summary`, `split`, optional `weight`) -> examples per split:
-        `{"sentences": [ids per sentence], "labels": oracle 0/1 tensor, "words": ROUGE word ids
-        per sentence, "reference": ROUGE word ids of the summary, "k": summary_sentences}`.
-        ROUGE words are mapped to ints by a vocabulary local to this call. meta: `{}`."""
+        `{"sentences": [ids per sentence], "labels": greedy-oracle 0/1 tensor, "words": ROUGE word
+        ids per sentence, "reference": ROUGE word ids of the summary}`. ROUGE words are mapped to
+        ints by a vocabulary local to this call. meta: `{}` (`finalize` adds the length rule)."""
         if "summary" not in tokens.column_names:
             raise ValueError("lstm_summarizer needs a `summary` column in the tokens table")
         weights = tokens["weight"].to_pylist() if "weight" in tokens.column_names else None
@@ -204,17 +210,16 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         splits: dict[str, list[Any]] = {split: [] for split in SPLITS}
         rows = zip(tokens["text"].to_pylist(), tokens["summary"].to_pylist(), tokens["split"].to_pylist())
         for r, (text, summary, split) in enumerate(rows):
-            sentences = split_sentences(text or "")[: cfg.max_sentences]
+            sentences = split_sentences(text or "", cfg)[: cfg.max_sentences]
             if not sentences or not summary or split not in splits:
                 continue
             words = [[vocab.setdefault(w, len(vocab)) for w in rouge_words(s)] for s in sentences]
             reference = [vocab.setdefault(w, len(vocab)) for w in rouge_words(summary)]
             example = {
-                "sentences": encode_sentences(tokenizer, sentences, cfg.max_sentence_tokens),
+                "sentences": encode_sentences(tokenizer, model_sentences(sentences, cfg), cfg.max_sentence_tokens),
                 "labels": torch.tensor(oracle_labels(words, reference), dtype=torch.float32),
                 "words": [torch.tensor(w, dtype=torch.long) for w in words],
                 "reference": torch.tensor(reference, dtype=torch.long),
-                "k": cfg.summary_sentences,
             }
             if weights is not None:
                 example["weight"] = float(weights[r])
@@ -233,7 +238,6 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         words = _collate_sentences([[w if len(w) else torch.full((1,), -1) for w in e["words"]] for e in examples])
         batch["rouge_words"], batch["rouge_word_lengths"] = words["word_ids"], words["word_lengths"]
         batch["reference"] = pad_sequence([e["reference"] for e in examples], batch_first=True, padding_value=-1)
-        batch["k"] = torch.tensor([e["k"] for e in examples])
         if "weight" in examples[0]:
             batch["weight"] = torch.tensor([e["weight"] for e in examples], dtype=torch.float32)
         return batch
@@ -251,36 +255,65 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         return loss, int(batch["word_lengths"].sum())
 
     def evaluate(self, model: nn.Module, batches: Iterable[dict[str, Tensor]]) -> dict[str, float]:
-        """-> `rouge1_f`, `rouge2_f` (mean over documents of the top-k sentences vs the reference),
-        `sentence_accuracy` (logit > 0 vs oracle label over real sentences), `loss` (BCE)."""
-        r1 = r2 = correct = total_loss = 0.0
-        docs = sentences = 0
-        for batch in batches:
-            logits = model(batch["word_ids"], batch["word_lengths"], batch["lengths"])
-            mask = _sentence_mask(batch)
-            losses = F.binary_cross_entropy_with_logits(logits, batch["labels"], reduction="none")
-            total_loss += float(losses[mask].sum())
-            correct += float(((logits > 0).float() == batch["labels"])[mask].sum())
-            sentences += int(mask.sum())
-            for b, (n, k) in enumerate(zip(batch["lengths"].tolist(), batch["k"].tolist())):
-                picked = top_sentences(logits[b, :n].tolist(), k)
-                words = [w for i in picked for w in batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() if w >= 0]
-                reference = [w for w in batch["reference"][b].tolist() if w >= 0]
-                r1 += rouge_n(words, reference, 1)
-                r2 += rouge_n(words, reference, 2)
-                docs += 1
-        if not docs:
-            return {"rouge1_f": float("nan"), "rouge2_f": float("nan"), "sentence_accuracy": float("nan"), "loss": float("nan")}
-        return {"rouge1_f": r1 / docs, "rouge2_f": r2 / docs, "sentence_accuracy": correct / sentences, "loss": total_loss / sentences}
+        """-> `rouge1_f`, `rouge2_f` (integer-word ROUGE of the selection, trigram blocking, under
+        the best of the default length rules for these batches), `sentence_accuracy` (logit > 0
+        vs oracle label), `loss` (BCE) and `length_rule` (index of that rule)."""
+        return _evaluate(model, batches, DEFAULT_RULES, True)
+
+    def finalize(self, model: nn.Module, prepared: Prepared, cfg: SummarizerConfig) -> dict[str, Any]:
+        """Trained model + examples -> `{"length_rule": the rule of `cfg.rules()` with the best
+        integer ROUGE-1 F + ROUGE-2 F on the validation split (train when there is none),
+        "length_rule_validation_rouge1_f": its ROUGE-1 F}`; goes into the bundle's meta."""
+        rules = cfg.rules()
+        examples = prepared.splits.get("validation") or prepared.splits["train"]
+        device = next(model.parameters()).device
+        size = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
+        batches = ({k: (v if k == "lengths" else v.to(device)) for k, v in self.collate(examples[i : i + size]).items()}
+                   for i in range(0, len(examples), size))
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            metrics = _evaluate(model, batches, rules, cfg.trigram_blocking)
+        model.train(was_training)
+        return {"length_rule": rules[int(metrics["length_rule"])], "length_rule_validation_rouge1_f": metrics["rouge1_f"]}
 
     def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: SummarizerConfig) -> SummarizerPredictor:
         tokenizer.no_padding()
         tokenizer.no_truncation()
-        return SummarizerPredictor(model, tokenizer, cfg)
+        rule = meta.get("length_rule") or cfg.rules()[min(2, len(cfg.rules()) - 1)]
+        return SummarizerPredictor(model, tokenizer, cfg, rule)
+
+
+def _evaluate(model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: list[dict[str, Any]], blocking: bool) -> dict[str, float]:
+    """Batches -> mean integer-word ROUGE of the best of `rules`, sentence accuracy, loss, rule index."""
+    sums = [[0.0, 0.0] for _ in rules]
+    correct = total_loss = 0.0
+    docs = sentences = 0
+    for batch in batches:
+        logits = model(batch["word_ids"], batch["word_lengths"], batch["lengths"])
+        mask = _sentence_mask(batch)
+        total_loss += float(F.binary_cross_entropy_with_logits(logits, batch["labels"], reduction="none")[mask].sum())
+        correct += float(((logits > 0).float() == batch["labels"])[mask].sum())
+        sentences += int(mask.sum())
+        for b, n in enumerate(batch["lengths"].tolist()):
+            scores = logits[b, :n].tolist()
+            words = [batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() for i in range(n)]
+            reference = [w for w in batch["reference"][b].tolist() if w >= 0]
+            for r, rule in enumerate(rules):
+                picked = select(scores, words, summary_length(rule, n), blocking)
+                chosen = [w for i in picked for w in words[i] if w >= 0]
+                sums[r][0] += rouge_n(chosen, reference, 1)
+                sums[r][1] += rouge_n(chosen, reference, 2)
+            docs += 1
+    if not docs:
+        return {"rouge1_f": float("nan"), "rouge2_f": float("nan"), "sentence_accuracy": float("nan"), "loss": float("nan"), "length_rule": 0.0}
+    best = max(range(len(rules)), key=lambda r: (sums[r][0] + sums[r][1], -r))
+    return {"rouge1_f": sums[best][0] / docs, "rouge2_f": sums[best][1] / docs, "sentence_accuracy": correct / sentences,
+            "loss": total_loss / sentences, "length_rule": float(best)}
 
 
 def lead_metrics(prepared: Prepared, k: int, split: str = "validation") -> dict[str, float]:
-    """Baseline: the first `k` sentences of each document -> mean `rouge1_f`, `rouge2_f` on `split`."""
+    """Baseline: the first `k` sentences of each document -> mean integer-word `rouge1_f`, `rouge2_f` on `split`."""
     examples = prepared.splits[split]
     r1 = r2 = 0.0
     for e in examples:

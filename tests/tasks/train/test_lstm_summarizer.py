@@ -125,7 +125,7 @@ def test_predictor_outputs_summary_and_scores(trained, tokenizer):
         "The story was very good. And really bad. In summary rates fell sharply.",
     ]
     out = predictor.predict(pd.DataFrame({"text": texts}))
-    assert list(out.columns) == ["summary", "sentence_scores"]
+    assert list(out.columns) == ["summary", "selected", "sentence_scores"]
     assert out["summary"].tolist() == ["In summary sales rose sharply.", "", "In summary rates fell sharply."]
     assert [len(s) for s in out["sentence_scores"]] == [3, 0, 3]
     assert all(0.0 <= p <= 1.0 for s in out["sentence_scores"] for p in s)
