@@ -13,6 +13,7 @@ from flows.register import register_flow
 from flows.runtime import RunContext, make_task_runner
 from flows.tokenize import tokenize_flow
 from flows.train import train_flow
+from tasks.common.tracking import end_orphaned_runs
 
 STAGE_FLOWS = (
     ("ingest", "raw", ingest_flow),
@@ -37,6 +38,7 @@ def corpus_to_model_flow(
     last checkpoint unless `resume` is false. Returns each stage's summary by output name.
     """
     ctx = RunContext.load(config_path, pipeline, workspace)
+    end_orphaned_runs(pipeline)  # MLflow runs left RUNNING by a killed run of this pipeline -> KILLED
     runner = make_task_runner(ctx.config.runner)
     chosen = stages or [name for name, _, _ in STAGE_FLOWS]
     results: dict[str, Any] = {}

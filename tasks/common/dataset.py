@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
+from tasks.common.faults import commit_point
+
 MANIFEST_NAME = "_manifest.json"
 WORK_DIR = "_work"
 PARQUET_COMPRESSION = "zstd"
@@ -179,6 +181,7 @@ class DatasetHandle:
         `extra_files` (names inside the work area, e.g. `tokenizer.json`, `report.html`) are
         published beside the parts.
         """
+        commit_point(stage)
         old_manifest = self.join(MANIFEST_NAME)
         if self.fs.exists(old_manifest):
             self.fs.rm(old_manifest)
@@ -195,6 +198,7 @@ class DatasetHandle:
             dst = self.join(name)
             self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
             self.fs.mv(src, dst)
+            commit_point(stage, "mid-commit")
             digests.append(self._file_digest(dst))
             if schema is None:
                 with self.fs.open(dst, "rb") as handle:
