@@ -185,9 +185,15 @@ class DatasetHandle:
         old_manifest = self.join(MANIFEST_NAME)
         if self.fs.exists(old_manifest):
             self.fs.rm(old_manifest)
+        # a commit killed half-way published some files already: they are no longer in the work area
+        moved = {name for name in [part.name for part in parts] + list(extra_files or [])
+                 if not self.fs.exists(posixpath.join(self.work_dir(key), name)) and self.fs.exists(self.join(name))}
         for path in self._top_level_parts():
-            self.fs.rm(path)
+            if path not in {self.join(name) for name in moved}:
+                self.fs.rm(path)
         for name in extra_files or []:
+            if name in moved:
+                continue
             self.fs.makedirs(posixpath.dirname(self.join(name)), exist_ok=True)
             self.fs.mv(posixpath.join(self.work_dir(key), name), self.join(name))
         names = sorted(part.name for part in parts)
@@ -196,9 +202,10 @@ class DatasetHandle:
         for name in names:
             src = posixpath.join(self.work_dir(key), name)
             dst = self.join(name)
-            self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
-            self.fs.mv(src, dst)
-            commit_point(stage, "mid-commit")
+            if name not in moved:
+                self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+                self.fs.mv(src, dst)
+                commit_point(stage, "mid-commit")
             digests.append(self._file_digest(dst))
             if schema is None:
                 with self.fs.open(dst, "rb") as handle:
