@@ -33,7 +33,7 @@ def holder_label(command: str | None = None) -> dict[str, Any]:
     """What a lock file says about its holder: pid, host, start time (UTC) and command line."""
     return {"pid": os.getpid(), "host": socket.gethostname(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": command if command is not None else " ".join(sys.argv)}
+            "command": command if command is not None else " ".join(["corpusmill", *sys.argv[1:]])}
 
 
 def read_label(path: Path) -> dict[str, Any] | None:
