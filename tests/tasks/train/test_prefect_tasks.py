@@ -6,6 +6,7 @@ import functools
 import time
 from pathlib import Path
 
+import mlflow
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -65,6 +66,13 @@ def test_an_interrupted_training_resumes_to_the_same_weights(tokens_uri, tmp_pat
     want, got = load_file(f"{straight.bundle_dir}/model.safetensors"), load_file(f"{resumed.bundle_dir}/model.safetensors")
     for name, value in want.items():
         torch.testing.assert_close(got[name], value, rtol=0, atol=0)
+    # the resumed training logged into the run of the interrupted one: one run, whole curve, FINISHED
+    client = mlflow.MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("p").experiment_id])
+    assert sorted(r.info.run_id for r in runs) == sorted([straight.run_id, resumed.run_id])
+    assert client.get_run(resumed.run_id).info.status == "FINISHED"
+    steps = {m.step for m in client.get_metric_history(resumed.run_id, "train_loss")}
+    assert steps == set(range(1, resumed.steps + 1))
 
 
 def test_no_resume_discards_the_interrupted_checkpoints(tokens_uri, tmp_path, monkeypatch, one_torch_thread):
