@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from corpusmill.config import ConfigError, CorpusmillConfig, load_config
-from tasks.common.locks import LockTimeout, pipeline_locks
 from corpusmill.workspace import Workspace, apply_environment
+from tasks.common.locks import LockTimeout, pipeline_locks
 
 STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
 
@@ -59,6 +59,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = args.pipelines or config.default_pipelines()
     for name in names:
         config.pipeline(name)
+    from corpusmill.services import ensure_prefect_database
+
+    ensure_prefect_database(env)  # shared by every pipeline of the workspace: under its own lock
     timeout = 0.0 if args.no_wait else args.wait_timeout
     try:
         with pipeline_locks(ws.lock_dir, names, timeout, say=_say):
@@ -74,10 +77,9 @@ def _say(line: str) -> None:
 
 def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspace, env: dict[str, str],
                 stages: list[str] | None, names: list[str]) -> int:
+    """The part of `cmd_run` done while holding the pipelines' locks."""
     from corpusmill.processes import start_run_api_server
-    from corpusmill.services import ensure_prefect_database
 
-    ensure_prefect_database(env)
     start_run_api_server()
     from corpusmill.summary import print_summary
     from flows.corpus_to_model import corpus_to_model_flow

@@ -23,8 +23,7 @@ from tests.faults.harness import (
 # (fault point, what is on disk when it fires)
 POINTS = [
     ("ingest", "raw parts written, not published"),
-    ("clean", "quarantine and clean parts written, not published"),
-    ("clean:mid-commit", "first clean part published, manifest not written"),
+    ("clean:mid-commit", "clean parts written, the first quarantine part published, no manifest"),
     ("audit", "audit report and record parts written, not published"),
     ("tokenize", "token parts and tokenizer written, not published"),
     ("train", "first mid-epoch checkpoint saved"),
