@@ -67,7 +67,7 @@ def start_ephemeral_api(timeout: float = 120.0, tries: int = 3,
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory", "prefect.server.api.server:create_app",
              "--host", HOST, "--port", str(port), "--log-level", "error", "--lifespan", "on"],
-            env=env, preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+            env=env, preexec_fn=die_with_parent,
         )
         url = f"http://{HOST}:{port}/api"
         if _wait_healthy(process, url, timeout):

@@ -70,7 +70,7 @@ def start_prefect_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start `prefect server start` on 127.0.0.1:4200 over the workspace's PREFECT_HOME."""
     return subprocess.Popen(
         [_bin("prefect"), "server", "start", "--host", HOST, "--port", str(PREFECT_PORT)],
-        env={**os.environ, **env}, preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+        env={**os.environ, **env}, preexec_fn=die_with_parent,
     )
 
 
@@ -80,7 +80,7 @@ def start_mlflow_ui(ws: Workspace, env: dict[str, str]) -> subprocess.Popen[byte
     return subprocess.Popen(
         [_bin("mlflow"), "server", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
          "--default-artifact-root", str(ws.mlflow_artifact_root), "--host", HOST, "--port", str(MLFLOW_PORT)],
-        env={**os.environ, **env}, preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+        env={**os.environ, **env}, preexec_fn=die_with_parent,
     )
 
 

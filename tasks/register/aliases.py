@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ def decide_alias(
         reason = "not promoted: " + "; ".join(reasons)
     from_version = previous if promoted else alias_version(client, name, alias)
     event = AliasEvent(
-        time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
         model=name, alias=alias, from_version=from_version, to_version=version, metric=cfg.metric,
         candidate_value=comparison.candidate_value, champion_value=comparison.champion_value,
         fairness_passed=fairness_passed, reason=reason,

@@ -108,12 +108,11 @@ def _register_job(ws: Path):
 
     pipeline = load_config(str(ws.parent / "pipelines.yaml")).pipeline(PIPELINE)
     space = Workspace.at(ws)
-    uri = lambda stage: space.stage_uri(PIPELINE, stage)
     return RegisterJob(
         pipeline=PIPELINE, model_name="sentiment", registered_name=REGISTERED, description="",
         model=pipeline.models["sentiment"], model_dir=str(space.model_dir(PIPELINE, "sentiment")),
-        stage_uris={"clean": uri("clean"), "audit": uri("audit"), "tokens": uri("tokens"),
-                    "evaluate": uri("evaluate/sentiment")},
+        stage_uris={stage: space.stage_uri(PIPELINE, path) for stage, path in
+                    (("clean", "clean"), ("audit", "audit"), ("tokens", "tokens"), ("evaluate", "evaluate/sentiment"))},
         registry=pipeline.registry, evaluate=pipeline.evaluate, alias_log=str(space.alias_log))
 
 
@@ -126,7 +125,7 @@ def test_two_registrations_at_once_make_one_version_and_a_lost_alias_is_restored
     def register() -> None:  # in threads: no CLI lock around them, only the registration's own
         try:
             outcomes.append(register_one(job))
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:  # reported below
             errors.append(error)
 
     threads = [threading.Thread(target=register) for _ in range(2)]
