@@ -77,10 +77,10 @@ def test_two_cold_runs_at_once_and_kill_9_of_the_holder(tmp_path: Path, referenc
     assert "RUNNING" not in reg["runs"].values()
 
 
-def test_no_wait_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
+def test_no_wait_fails_at_once_naming_the_holder(tmp_path: Path, prefect_api: str) -> None:
     config = tiny_config(tmp_path)
     with hold(tmp_path / "ws" / "locks" / f"pipeline-{PIPELINE}.lock", command="a test holding the lock"):
-        code, out = run_cli(config, child_environment(None), "--no-wait")
+        code, out = run_cli(config, child_environment(prefect_api), "--no-wait")
     assert code == 3
     assert f"another run holds the workspace: {tmp_path / 'ws' / 'locks'}" in out
     assert f"held by pid {os.getpid()}" in out and "a test holding the lock" in out
