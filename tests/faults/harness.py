@@ -1,15 +1,14 @@
-"""Helpers of the fault-injection suite (fixtures in conftest.py): a tiny pipeline, real `corpusmill run` subprocesses in their
-own process group (killed for real with SIGKILL), one shared Prefect API server, and one
-uninterrupted reference run to compare every interrupted-then-resumed run with.
+"""Helpers of the fault-injection suite: a tiny pipeline, real `corpusmill run` subprocesses in
+their own process group (killed for real with SIGKILL), and what to compare after a crash.
 
 Generic on purpose (other test modules of this folder use them too):
-- `tiny_config(folder, **overrides)` writes a one-pipeline config (`tiny`, a few hundred demo rows,
+- `tiny_config(folder, rows=300)` writes a one-pipeline config (`tiny`, a few hundred demo rows,
   1 epoch) with its workspace at `folder/ws`;
 - `Cli` starts `python -m corpusmill.cli run ...` (PYTHONPATH of this repo, offline environment,
   `start_new_session=True`), waits for a path to appear, kills its group, waits for the end;
-- `reference` is a finished run of the tiny config (session scope); `fingerprint(ws)` hashes what a
-  run must reproduce byte for byte (Parquet parts and bundle files); `registry(ws)` reads the
-  MLflow registry of a workspace.
+- `fingerprint(ws)` hashes what a run must reproduce byte for byte (Parquet parts and bundle
+  files); `registry(ws)` reads the MLflow registry of a workspace. The fixtures `prefect_api` (one
+  Prefect server for the session) and `reference` (a finished run of the tiny config) are in conftest.
 """
 from __future__ import annotations
 
