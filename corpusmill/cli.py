@@ -12,7 +12,9 @@ from pathlib import Path
 
 from corpusmill.config import ConfigError, CorpusmillConfig, load_config
 from corpusmill.workspace import Workspace, apply_environment
+from tasks.common.errors import CorpusmillError
 from tasks.common.locks import LockTimeout, pipeline_locks
+from tasks.ingest.checks import check_sources
 
 STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
 
@@ -45,10 +47,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     for name, pipeline in config.pipelines.items():
         flag = "default" if pipeline.default else "       "
-        models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items())
+        models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items()) or "(data only)"
         sources = " + ".join(f"{source.format} {source.uri}" for source in pipeline.sources)
         print(f"{flag}  {name}: {sources} -> {models}")
-    print(f"{args.config}: OK")
+    problems = check_sources({name: p.sources for name, p in config.pipelines.items()}, deep=args.deep)
+    for problem in problems:
+        print(f"corpusmill: error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{args.config}: OK" + (" (sources opened, columns found)" if args.deep else " (sources exist)"))
     return 0
 
 
@@ -59,6 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = args.pipelines or config.default_pipelines()
     for name in names:
         config.pipeline(name)
+    problems = check_sources({name: config.pipeline(name).sources for name in names})
+    if problems:
+        raise CorpusmillError(problems[0])
     from corpusmill.services import ensure_prefect_database
 
     ensure_prefect_database(env)  # shared by every pipeline of the workspace: under its own lock
@@ -82,10 +92,12 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
 
     start_run_api_server()
     from corpusmill.summary import print_summary
+    from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
     from flows.score_recommendations import score_recommendations_flow
     from flows.score_summaries import score_summaries_flow
 
+    quiet_user_errors()  # a user error raised in a flow: one line, no traceback per Prefect level
     config_path = str(Path(args.config).resolve())
     started = time.time()
     results: dict[str, dict] = {}
@@ -107,49 +119,56 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    """Start the Prefect server (127.0.0.1:4200) and the MLflow UI (127.0.0.1:5000); Ctrl-C stops both."""
+    """Start the Prefect server and the MLflow UI (127.0.0.1, ports 4200/5000 by default); Ctrl-C stops both."""
     _, ws, env = _prepare(args)
-    from corpusmill import services
+    from corpusmill import links, services
 
     services.ensure_prefect_database(env)
-    processes = [services.start_prefect_server(env), services.start_mlflow_ui(ws, env)]
-    try:
-        services.wait_for_port(services.PREFECT_PORT, 120)
-        services.wait_for_port(services.MLFLOW_PORT, 120)
-        print(f"Prefect UI: http://{services.HOST}:{services.PREFECT_PORT}  (flow runs, subflows per stage, artifacts)")
-        print(f"MLflow UI:  http://{services.HOST}:{services.MLFLOW_PORT}  (experiments per pipeline, Models tab)")
-        print("Ctrl-C stops both.")
-        while all(p.poll() is None for p in processes):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        services.stop(processes)
+    processes = [services.start_prefect_server(env, args.prefect_port), services.start_mlflow_ui(ws, env, args.mlflow_port)]
+    with services.interrupt_on_sigterm():
+        try:
+            services.wait_for_port(args.prefect_port, 120)
+            services.wait_for_port(args.mlflow_port, 120)
+            prefect_url, mlflow_url = f"http://{services.HOST}:{args.prefect_port}", f"http://{services.HOST}:{args.mlflow_port}"
+            print(f"Prefect UI: {prefect_url}/runs  (flow runs, a subflow per stage, artifacts)")
+            print(f"MLflow UI:  {links.experiments_url(mlflow_url)}  (experiments per pipeline, Models)")
+            print("Ctrl-C stops both.", flush=True)
+            while all(p.poll() is None for p in processes):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nstopping the Prefect server and the MLflow UI ...", flush=True)
+        finally:
+            services.stop(processes)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the deployments of pipelines.yaml against a Prefect server (started here if none runs)."""
+    """Serve the deployments of pipelines.yaml against a Prefect server (started here if none runs).
+
+    Ctrl-C or SIGTERM stops serving first, then the server this command started."""
     config, ws, env = _prepare(args)
     from corpusmill import services
 
     processes = []
-    if "PREFECT_API_URL" not in os.environ:
-        if not services.port_open(services.PREFECT_PORT):
-            services.ensure_prefect_database(env)
-            processes.append(services.start_prefect_server(env))
-            services.wait_for_port(services.PREFECT_PORT, 120)
-        os.environ["PREFECT_API_URL"] = f"http://{services.HOST}:{services.PREFECT_PORT}/api"
-    from prefect import serve
+    with services.interrupt_on_sigterm():
+        try:
+            if "PREFECT_API_URL" not in os.environ:
+                if not services.port_open(args.prefect_port):
+                    services.ensure_prefect_database(env)
+                    processes.append(services.start_prefect_server(env, args.prefect_port))
+                    services.wait_for_port(args.prefect_port, 120)
+                os.environ["PREFECT_API_URL"] = f"http://{services.HOST}:{args.prefect_port}/api"
+            from prefect import serve
 
-    from flows.deployments import build_deployments
+            from flows.deployments import build_deployments
 
-    deployments = build_deployments(config, str(Path(args.config).resolve()), str(ws.root))
-    print(f"Serving {len(deployments)} deployment(s); Prefect UI: http://{services.HOST}:{services.PREFECT_PORT}")
-    try:
-        serve(*deployments)
-    finally:
-        services.stop(processes)
+            deployments = build_deployments(config, str(Path(args.config).resolve()), str(ws.root))
+            print(services.serve_banner(deployments, os.environ["PREFECT_API_URL"]), flush=True)
+            serve(*deployments, print_starting_message=False)
+        except KeyboardInterrupt:
+            print("\nstopping: serve, then the Prefect server it started ...", flush=True)
+        finally:
+            services.stop(processes)
     return 0
 
 
@@ -174,22 +193,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")
     validate.add_argument("--config", default="pipelines.yaml")
+    validate.add_argument("--deep", action="store_true",
+                          help="also open each source and check its configured columns (reads a first block only)")
     validate.set_defaults(func=cmd_validate)
     for name, func, text in (("ui", cmd_ui, "start the Prefect and MLflow UIs"),
                              ("serve", cmd_serve, "serve the scheduled and on-demand deployments")):
         p = sub.add_parser(name, help=text)
         common(p)
+        p.add_argument("--prefect-port", type=int, default=4200, help="Prefect server port (default 4200)")
+        if name == "ui":
+            p.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port (default 5000)")
         p.set_defaults(func=func)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; config errors exit 2 with the message on stderr."""
+    """Entry point of the console script; config errors and other user errors (bad or missing
+    input, damaged outputs, degenerate data; also raised inside flows) exit 2 with one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as error:
         print(f"corpusmill: config error: {error}", file=sys.stderr)
+        return 2
+    except CorpusmillError as error:
+        print(f"corpusmill: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tasks.audit.config import AuditConfig
 from tasks.clean.config import CleanConfig
+from tasks.common.errors import CorpusmillError
 from tasks.evaluate.config import EvaluateConfig
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.register.config import RegisterConfig
@@ -22,7 +23,7 @@ from tasks.train.kinds import ModelConfig
 DEFAULT_CONFIG = Path("pipelines.yaml")
 
 
-class ConfigError(ValueError):
+class ConfigError(CorpusmillError, ValueError):
     """A `pipelines.yaml` that cannot be used; the message names the file and each bad key."""
 
 
@@ -57,10 +58,16 @@ class PipelineConfig(BaseModel):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
-    models: dict[str, ModelConfig] = Field(min_length=1)
+    models: dict[str, ModelConfig] = Field(
+        default_factory=dict, description="none: a data-only pipeline (ingest, clean, audit; no model)")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
     applications: ApplicationsConfig = Field(default_factory=ApplicationsConfig)
+
+    @property
+    def data_only(self) -> bool:
+        """True for a pipeline without models: it curates the corpus (ingest, clean, audit) and stops."""
+        return not self.models
 
     def registered_name(self, model: str) -> str:
         """The MLflow registered-model name of one of this pipeline's models."""

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from corpusmill.processes import die_with_parent
 from corpusmill.workspace import Workspace
@@ -66,31 +70,80 @@ def ensure_prefect_database(env: dict[str, str]) -> None:
         ready.write_text("ok\n", encoding="utf-8")
 
 
-def start_prefect_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start `prefect server start` on 127.0.0.1:4200 over the workspace's PREFECT_HOME."""
+def prefect_server_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment of a local Prefect server: the workspace's, quiet (WARNING logs)."""
+    return {**os.environ, **env, "PREFECT_SERVER_LOGGING_LEVEL": "WARNING", "PREFECT_LOGGING_LEVEL": "WARNING"}
+
+
+def start_prefect_server(env: dict[str, str], port: int = PREFECT_PORT, host: str = HOST) -> subprocess.Popen[bytes]:
+    """Start `prefect server start` on host:port over the workspace's PREFECT_HOME, in its own session
+    (so a Ctrl-C in the terminal reaches only us, and we stop it after what depends on it)."""
     return subprocess.Popen(
-        [_bin("prefect"), "server", "start", "--host", HOST, "--port", str(PREFECT_PORT)],
-        env={**os.environ, **env}, preexec_fn=die_with_parent,
+        [_bin("prefect"), "server", "start", "--host", host, "--port", str(port), "--log-level", "WARNING"],
+        env={**prefect_server_env(env), "PREFECT_UI_URL": f"http://{host}:{port}",
+             "PREFECT_SERVER_UI_API_URL": f"http://{host}:{port}/api"},
+        start_new_session=True, preexec_fn=die_with_parent,
     )
 
 
-def start_mlflow_ui(ws: Workspace, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start the MLflow tracking server/UI on 127.0.0.1:5000 over the workspace's stores."""
+def start_mlflow_ui(ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT, host: str = HOST) -> subprocess.Popen[bytes]:
+    """Start the MLflow tracking server/UI on host:port over the workspace's stores, sized for one
+    person: one web worker, no access log, no job-execution consumers (MLflow's GenAI jobs), in its own session."""
     ws.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [_bin("mlflow"), "server", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
-         "--default-artifact-root", str(ws.mlflow_artifact_root), "--host", HOST, "--port", str(MLFLOW_PORT)],
-        env={**os.environ, **env}, preexec_fn=die_with_parent,
+         "--default-artifact-root", str(ws.mlflow_artifact_root), "--host", host, "--port", str(port),
+         "--workers", "1", "--uvicorn-opts", "--no-access-log --log-level warning"],
+        env={**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        start_new_session=True, preexec_fn=die_with_parent,
     )
 
 
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate child processes, then kill what does not exit within 10 s."""
+def stop(processes: list[subprocess.Popen[bytes]], timeout: float = 10) -> None:
+    """Stop child processes in the order given, each with its process group: SIGTERM, then SIGKILL
+    when it has not exited within `timeout` seconds."""
     for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
+        if process.poll() is not None:
+            continue
+        _signal_group(process, signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
+            process.wait(timeout=timeout)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)  # started with start_new_session: its group id is its pid
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Inside the block SIGTERM raises KeyboardInterrupt, as Ctrl-C does (one shutdown path)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def serve_banner(deployments: list[Any], api_url: str) -> str:
+    """What `corpusmill serve` prints: the deployments and a command that runs one from another terminal."""
+    names = [f"{d.flow_name}/{d.name}" for d in deployments]
+    ui = api_url.removesuffix("/api")
+    lines = [f"Serving {len(names)} deployment(s) on {api_url} (Prefect UI: {ui}/deployments):"]
+    lines += [f"  {name}" for name in names]
+    if names:
+        lines += ["Run one from another terminal (Ctrl-C here stops serving, then the server started here):",
+                  f"  PREFECT_API_URL={api_url} prefect deployment run '{names[0]}'"]
+    return "\n".join(lines)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from corpusmill import links
 from corpusmill.workspace import Workspace
 
 DATA_STAGES = ("raw", "clean", "quarantine", "audit", "tokens")
+ROW_STAGES = ("raw", "clean", "quarantine", "tokens")  # datasets of documents (the audit's rows are report records)
 
 
 def _fmt_metrics(metrics: dict[str, Any], limit: int = 4) -> str:
@@ -18,12 +20,13 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
     lines = [f"corpusmill: {len(results)} pipeline(s) in {seconds:.0f} s; workspace {ws.root}", ""]
     for pipeline, result in results.items():
         lines.append(f"== {pipeline}")
-        rows = [f"{stage}={result[stage]['rows']}" for stage in DATA_STAGES if stage in result and "rows" in result[stage]]
+        rows = [f"{stage}={result[stage]['rows']}" for stage in ROW_STAGES if stage in result and "rows" in result[stage]]
         if rows:
             lines.append("  rows:     " + "  ".join(rows) + ("  (reused)" if all(result[s].get("reused") for s in DATA_STAGES if s in result) else ""))
         audit = result.get("audit", {})
         if audit.get("headline"):
-            lines.append(f"  audit:    {audit['headline']}")
+            records = f" ({audit['rows']} report records: groups, filter impact, nPMI, gates)" if "rows" in audit else ""
+            lines.append(f"  audit:    {audit['headline']}{records}")
         for name, model in result.get("models", {}).items():
             reg = model.get("registered", {})
             version = f"v{reg['version']}" if reg.get("version") else "not registered"
@@ -31,6 +34,8 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
             lines.append(f"  model:    {reg.get('name', name)} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}")
             if reg.get("reason"):
                 lines.append(f"            {reg['reason']}")
+            if reg.get("fairness"):
+                lines.append(f"            fairness verdict: {reg['fairness']}")
         for app in ("scores/recommendations", "scores/summaries"):
             if app in result:
                 s = result[app]
@@ -40,7 +45,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
         lines.append("")
     lines += [
         f"MLflow store: {env.get('MLFLOW_TRACKING_URI')}   Prefect home: {env.get('PREFECT_HOME')}",
-        "See the runs: `make ui`, then Prefect at http://127.0.0.1:4200 and MLflow at http://127.0.0.1:5000",
+        f"See the runs: `make ui`, then Prefect at {links.prefect_ui_url()}/runs and MLflow at {links.experiments_url()}",
     ]
     return "\n".join(lines)
 

@@ -20,6 +20,10 @@ OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "true",
+    # Prefect 3.9 serves its new UI (/v2) by default, which loads an outside analytics script;
+    # the classic UI makes no outside request. No "upgrade to Cloud" promotions either.
+    "PREFECT_SERVER_UI_V2_ENABLED": "false",
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
 }
 
 

@@ -11,7 +11,9 @@ from tasks.clean.base import StepCounters
 from tasks.clean.plan import DedupPhase, build_plan
 from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_phase_task, signatures_task
 from tasks.common.dataset import DatasetHandle
+from tasks.common.degenerate import require_clean_rows
 from tasks.common.stage import config_hash, start_stage
+from tasks.ingest.config import expected_labels
 
 
 def _step_table(counters: StepCounters) -> list[dict[str, Any]]:
@@ -21,6 +23,11 @@ def _step_table(counters: StepCounters) -> list[dict[str, Any]]:
             for name, c in counters.steps.items()]
 
 
+def _require_rows(pipeline: str, ctx: RunContext, totals: dict[str, Any]) -> None:
+    require_clean_rows(pipeline, [s.uri for s in ctx.pipeline.sources], int(totals.get("rows_in", 0)),
+                       int(totals.get("rows_kept", 0)), totals, ctx.stage_uri("quarantine"))
+
+
 @flow(name="clean", log_prints=True)
 def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
     """Run the configured clean steps over `raw`; write `clean` and `quarantine` (id, text, step, reason, ...)."""
@@ -28,16 +35,18 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     cfg = ctx.pipeline
     raw = DatasetHandle(ctx.stage_uri("raw"))
     flag = cfg.sources[0].errors == "quarantine"
-    section = config_hash(cfg.clean, {"quarantine_encoding_errors": flag})
+    labels = expected_labels(cfg.sources)
+    section = config_hash(cfg.clean, {"quarantine_encoding_errors": flag}, *([{"label_values": labels}] if labels else []))
     clean_run = start_stage("clean", ctx.stage_uri("clean"), [raw], section, ("clean",))
     q_run = start_stage("quarantine", ctx.stage_uri("quarantine"), [raw], section, ("clean",))
     done, q_done = clean_run.reusable(), q_run.reusable()
     if done is not None and q_done is not None:
+        _require_rows(pipeline, ctx, done.counters)
         return {"clean": summary(done, True), "quarantine": summary(q_done, True)}
     target = CleanTarget(clean_uri=clean_run.out.uri, clean_key=clean_run.key, quarantine_uri=q_run.out.uri,
                          quarantine_key=q_run.key, steps=cfg.clean, quarantine_encoding_errors=flag,
-                         batch_rows=cfg.ingest.batch_rows)
-    phases = build_plan(cfg.clean, flag).phases
+                         batch_rows=cfg.ingest.batch_rows, label_values=labels)
+    phases = build_plan(cfg.clean, flag, labels).phases
     inputs = raw.part_uris()
     outcomes_all = []
     for i, phase in enumerate(phases):
@@ -68,4 +77,5 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
     manifest = clean_run.commit([o.kept for o in final], totals)
     create_table_artifact(key=artifact_key(pipeline, "clean-steps"), table=_step_table(counters),
                           description=f"{pipeline}: rows in {rows_in}, kept {kept}, quarantined {quarantined}")
+    _require_rows(pipeline, ctx, totals)
     return {"clean": summary(manifest, False), "quarantine": summary(q_manifest, False)}

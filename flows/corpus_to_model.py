@@ -1,7 +1,7 @@
 """The main job: ingest -> clean -> audit -> tokenize -> train -> evaluate -> register, one subflow per stage."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow
 
@@ -10,6 +10,7 @@ from flows.clean import clean_flow
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.register import register_flow
+from flows.run_report import publish, run_name, tag_current_flow_run
 from flows.runtime import RunContext, make_task_runner
 from flows.tokenize import tokenize_flow
 from flows.train import train_flow
@@ -24,33 +25,47 @@ STAGE_FLOWS = (
     ("evaluate", "evaluate", evaluate_flow),
     ("register", "register", register_flow),
 )
+# The stage names a run may choose (the Prefect UI offers them; anything else fails validation).
+# Scoring is not a stage of this flow: the score-recommendations / score-summaries flows do it.
+Stage = Literal["ingest", "clean", "audit", "tokenize", "train", "evaluate", "register"]
+DATA_ONLY_STAGES = ("ingest", "clean", "audit")
 
 
-@flow(name="corpus-to-model", log_prints=True)
+@flow(name="corpus-to-model", log_prints=True, flow_run_name=run_name)
 def corpus_to_model_flow(
     pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None,
-    stages: list[str] | None = None, resume: bool = True,
+    stages: list[Stage] | None = None, resume: bool = True,
 ) -> dict[str, Any]:
-    """Run the chosen stages (default: all seven) of one pipeline in order, each as a subflow.
+    """Run the chosen stages (default: all seven) of one pipeline in order, each as a subflow
+    named `<pipeline>-<stage>`; a pipeline without models (data only) runs ingest, clean, audit.
 
     A stage whose inputs, config and code are unchanged reuses its output, so a re-run after a
     crash resumes from the first unfinished stage; an interrupted training continues from its
     last checkpoint unless `resume` is false. Returns each stage's summary by output name.
+    Ends with the summary artifact `<pipeline>-summary`, links to MLflow and the MLflow run notes.
     """
     ctx = RunContext.load(config_path, pipeline, workspace)
+    tag_current_flow_run(["corpusmill", pipeline])
     end_orphaned_runs(pipeline)  # MLflow runs left RUNNING by a killed run of this pipeline -> KILLED
     runner = make_task_runner(ctx.config.runner)
-    chosen = stages or [name for name, _, _ in STAGE_FLOWS]
+    chosen = list(stages or [name for name, _, _ in STAGE_FLOWS])
+    if ctx.pipeline.data_only:
+        skipped = [s for s in chosen if s not in DATA_ONLY_STAGES]
+        chosen = [s for s in chosen if s in DATA_ONLY_STAGES]
+        if skipped:
+            print(f"{pipeline} has no models (data only): skipping {', '.join(skipped)}")
     results: dict[str, Any] = {}
     for name, output, stage_flow in STAGE_FLOWS:
         if name not in chosen:
             continue
         extra = {"resume": resume} if name == "train" else {}
-        result = stage_flow.with_options(task_runner=runner)(
+        result = stage_flow.with_options(task_runner=runner, flow_run_name=f"{pipeline}-{name}")(
             pipeline=pipeline, config_path=config_path, workspace=str(ctx.workspace.root), **extra,
         )
         results.update(result if name == "clean" else {output: result})
-    return _by_model(results)
+    results = _by_model(results)
+    publish(pipeline, results)
+    return results
 
 
 def _by_model(results: dict[str, Any]) -> dict[str, Any]:

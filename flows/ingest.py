@@ -6,6 +6,7 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import RunContext, summary
+from tasks.common.degenerate import require_raw_rows
 from tasks.common.stage import config_hash, merge_counters, start_stage
 from tasks.ingest.fingerprint import source_fingerprint
 from tasks.ingest.prefect_tasks import ingest_shard_task, plan_shards_task
@@ -33,4 +34,5 @@ def ingest_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: s
         for i, (source, shard) in enumerate(planned)
     ]
     parts = [future.result() for future in futures]
+    require_raw_rows(pipeline, [source.uri for source in cfg.sources], sum(part.rows for part in parts))
     return summary(run.commit(parts, merge_counters(parts)), reused=False)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.runtime import RunContext
+from prefect.artifacts import create_markdown_artifact
+
+from flows.runtime import RunContext, artifact_key
 from tasks.score.prefect_tasks import (
     pending_partitions_task, resolve_version_task, score_partition_task, seed_demo_input_task,
     update_manifest_task,
@@ -29,8 +31,22 @@ def score_application(app_name: str, pipeline: str, config_path: str, workspace:
     ]
     written = [future.result() for future in futures]
     manifest = update_manifest_task(output_uri, model_name)
-    return {
+    result = {
         "model": model_name, "version": version, "input": input_uri, "output": output_uri,
         "new_partitions": [p.input for p in written], "new_rows": sum(p.rows for p in written),
         "total_rows": manifest.rows,
     }
+    create_markdown_artifact(key=artifact_key(pipeline, app_name, "scores"), markdown=scoring_markdown(app_name, result),
+                             description=f"{app_name} scored by {model_name} v{version}")
+    return result
+
+
+def scoring_markdown(app_name: str, result: dict[str, Any]) -> str:
+    """The result of one scoring run for people: rows (users or documents) scored, by which model
+    version, from where to where."""
+    unit = "users" if app_name == "recommendations" else "documents"
+    parts = "\n".join(f"| {p} |" for p in result["new_partitions"]) or "| (none: nothing new to score) |"
+    return (f"# {app_name}: {result['new_rows']} {unit} scored\n\n"
+            f"| model | version | new rows ({unit}) | total rows | output |\n|---|---|---|---|---|\n"
+            f"| {result['model']} | {result['version']} | {result['new_rows']} | {result['total_rows']} | `{result['output']}` |\n\n"
+            f"| new input partitions |\n|---|\n{parts}\n\ninput: `{result['input']}`\n")

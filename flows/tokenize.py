@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.runtime import RunContext, artifact_key, summary
 from tasks.audit.mitigated import MITIGATED_JSON, MITIGATED_MD
 from tasks.common.dataset import DatasetHandle, Manifest
+from tasks.common.degenerate import require_splits
 from tasks.common.stage import StageRun, config_hash, merge_counters, start_stage
 from tasks.tokenize.prefect_tasks import (
     TOKENIZER_FILE, audit_tokens_shard_task, encode_shard_task, mitigation_weights_task, split_task,
@@ -38,6 +39,7 @@ def tokenize_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace:
                       config_hash(cfg.tokenize, cfg.split, cfg.audit, mitigation), ("tokenize",))
     if (done := run.reusable()) is not None:
         _publish(pipeline, run, done)
+        require_splits(pipeline, done.counters.get("splits", {}), cfg.split.test)
         return _result(done, reused=True)
     parts = clean.part_uris()
     tokenizer_path = train_tokenizer_task(parts, cfg.tokenize, run.out.uri, run.key)
@@ -63,6 +65,7 @@ def tokenize_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace:
             run.out.fs.rm(run.out.join(stale))
     manifest = run.commit(results, counters, extra_files=extra_files)
     _publish(pipeline, run, manifest)
+    require_splits(pipeline, manifest.counters.get("splits", {}), cfg.split.test)
     return _result(manifest, reused=False)
 
 

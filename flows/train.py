@@ -26,4 +26,6 @@ def train_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
             artifact_root=str(ctx.workspace.mlflow_artifact_root), resume=resume,
         )
         records[name] = train_model_task(with_pretrained_lm(job, records))
+        print(f"{name}: MLflow run {records[name].run_id}, best epoch {records[name].best_epoch}, "
+              f"validation {records[name].best_metrics}")
     return {name: record_summary(records[name]) for name in ctx.pipeline.models}

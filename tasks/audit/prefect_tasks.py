@@ -51,7 +51,7 @@ def write_report_task(counts: list[AuditCounts], filters: list[FilterCounts], cf
     files = [f"plots/{p.name}" for p in plots]
     out.write_atomic_bytes(out.work_file(key, "report.json"), report.model_dump_json(indent=2).encode())
     out.write_atomic_bytes(out.work_file(key, "report.md"), render_markdown(report).encode())
-    out.write_atomic_bytes(out.work_file(key, "report.html"), render_html(report, plots, html_dir=work.parent).encode())
+    out.write_atomic_bytes(out.work_file(key, "report.html"), render_html(report, plots).encode())
     parts = []
     for name in RECORD_LISTS:
         records = [r.model_dump(mode="json") for r in getattr(report, name)]

@@ -58,6 +58,7 @@ class RowPhase:
     steps: list[tuple[str, RowStep]]
     input_check: bool = False
     quarantine_encoding_errors: bool = False
+    label_values: frozenset[str] | None = None  # expected labels: others get reason `unexpected_label`
 
     @property
     def name(self) -> str:
@@ -68,6 +69,10 @@ class RowPhase:
         if self.quarantine_encoding_errors and "encoding_error" in table.column_names:
             bad = pc.fill_null(table.column("encoding_error").combine_chunks(), False)
             reasons = pc.if_else(bad, pa.scalar("encoding"), reasons)
+        if self.label_values is not None and "label" in table.column_names:
+            label = table.column("label").combine_chunks()
+            unexpected = pc.and_(pc.is_valid(label), pc.invert(pc.is_in(label, value_set=pa.array(sorted(self.label_values), label.type))))
+            reasons = pc.if_else(pc.and_(unexpected, pc.is_null(reasons)), pa.scalar("unexpected_label"), reasons)
         return reasons
 
     def run(self, table: pa.Table) -> PhaseResult:
@@ -158,9 +163,12 @@ class CleanPlan:
         return shards, _concat(quarantined, schema), counters
 
 
-def build_plan(cfg: CleanConfig, quarantine_encoding_errors: bool) -> CleanPlan:
-    """Turn the step list into phases; the first phase is a RowPhase that also runs the `input` check."""
-    phases: list[RowPhase | DedupPhase] = [RowPhase(steps=[], input_check=True, quarantine_encoding_errors=quarantine_encoding_errors)]
+def build_plan(cfg: CleanConfig, quarantine_encoding_errors: bool, label_values: list[str] | None = None) -> CleanPlan:
+    """Turn the step list into phases; the first phase is a RowPhase that also runs the `input` check
+    (empty text, encoding errors when quarantined, labels outside `label_values` when given)."""
+    labels = frozenset(label_values) if label_values is not None else None
+    phases: list[RowPhase | DedupPhase] = [RowPhase(steps=[], input_check=True, quarantine_encoding_errors=quarantine_encoding_errors,
+                                                    label_values=labels)]
     seen: dict[str, int] = {}
     for name, params in cfg.steps():
         seen[name] = seen.get(name, 0) + 1

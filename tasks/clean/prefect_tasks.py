@@ -29,10 +29,11 @@ class CleanTarget(BaseModel):
     steps: CleanConfig
     quarantine_encoding_errors: bool
     batch_rows: int = 8192
+    label_values: list[str] | None = None
 
     def phase(self, index: int) -> RowPhase | DedupPhase:
         """The phase `index` of the plan built from the configured steps."""
-        return build_plan(self.steps, self.quarantine_encoding_errors).phases[index]
+        return build_plan(self.steps, self.quarantine_encoding_errors, self.label_values).phases[index]
 
     def work_uri(self, name: str) -> str:
         """URI of a file in the clean dataset's work area."""
@@ -103,7 +104,8 @@ def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str)
         assert isinstance(phase, DedupPhase)
         batches = (phase.signatures(pa.Table.from_batches([b]))
                    for b in iter_part_batches(in_uri, batch_rows=target.batch_rows))
-        clean.write_part(target.clean_key, sig_name, batches)
+        empty = phase.signatures(_schema_of(in_uri).empty_table())  # the schema when the shard has no rows left
+        clean.write_part(target.clean_key, sig_name, batches, schema=empty.schema)
     return target.work_uri(sig_name)
 
 

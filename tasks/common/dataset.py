@@ -13,15 +13,17 @@ import posixpath
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from tasks.common.errors import IntegrityError
 from tasks.common.faults import commit_point
+from tasks.common.integrity import FileDigest, file_digest, verify_files
 
 MANIFEST_NAME = "_manifest.json"
 WORK_DIR = "_work"
@@ -29,11 +31,14 @@ PARQUET_COMPRESSION = "zstd"
 
 
 class PartResult(BaseModel):
-    """What one task wrote: a part file name (relative to its folder), its rows and counters."""
+    """What one task wrote: a part file name (relative to its folder), its rows and counters;
+    in a manifest also its byte size and sha256, recorded at commit (None in older manifests)."""
 
     name: str
     rows: int
     counters: dict[str, Any] = Field(default_factory=dict)
+    bytes: int | None = None
+    sha256: str | None = None
 
 
 class InputRef(BaseModel):
@@ -59,6 +64,7 @@ class Manifest(BaseModel):
     created_at: str
     seconds: float
     counters: dict[str, Any] = Field(default_factory=dict)
+    files: dict[str, FileDigest] = Field(default_factory=dict, description="extra files: name -> size, sha256")
 
 
 def stable_hash(obj: Any) -> str:
@@ -85,6 +91,7 @@ class DatasetHandle:
     def __init__(self, uri: str) -> None:
         self.uri = uri.rstrip("/")
         self.fs, self.path = fsspec.core.url_to_fs(self.uri)
+        self._verified: str | None = None  # content hash of the manifest last verified intact
 
     def __repr__(self) -> str:
         return f"DatasetHandle({self.uri!r})"
@@ -100,12 +107,36 @@ class DatasetHandle:
 
     # ---- manifest ----------------------------------------------------------------------
     def read_manifest(self) -> Manifest | None:
-        """The manifest if the stage finished, else None."""
+        """The manifest if the stage finished, else None; `IntegrityError` naming the file when it
+        cannot be read or parsed (truncated, garbage)."""
         path = self.join(MANIFEST_NAME)
         if not self.fs.exists(path):
             return None
-        with self.fs.open(path, "r", encoding="utf-8") as handle:
-            return Manifest.model_validate_json(handle.read())
+        try:
+            with self.fs.open(path, "r", encoding="utf-8") as handle:
+                return Manifest.model_validate_json(handle.read())
+        except (ValidationError, UnicodeDecodeError, OSError) as error:
+            cause = "not valid JSON" if "json_invalid" in str(error) else f"{type(error).__name__}"
+            raise IntegrityError(f"{self.uri}/{MANIFEST_NAME}: unreadable manifest ({cause})") from error
+
+    def verify(self) -> list[str]:
+        """Problems of the finished parts and extra files against the manifest (empty: intact).
+        Raises `FileNotFoundError` when there is no manifest, `IntegrityError` when it is unreadable."""
+        manifest = self.require_manifest()
+        problems = verify_files(self.fs, self.path, self.uri, manifest)
+        self._verified = None if problems else manifest.content_hash
+        return problems
+
+    def verified_manifest(self) -> Manifest:
+        """The manifest, after checking every part and extra file against it (once per handle);
+        `IntegrityError` naming the first damaged file and its cause otherwise."""
+        manifest = self.require_manifest()
+        if self._verified != manifest.content_hash:
+            problems = self.verify()
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise IntegrityError(f"{problems[0]}{more}; re-run the stage that writes {self.uri}")
+        return manifest
 
     def require_manifest(self) -> Manifest:
         """The manifest, or a clear error naming the folder when the stage has not finished."""
@@ -115,8 +146,8 @@ class DatasetHandle:
         return manifest
 
     def input_ref(self) -> InputRef:
-        """Lineage pointer for a finished dataset."""
-        return InputRef(uri=self.uri, content_hash=self.require_manifest().content_hash)
+        """Lineage pointer for a finished dataset, verified intact (`IntegrityError` otherwise)."""
+        return InputRef(uri=self.uri, content_hash=self.verified_manifest().content_hash)
 
     # ---- writing -----------------------------------------------------------------------
     def write_atomic_bytes(self, path: str, data: bytes) -> None:
@@ -191,40 +222,41 @@ class DatasetHandle:
         for path in self._top_level_parts():
             if path not in {self.join(name) for name in moved}:
                 self.fs.rm(path)
+        files = {}
         for name in extra_files or []:
-            if name in moved:
-                continue
-            self.fs.makedirs(posixpath.dirname(self.join(name)), exist_ok=True)
-            self.fs.mv(posixpath.join(self.work_dir(key), name), self.join(name))
-        names = sorted(part.name for part in parts)
-        digests = []
-        schema: pa.Schema | None = None
-        for name in names:
-            src = posixpath.join(self.work_dir(key), name)
-            dst = self.join(name)
             if name not in moved:
+                self.fs.makedirs(posixpath.dirname(self.join(name)), exist_ok=True)
+                self.fs.mv(posixpath.join(self.work_dir(key), name), self.join(name))
+            files[name] = file_digest(self.fs, self.join(name))
+        schema: pa.Schema | None = None
+        ordered = []
+        for part in sorted(parts, key=lambda part: part.name):
+            src = posixpath.join(self.work_dir(key), part.name)
+            dst = self.join(part.name)
+            if part.name not in moved:
                 self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
                 self.fs.mv(src, dst)
                 commit_point(stage, "mid-commit")
-            digests.append(self._file_digest(dst))
+            digest = file_digest(self.fs, dst)
+            ordered.append(part.model_copy(update={"bytes": digest.bytes, "sha256": digest.sha256}))
             if schema is None:
                 with self.fs.open(dst, "rb") as handle:
                     schema = pq.read_schema(handle)
-        ordered = sorted(parts, key=lambda part: part.name)
         manifest = Manifest(
             stage=stage,
             uri=self.uri,
             rows=sum(part.rows for part in parts),
             parts=ordered,
             arrow_schema=str(schema) if schema is not None else "",
-            content_hash=stable_hash(digests),
+            content_hash=stable_hash([part.sha256 for part in ordered]),
             cache_key=key,
             inputs=inputs,
             config_hash=config_hash,
             code_version=code_version,
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=round(time.time() - started, 3),
             counters=counters or {},
+            files=files,
         )
         self.write_atomic_bytes(old_manifest, manifest.model_dump_json(indent=2).encode("utf-8"))
         work = self.join(WORK_DIR)
@@ -238,21 +270,14 @@ class DatasetHandle:
         found = self.fs.find(self.path)
         return [p for p in found if p.endswith(".parquet") and f"/{WORK_DIR}/" not in p]
 
-    def _file_digest(self, path: str) -> str:
-        digest = hashlib.sha256()
-        with self.fs.open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-
     # ---- reading -----------------------------------------------------------------------
     def part_paths(self) -> list[str]:
-        """Filesystem paths of the finished parts, in manifest order."""
-        return [self.join(part.name) for part in self.require_manifest().parts]
+        """Filesystem paths of the finished parts, in manifest order (verified intact)."""
+        return [self.join(part.name) for part in self.verified_manifest().parts]
 
     def part_uris(self) -> list[str]:
-        """URIs of the finished parts (with protocol when remote), in manifest order."""
-        return [f"{self.uri}/{part.name}" for part in self.require_manifest().parts]
+        """URIs of the finished parts (with protocol when remote), in manifest order (verified intact)."""
+        return [f"{self.uri}/{part.name}" for part in self.verified_manifest().parts]
 
     def read_table(self, columns: list[str] | None = None) -> pa.Table:
         """All finished parts as one table (for small datasets and tests)."""

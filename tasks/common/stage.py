@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tasks.common.dataset import DatasetHandle, InputRef, Manifest, PartResult, cache_key, stable_hash
+from tasks.common.errors import IntegrityError, warn
 from tasks.common.version import code_version
 
 
@@ -30,11 +31,10 @@ class StageRun:
     started: float = field(default_factory=time.time)
 
     def reusable(self) -> Manifest | None:
-        """The existing manifest when the output is finished with the same cache key."""
-        manifest = self.out.read_manifest()
-        if manifest is not None and manifest.cache_key == self.key:
-            return manifest
-        return None
+        """The existing manifest when the output is finished with the same cache key and its files
+        match what the manifest recorded; otherwise None (a damaged output is logged as a warning
+        naming the file and the cause, and recomputed)."""
+        return reusable_manifest(self.out, self.key, self.stage)
 
     def commit(
         self, parts: list[PartResult], counters: dict[str, Any] | None = None, extra_files: list[str] | None = None,
@@ -45,6 +45,22 @@ class StageRun:
             config_hash=self.config_hash, code_version=self.code_version,
             started=self.started, counters=counters, extra_files=extra_files,
         )
+
+
+def reusable_manifest(out: DatasetHandle, key: str, stage: str) -> Manifest | None:
+    """`out`'s manifest when it has cache key `key` and every recorded file is intact, else None.
+    A damaged output (unreadable manifest, missing/resized/changed part) is a warning naming the
+    file and the cause, e.g. `.../clean/part-00001.parquet: size 1234 != 5678 recorded; recomputing clean`."""
+    try:
+        manifest = out.read_manifest()
+        if manifest is None or manifest.cache_key != key:
+            return None
+        problems = out.verify()
+    except IntegrityError as error:
+        problems = [str(error)]
+    for problem in problems:
+        warn(f"{problem}; recomputing {stage}")
+    return None if problems else manifest
 
 
 def start_stage(

@@ -10,11 +10,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tasks.common.plotting import use_cjk_fallback  # noqa: E402
 from tasks.evaluate.metrics import ClassificationReport, calibration_bins  # noqa: E402
 
 
 def confusion_matrix_png(report: ClassificationReport, path: Path) -> Path:
     """Draw `report.confusion` (rows: true label, columns: predicted) with counts; return `path`."""
+    use_cjk_fallback()  # labels may be Chinese (e.g. ChnSentiCorp, THUCNews)
     matrix = np.asarray(report.confusion, dtype=int)
     size = max(3.0, 0.6 * len(report.labels) + 2.0)
     fig, ax = plt.subplots(figsize=(size, size))

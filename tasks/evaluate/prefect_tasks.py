@@ -25,13 +25,14 @@ from tasks.audit.lexicon import memberships
 from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
 from tasks.audit.pair_probe import PairProbeConfig, load_crows_pairs, load_winobias_pairs, pair_probe
 from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.stage import reusable_manifest
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.classifier import evaluate_classifier
 from tasks.evaluate.compare import proba_matrix
 from tasks.evaluate.config import EvaluateConfig
 from tasks.register.aliases import alias_version, champion_metrics, load_champion
-from tasks.train.bundle import load_bundle, load_predictor
+from tasks.train.bundle import load_bundle, load_predictor, weights_hash
 from tasks.train.device import select_device
 from tasks.train.kinds import get_kind
 from tasks.train.prefect_tasks import RECORD_NAME, ModelJob, TrainRecord
@@ -127,10 +128,10 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     champion = _champion_version(job.registered_name, job.alias_champion, record.cache_key)
     key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
-                       "champion": champion, "code": code_version("evaluate", "audit")})
+                       "champion": champion, "code": code_version("evaluate", "audit"),
+                       "weights": weights_hash(Path(record.bundle_dir))})
     out = DatasetHandle(job.out_uri)
-    manifest = out.read_manifest()
-    if manifest is not None and manifest.cache_key == key:
+    if reusable_manifest(out, key, f"evaluate/{job.model_name}") is not None:
         with out.fs.open(out.join("report.json"), "r") as handle:
             return EvalOutcome.model_validate_json(handle.read())
     kind = get_kind(job.model.kind)
@@ -154,6 +155,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     with resume_run(record.run_id):
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(out.work_file(key, "report.json"), artifact_path="evaluation")
+        _log_group_table(record.run_id, result["model_audit"])
         for plot in result["plots"]:
             mlflow.log_artifact(str(plot), artifact_path="plots")
     files = ["report.json"] + [f"plots/{Path(p).name}" for p in result["plots"]]
@@ -161,6 +163,17 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
                config_hash=stable_hash(job.evaluate.model_dump()), code_version=code_version("evaluate", "audit"),
                started=started, counters={"metrics": metrics, "metric": metric}, extra_files=files)
     return outcome
+
+
+def _log_group_table(run_id: str, model_audit: dict[str, Any] | None) -> None:
+    """The per-group model audit as an MLflow table (`evaluation/group_metrics.json`) in the active
+    run, once: `log_table` appends to an existing file, and the figures depend only on the model
+    and its test split, which a run does not change."""
+    if not model_audit or not model_audit.get("records"):
+        return
+    if any(a.path == "evaluation/group_metrics.json" for a in MlflowClient().list_artifacts(run_id, "evaluation")):
+        return
+    mlflow.log_table(pd.DataFrame(model_audit["records"]), "evaluation/group_metrics.json")
 
 
 @task(name="evaluate-model", cache_policy=NONE)

@@ -26,6 +26,8 @@ class SourceConfig(BaseModel):
     columns: list[str] = Field(default_factory=list, description="extra columns to carry (metadata, summary, user_id, ...)")
     column_types: dict[str, str] = Field(default_factory=dict, description="Arrow type alias per extra column (e.g. ts: int64); text formats carry scalars as string otherwise")
     label_map: dict[str, str] = Field(default_factory=dict, description="raw label -> class name (e.g. '1': World); unmapped labels kept as is")
+    label_normalize: Literal["none", "strip", "strip_lower"] = Field(default="none", description="trim whitespace (strip) and also lower-case (strip_lower) raw labels, before label_map")
+    label_values: list[str] | None = Field(default=None, min_length=1, description="the expected label set (after label_normalize and label_map); rows with another label are quarantined by clean, reason unexpected_label")
     txt_mode: Literal["line", "file"] = Field(default="line", description="txt: one document per line, or one per file")
     split: str | None = Field(default=None, description="hf: which split to read")
     storage_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options, e.g. {endpoint_url: http://127.0.0.1:9000}")
@@ -78,6 +80,10 @@ class SourceConfig(BaseModel):
             raise ValueError("txt_mode applies only to format: txt")
         if self.format == "txt" and (self.label_column or self.id_column or self.columns):
             raise ValueError("format txt has only text: label_column, id_column and columns do not apply")
+        label_options = [k for k, on in (("label_values", self.label_values is not None),
+                                         ("label_normalize", self.label_normalize != "none")) if on]
+        if label_options and not self.label_column:
+            raise ValueError(f"{label_options} need label_column")
         unknown = set(self.column_types) - set(self.columns)
         if unknown:
             raise ValueError(f"column_types names columns not listed in columns: {sorted(unknown)}")
@@ -106,6 +112,12 @@ class SourceConfig(BaseModel):
     def demo_name(self) -> str:
         """`reviews` for `demo://reviews` (empty for other URIs)."""
         return self.uri.removeprefix("demo://").strip("/") if self.uri.startswith("demo://") else ""
+
+
+def expected_labels(sources: list[SourceConfig]) -> list[str] | None:
+    """The union (sorted) of the sources' `label_values`, or None when no source sets it."""
+    sets = [set(source.label_values) for source in sources if source.label_values is not None]
+    return sorted(set().union(*sets)) if sets else None
 
 
 class IngestConfig(BaseModel):

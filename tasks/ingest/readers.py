@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
+from tasks.ingest.binary import SNIFF_BYTES, TEXT_FORMATS, binary_cause
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.ingest.delimited import read_delimited
 from tasks.ingest.lines import iter_lines, line_chunks, open_piece
@@ -41,7 +42,20 @@ def read_shard(shard: Shard, source: SourceConfig, cfg: IngestConfig) -> Iterato
             raise IngestError(f"{piece.uri}: cannot read: {type(error).__name__}: {error}") from error
 
 
+def _refuse_binary(piece: Piece, source: SourceConfig) -> None:
+    """`IngestError` naming the file when its first block looks binary (text formats, `errors: replace`)."""
+    if piece.kind != "file" or source.format not in TEXT_FORMATS or source.errors == "quarantine":
+        return
+    with open_piece(piece, source) as f:
+        cause = binary_cause(f.read(SNIFF_BYTES))
+    if cause is not None:
+        raise IngestError(f"{piece.uri}: looks like a binary file ({cause} in its first {SNIFF_BYTES} bytes), "
+                          f"not {source.format} text; remove it from the source (or set errors: quarantine "
+                          f"to quarantine such rows)")
+
+
 def _read_piece(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:
+    _refuse_binary(piece, source)
     if piece.kind == "demo":
         from tasks.ingest.demo import demo_batches
 

@@ -19,6 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 from fsspec.utils import infer_compression
 from pydantic import BaseModel, ConfigDict
 
+from tasks.common.errors import CorpusmillError
 from tasks.ingest.config import IngestConfig, SourceConfig
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
@@ -33,7 +34,7 @@ FOLDER_SUFFIXES = {
 GLOB_CHARS = "*?["
 
 
-class IngestError(RuntimeError):
+class IngestError(CorpusmillError, RuntimeError):
     """The input cannot be read: the message names the file (or source) and the cause."""
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.ingest.binary import TEXT_FORMATS, binary_rows
 from tasks.ingest.config import SourceConfig
 from tasks.ingest.shards import IngestError
 
@@ -92,9 +93,11 @@ def to_standard(
         return column
 
     text = pc.fill_null(string_column("text" if source.format == "txt" else source.text_column), "")
+    if source.errors == "quarantine" and source.format in TEXT_FORMATS:
+        error = pc.or_(error, binary_rows(text))
     label = pa.nulls(table.num_rows, pa.string())
     if source.label_column:
-        label = string_column(source.label_column)
+        label = normalize_labels(string_column(source.label_column), source.label_normalize)
         if source.label_map:
             mapping = source.label_map
             label = pa.array([mapping.get(v, v) if v is not None else None for v in label.to_pylist()], pa.string())
@@ -111,6 +114,14 @@ def to_standard(
     names.append("encoding_error")
     arrays.append(error)
     return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def normalize_labels(label: pa.Array, how: str) -> pa.Array:
+    """`strip`: trim surrounding whitespace; `strip_lower`: trim and lower-case; `none`: as is."""
+    if how == "none":
+        return label
+    label = pc.utf8_trim_whitespace(label)
+    return pc.utf8_lower(label) if how == "strip_lower" else label
 
 
 def _extra_column(column: pa.Array, name: str, source: SourceConfig, string_column, stringify: bool, where: str) -> pa.Array:

@@ -55,10 +55,13 @@ class AliasDecision(BaseModel):
     fairness_passed: bool
     reason: str
     events: list[AliasEvent]
+    fairness_reason: str = ""
 
     def to_markdown(self) -> str:
         """A short Markdown summary (for a Prefect artifact or a run summary)."""
+        verdict = "passed" if self.fairness_passed else "FAILED"
         lines = [f"### {self.model} v{self.version} -> `{self.alias}`", "", self.reason, "",
+                 f"Fairness verdict (model audit): {verdict}: {self.fairness_reason or '-'}", "",
                  "| time | alias | from | to | metric | candidate | champion |", "|---|---|---|---|---|---|---|"]
         lines += [f"| {e.time} | {e.alias} | {e.from_version or '-'} | {e.to_version} | {e.metric} | "
                   f"{_fmt(e.candidate_value)} | {_fmt(e.champion_value)} |" for e in self.events]
@@ -184,6 +187,7 @@ def decide_alias(
     return AliasDecision(
         model=name, version=version, alias=alias, promoted=promoted, previous_champion=previous,
         comparison=comparison, fairness_passed=fairness_passed, reason=reason, events=[event],
+        fairness_reason=fairness_reason,
     )
 
 

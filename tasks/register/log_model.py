@@ -79,7 +79,7 @@ def log_and_register(
     resumed registration can redo separately.)
     """
     registered = create_version(bundle_dir, model_name, signature_example, tags)
-    document_version(model_name, registered.version, card_md, extra_artifacts)
+    document_version(model_name, registered.version, Path(bundle_dir), card_md, extra_artifacts)
     return registered
 
 
@@ -128,13 +128,20 @@ def create_version(
     )
 
 
-def document_version(model_name: str, version_id: str, card_md: str | CardInput, extra_artifacts: dict[str, Path]) -> None:
+def document_version(model_name: str, version_id: str, bundle_dir: Path, card_md: str | CardInput,
+                     extra_artifacts: dict[str, Path]) -> None:
     """Attach the papers of version `version_id` of `model_name`, in its run (active): the model card
-    (rendered with the version number when a `CardInput`) as version and registered-model
-    description and as `model_card.md`, and each extra file or folder under the artifact folder
-    named by its key. Redoing it after a crash rewrites the same things."""
+    (rendered with the version number and the bundle's tokenizer when a `CardInput`) as version and
+    registered-model description and as `model_card.md`, and each extra file or folder under the
+    artifact folder named by its key. Redoing it after a crash rewrites the same things."""
     if isinstance(card_md, CardInput):
-        card_md = render_model_card(card_md.model_copy(update={"version": version_id}))
+        from tokenizers import Tokenizer
+
+        path = Path(bundle_dir) / "tokenizer.json"
+        tokenizer = {"vocab_size": Tokenizer.from_file(str(path)).get_vocab_size(),
+                     "tokenizer_hash (sha256 of the bundle's tokenizer.json, as the tag)": file_hash(path),
+                     **card_md.tokenizer}
+        card_md = render_model_card(card_md.model_copy(update={"version": version_id, "tokenizer": tokenizer}))
     client = MlflowClient()
     client.update_model_version(model_name, version_id, description=card_md)
     client.update_registered_model(model_name, description=card_md)

@@ -30,6 +30,7 @@ class GateResult(BaseModel):
     threshold: float | None = None
     passed: bool
     action: str = "warn"
+    message: str = Field(default="", description="the verdict in words (why it passed or failed)")
 
 
 class CardInput(BaseModel):
@@ -55,6 +56,7 @@ class CardInput(BaseModel):
     dataset_uris: list[str] = Field(default_factory=list)
     input_manifest_hashes: dict[str, str] = Field(default_factory=dict, description="stage -> manifest content hash")
     code_version: str = ""
+    code_version_covers: str = Field(default="", description="what the code-version hash covers, e.g. tasks/common+train")
 
 
 def render_model_card(card: CardInput) -> str:
@@ -64,12 +66,14 @@ def render_model_card(card: CardInput) -> str:
     parts = [f"# Model card: {title}", ""]
     if card.description:
         parts += [card.description, ""]
+    code_label = f"code version ({card.code_version_covers})" if card.code_version_covers else "code version"
     parts += _section("Overview", _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version,
-                                        "code version": card.code_version}))
+                                        code_label: card.code_version}))
     data = {"dataset manifest hash": card.dataset_manifest_hash, **{f"rows ({k})": v for k, v in card.rows.items()}}
     parts += _section("Data", _kv(data))
     parts += _section("Tokenizer", _kv(card.tokenizer))
-    parts += _section("Training parameters", _kv(card.training_params))
+    parts += _section("Training parameters", _table([{"parameter": k, "value": v}
+                                                     for k, v in _flatten(card.training_params).items()]))
     parts += _section("Metrics", _kv({k: _num(v) for k, v in sorted(card.metrics.items())}))
     parts += _section("Metrics per group", _table(card.group_metrics))
     parts += _section("Model audit gates", _gates(card.model_gates))
@@ -77,19 +81,46 @@ def render_model_card(card: CardInput) -> str:
     flagged = [g for g in card.corpus_gates if not g.passed]
     audit_lines += [f"Gates: {len(card.corpus_gates) - len(flagged)} passed, {len(flagged)} failed or warned."]
     if flagged:
-        audit_lines += ["", *_gates(flagged)]
+        audit_lines += ["", *_gates(flagged), ""]
     parts += _section("Corpus audit", audit_lines if (card.corpus_audit_headline or card.corpus_gates) else [])
     parts += _section("Intended use", [card.intended_use])
     parts += _section("Limitations", [f"- {item}" for item in card.limitations])
     lineage = [f"- dataset: `{uri}`" for uri in card.dataset_uris]
     lineage += [f"- {stage} manifest: `{digest}`" for stage, digest in card.input_manifest_hashes.items()]
     if card.code_version:
-        lineage.append(f"- code version: `{card.code_version}`")
+        lineage.append(f"- {code_label}: `{card.code_version}`")
     parts += _section("Lineage", lineage)
     return "\n".join(parts).rstrip() + "\n"
 
 
+def group_metric_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Model-audit records (one per axis, group and metric, with a bootstrap interval) -> one row
+    per group: `axis`, `group`, `n` and one column per metric, "value [low, high]"."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        row = rows.setdefault((str(record.get("axis", "")), str(record.get("group", ""))),
+                              {"axis": record.get("axis", ""), "group": record.get("group", ""), "n": record.get("n", "")})
+        value, low, high = record.get("value"), record.get("ci_low"), record.get("ci_high")
+        cell = "-" if value is None else f"{value:.3f}"
+        if value is not None and low is not None and high is not None:
+            cell += f" [{low:.3f}, {high:.3f}]"
+        row[str(record.get("metric", "value"))] = cell
+    return list(rows.values())
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _section(title: str, lines: list[str]) -> list[str]:
+    """A `## title` block; tables and lists get a blank line before and after (Markdown renderers
+    such as MLflow's description view need it to start a table)."""
     return [f"## {title}", "", *(lines or ["_not recorded_"]), ""]
 
 
@@ -98,7 +129,18 @@ def _kv(values: dict[str, Any]) -> list[str]:
 
 
 def _num(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+# MLflow's description view draws tables without cell padding (its sanitizer drops style
+# attributes): two no-break spaces after each cell keep the columns apart.
+CELL_PAD = "&nbsp;&nbsp;"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(f"{cell}{CELL_PAD}" for cell in cells) + " |"
 
 
 def _table(records: list[dict[str, Any]]) -> list[str]:
@@ -107,15 +149,15 @@ def _table(records: list[dict[str, Any]]) -> list[str]:
     columns: list[str] = []
     for record in records:
         columns += [key for key in record if key not in columns]
-    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    rows += ["| " + " | ".join(_num(r.get(c, "")) for c in columns) + " |" for r in records]
+    rows = [_row(columns), "|" + "---|" * len(columns)]
+    rows += [_row([_num(r.get(c, "")) for c in columns]) for r in records]
     return rows
 
 
 def _gates(gates: list[GateResult]) -> list[str]:
     if not gates:
         return []
-    rows = ["| gate | metric | value | threshold | passed | action |", "|---|---|---|---|---|---|"]
-    rows += [f"| {g.name} | {g.metric} | {_num(g.value)} | {_num(g.threshold)} | {'yes' if g.passed else 'NO'} "
-             f"| {g.action} |" for g in gates]
+    rows = [_row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]), "|---|---|---|---|---|---|---|"]
+    rows += [_row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action,
+                   _num(g.message or "-")]) for g in gates]
     return rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
+import posixpath
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, read_part
 from tasks.common.faults import fault_point
 from tasks.common.locks import hold
@@ -24,7 +25,7 @@ from tasks.evaluate.prefect_tasks import EvalOutcome
 from tasks.register.aliases import decide_alias
 from tasks.register.config import RegisterConfig
 from tasks.register.log_model import create_version, document_version
-from tasks.register.model_card import CardInput, GateResult
+from tasks.register.model_card import CardInput, GateResult, group_metric_rows
 from tasks.register.recovery import (
     COMPLETE,
     CREATED,
@@ -36,6 +37,7 @@ from tasks.register.recovery import (
     set_state,
     versions_of_training,
 )
+from tasks.train.bundle import weights_hash
 from tasks.train.kinds import ModelConfig
 from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
 
@@ -66,6 +68,7 @@ class RegisterOutcome(BaseModel):
     reason: str
     reused: bool
     markdown: str = ""
+    fairness: str = ""  # the model audit's verdict that gated the alias, e.g. "passed: subgroup AUC gap ..."
 
 
 def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
@@ -92,9 +95,10 @@ def lock_path(job: RegisterJob) -> Path:
 def register_one(job: RegisterJob) -> RegisterOutcome:
     """Register (or find the registration of) one evaluated model and decide its alias.
 
-    Resumable (see `tasks.register.recovery`): a version of the same training left unfinished by a
-    killed run is completed, step by step. One registration of a model at a time in a workspace
-    (lock file), and one version per training even across workspaces sharing an MLflow server."""
+    Resumable (see `tasks.register.recovery`): a version of the same training (and weights) left
+    unfinished by a killed run is completed, step by step. One registration of a model at a time in
+    a workspace (lock file), and one version per training even across workspaces sharing an MLflow
+    server."""
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     outcome = EvalOutcome.model_validate(_read_json(DatasetHandle(job.stage_uris["evaluate"]), "report.json"))
     with hold(lock_path(job), say=_log.warning):
@@ -103,24 +107,25 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
 
 def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outcome: EvalOutcome) -> RegisterOutcome:
     name = job.registered_name
-    found = versions_of_training(client, name, record.cache_key)
+    verdict = f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
+    found = versions_of_training(client, name, record.cache_key, weights_hash(Path(record.bundle_dir)))
     version = str(found[0].version) if found else ""
     state = registration_state(client, name, version, Path(job.alias_log)) if found else ""
     if state == COMPLETE:
         aliases = ", ".join(client.get_model_version(name, version).aliases) or "none"
         return RegisterOutcome(name=name, version=version, alias=aliases,
-                               reason="already registered from this exact training run", reused=True)
+                               reason="already registered from this exact training run", reused=True, fairness=verdict)
     if state in ("", CREATED):
-        with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):
+        with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):  # MLflow logs local files
             card, tags, extra, example = _papers(job, record, outcome, Path(papers))
             if not found:
                 created = create_version(Path(record.bundle_dir), name, example, {**tags, STATE_TAG: CREATED})
                 fault_point("register")
                 version = keep_lowest(client, name, record.cache_key, created.version)
                 if version != created.version:
-                    return RegisterOutcome(name=name, version=version, alias="none", reused=True,
+                    return RegisterOutcome(name=name, version=version, alias="none", reused=True, fairness=verdict,
                                            reason="registered at the same time by another run, which finishes it")
-            document_version(name, version, card, extra)
+            document_version(name, version, Path(record.bundle_dir), card, extra)
         set_state(client, name, version, DOCUMENTED)
         state = DOCUMENTED
     if state != DOCUMENTED:
@@ -132,46 +137,49 @@ def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outco
         lambda: decide_alias(client, name, version, outcome.metrics, fairness, outcome.fairness_reason, cfg,
                              job.registry, champion_on_split=outcome.champion_metrics),
         outcome.metrics, Path(job.alias_log))
-    return RegisterOutcome(name=name, version=version, alias=decision.alias,
-                           reason=decision.reason, reused=False, markdown=decision.to_markdown())
+    return RegisterOutcome(name=name, version=version, alias=decision.alias, reason=decision.reason, reused=False,
+                           markdown=decision.to_markdown(), fairness=verdict)
 
 
 def _papers(job: RegisterJob, record: TrainRecord, outcome: EvalOutcome,
             papers: Path) -> tuple[CardInput, dict[str, str], dict[str, Path], pd.DataFrame]:
-    """The model card, version tags, extra artifacts (mitigated audit copied into `papers`) and the
-    input example of one registration."""
+    """The model card, version tags, extra artifacts (downloaded into `papers`) and the input
+    example of one registration."""
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
     splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
     hashes = {name: DatasetHandle(uri).require_manifest().content_hash for name, uri in job.stage_uris.items()
               if DatasetHandle(uri).read_manifest() is not None}
+    code = code_version("train", "evaluate", "register")  # one figure on the card and the tags
     card = CardInput(
         model_name=job.registered_name, kind=job.model.kind, pipeline=job.pipeline, description=job.description
         + (f"\n\n{job.registry.description}" if job.registry.description else ""),
         dataset_manifest_hash=hashes.get("clean", ""), rows=splits,
-        tokenizer={"hash": record.tokenizer_hash}, training_params=job.model.model_dump(mode="json"),
+        training_params=job.model.model_dump(mode="json"),
         metrics=outcome.metrics,
-        group_metrics=(outcome.model_audit or {}).get("groups", []),
-        model_gates=[GateResult(name="fairness", passed=outcome.fairness_passed, message=outcome.fairness_reason)],
+        group_metrics=group_metric_rows((outcome.model_audit or {}).get("records", [])),
+        model_gates=[GateResult(name="fairness", passed=outcome.fairness_passed, message=outcome.fairness_reason,
+                                action="gates champion" if job.registry.require_fairness_gates else "warn")],
         corpus_audit_headline=audit.require_manifest().counters.get("headline", "") if hashes.get("audit") else "",
         corpus_gates=[GateResult.model_validate(g) for g in audit_report.get("gates", [])],
-        dataset_uris=[clean.uri, tokens.uri], input_manifest_hashes=hashes, code_version=code_version("train"),
+        dataset_uris=[clean.uri, tokens.uri], input_manifest_hashes=hashes, code_version=code,
+        code_version_covers="tasks/common, train, evaluate, register",
     )
     tags = {"pipeline": job.pipeline, "dataset_manifest_hash": hashes.get("clean", ""),
             "tokens_hash": hashes.get("tokens", ""), "audit_hash": hashes.get("audit", ""),
-            "code_version": code_version("train", "evaluate", "register"), "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
+            "code_version": code, "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
             **job.registry.tags}
-    extra = {"corpus_audit": Path(audit.path)} if hashes.get("audit") else {}
-    extra["evaluation"] = Path(evaluation.join("report.json"))
-    mitigated = [Path(tokens.join(n)) for n in ("audit_mitigated.json", "audit_mitigated.md")]
-    if all(p.is_file() for p in mitigated):  # the audit of what the model saw, after mitigation
-        for p in mitigated:
-            shutil.copyfile(p, papers / p.name)
-        extra["corpus_audit_mitigated"] = papers
+    mitigated = [storage.join(tokens.uri, n) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
     example = input_example(job.model.kind, first_part.select(
         [c for c in ("id", "text", "user_id", "item_id", "ts") if c in first_part.column_names]).to_pandas())
+    extra = {"corpus_audit": storage.download(audit.uri, papers / "audit")} if hashes.get("audit") else {}
+    extra["evaluation"] = storage.download(storage.join(evaluation.uri, "report.json"), papers / "report.json")
+    if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation
+        for u in mitigated:
+            storage.download(u, papers / "mitigated" / posixpath.basename(u))
+        extra["corpus_audit_mitigated"] = papers / "mitigated"
     return card, tags, extra, example
 
 

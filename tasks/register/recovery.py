@@ -33,10 +33,14 @@ CREATED, DOCUMENTED, DECIDED, ALIASED, COMPLETE = "created", "documented", "deci
 ORDER = (CREATED, DOCUMENTED, DECIDED, ALIASED, COMPLETE)
 
 
-def versions_of_training(client: MlflowClient, name: str, train_key: str) -> list[ModelVersion]:
-    """Versions of `name` registered from the training with cache key `train_key`, lowest number first."""
+def versions_of_training(client: MlflowClient, name: str, train_key: str, weights: str | None = None) -> list[ModelVersion]:
+    """Versions of `name` registered from the training with cache key `train_key` (and, when given,
+    weights hash `weights`: a bundle retrained under the same key is another version), lowest first."""
+    query = f"name = '{name}' and tag.train_cache_key = '{train_key}'"
+    if weights is not None:
+        query += f" and tag.weights_hash = '{weights}'"
     try:
-        found = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'")
+        found = client.search_model_versions(query)
     except MlflowException:  # no such registered model yet
         return []
     return sorted(found, key=lambda v: int(v.version))

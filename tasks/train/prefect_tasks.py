@@ -15,8 +15,9 @@ from tokenizers import Tokenizer
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
-from tasks.train.bundle import save_bundle
+from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
+from tasks.train.run_log import log_dataset_input, metrics_logger, run_logger
 from tasks.train.trainer import train_model
 
 RECORD_NAME = "train_record.json"
@@ -76,14 +77,15 @@ def with_pretrained_lm(job: TrainJob, trained: dict[str, TrainRecord]) -> TrainJ
 
 
 def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, Path]:
-    manifest = tokens.require_manifest()
+    manifest = tokens.verified_manifest()  # a tampered tokens part is refused, naming the file
     return manifest.content_hash, Path(tokens.join("tokenizer.json"))
 
 
 def train_one(job: TrainJob) -> TrainRecord:
     """Train (or reuse) one model: read tokens, prepare, train with checkpoints, save the bundle.
 
-    Reused when `train_record.json` holds the same cache key (tokens hash + model config + code).
+    Reused when `train_record.json` holds the same cache key (tokens hash + model config + code)
+    and the bundle's files match their recorded sha256 (else retrained, with a warning).
     An interrupted training resumes from its last checkpoint (checkpoints are keyed the same way),
     or, with `job.resume` false, deletes it and starts over.
     """
@@ -95,7 +97,7 @@ def train_one(job: TrainJob) -> TrainRecord:
     record_path = model_dir / RECORD_NAME
     if record_path.exists():
         record = TrainRecord.model_validate_json(record_path.read_text())
-        if record.cache_key == key and Path(record.bundle_dir).exists():
+        if record.cache_key == key and bundle_intact(Path(record.bundle_dir), f"retraining {job.registered_name}"):
             return record
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     kind = get_kind(job.model.kind)
@@ -113,12 +115,15 @@ def train_one(job: TrainJob) -> TrainRecord:
         if job.pretrained_key is not None:  # lineage of a ULMFiT start: the LM bundle and its training
             mlflow.set_tags({"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")),
                              "pretrained_lm.cache_key": job.pretrained_key})
+        run_logger().info("training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id,
+                          run.info.experiment_id)
+        log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
-                             resume=job.resume, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
+                             resume=job.resume, log_metrics=metrics_logger(job.model_name))
         bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta, tokenizer)
         mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
         curve = checkpoints / "learning_curve.png"

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from tasks.common.faults import fault_point
 from tasks.train.batching import bucket_batches
-from tasks.train.checkpoint import BEST, TrainerState, atomic_write, load_checkpoint, save_checkpoint, state_tensors, write_tensors
+from tasks.train.checkpoint import BEST, TrainerState, atomic_write, load_checkpoint, save_best, save_checkpoint, state_tensors
 from tasks.train.config import TrainConfig
 from tasks.train.device import amp_dtype, autocast, seeded, select_device, to_device
 from tasks.train.kind import ModelKind, Prepared
@@ -217,7 +217,7 @@ def train_model(
             if _improved(value, state.best_metric, mode):
                 state.best_metric, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
                 best_state = state_tensors(model)
-                write_tensors(ckpt_root / BEST, best_state)
+                save_best(ckpt_root, best_state)
             else:
                 state.bad_epochs += 1
             state.epoch, state.step_in_epoch = epoch + 1, 0

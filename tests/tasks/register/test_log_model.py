@@ -80,14 +80,16 @@ def test_version_tags_description_and_papers(registered: dict, client: MlflowCli
     version = registered["version"]
     assert version.run_id == registered["run_id"] and version.model_uri == f"models:/{NAME}/1"
     mv = client.get_model_version(NAME, version.version)
-    assert mv.description == registered["card"]
+    expected = registered["card"].split("## Tokenizer")
+    assert mv.description.startswith(expected[0]) and mv.description.endswith(expected[1].split("\n", 3)[-1])
+    assert f"tokenizer.json, as the tag)**: {mv.tags['tokenizer_hash']}" in mv.description  # one tokenizer hash
     assert mv.description.startswith(f"# Model card: {NAME} v{version.version}\n")
     assert "- **macro_f1**:" in mv.description
-    assert client.get_registered_model(NAME).description == registered["card"]
+    assert client.get_registered_model(NAME).description == mv.description
     assert {"pipeline", "dataset_manifest_hash", "code_version", "audit_hash", "tokenizer_hash", "weights_hash"} <= set(mv.tags)
     assert mv.tags["pipeline"] == "tiny-reviews"
     assert client.get_run(version.run_id).data.tags["tokenizer_hash"] == mv.tags["tokenizer_hash"]
-    assert mlflow.artifacts.load_text(f"runs:/{version.run_id}/model_card.md") == registered["card"]
+    assert mlflow.artifacts.load_text(f"runs:/{version.run_id}/model_card.md") == mv.description
     run_files = {a.path for a in client.list_artifacts(version.run_id)}
     assert {"model_card.md", "corpus_audit", "model_audit", "plots"} <= run_files
     assert {a.path for a in client.list_artifacts(version.run_id, "corpus_audit")} == {

@@ -1,7 +1,7 @@
 """The model card shows every section, with the figures it was given."""
 from __future__ import annotations
 
-from tasks.register.model_card import CardInput, GateResult, render_model_card
+from tasks.register.model_card import CardInput, GateResult, group_metric_rows, render_model_card
 
 SECTIONS = ["Overview", "Data", "Tokenizer", "Training parameters", "Metrics", "Metrics per group",
             "Model audit gates", "Corpus audit", "Intended use", "Limitations", "Lineage"]
@@ -24,19 +24,25 @@ def test_full_card() -> None:
                                  passed=True)],
         dataset_uris=["workspace/data/demo-reviews/tokens"], input_manifest_hashes={"tokens": "feed42"},
         code_version="c0de",
-    ))
+    )).replace("&nbsp;", "")
     assert card.startswith("# Model card: demo-reviews-sentiment v3\n")
     for section in SECTIONS:
         assert f"\n## {section}\n" in card
+    assert "| epochs | 2 |" in card and "| hidden_size | 64 |" in card  # the config as a table, not a dict repr
     assert "- **dataset manifest hash**: abc123" in card and "- **rows (train)**: 800" in card
     assert "- **accuracy**: 0.9123" in card and "- **vocab_size**: 4000" in card
     assert "| axis | group | n | accuracy | subgroup_auc |" in card
     assert "| gender | female | 40 | 0.8750 |  |" in card
     assert "2 groups with a label-rate gap above 0.1" in card
     assert "Gates: 1 passed, 1 failed or warned." in card
-    assert "| label_rate_gap | max_label_rate_gap | 0.2500 | 0.1000 | NO | warn |" in card
+    assert "| label_rate_gap | max_label_rate_gap | 0.2500 | 0.1000 | NO | warn | - |" in card
     assert "filter_impact |" not in card.split("## Corpus audit")[1]  # only flagged gates are listed
     assert "- tokens manifest: `feed42`" in card and "- code version: `c0de`" in card
+    for i, line in enumerate(lines := card.splitlines()):  # every table starts after a blank line
+        if line.startswith("|") and not lines[i - 1].startswith("|"):
+            assert lines[i - 1] == "", f"table at line {i} has no blank line before it"
+        if line.startswith("|") and i + 1 < len(lines) and not lines[i + 1].startswith("|"):
+            assert lines[i + 1] == "", f"table at line {i} has no blank line after it"
 
 
 def test_minimal_card_says_what_is_missing() -> None:
@@ -45,3 +51,21 @@ def test_minimal_card_says_what_is_missing() -> None:
         assert f"\n## {section}\n" in card
     assert card.count("_not recorded_") >= 6
     assert "Not for decisions about individual people" in card
+
+
+def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict() -> None:
+    records = [  # the model audit's report.json `records`: one per group and metric
+        {"axis": "overall", "group": "all", "n": 100, "metric": "accuracy", "value": 0.9, "ci_low": 0.85, "ci_high": 0.94},
+        {"axis": "gender", "group": "female", "n": 40, "metric": "accuracy", "value": 0.875, "ci_low": 0.8, "ci_high": 0.95},
+        {"axis": "gender", "group": "female", "n": 40, "metric": "subgroup_auc", "value": None},
+    ]
+    rows = group_metric_rows(records)
+    assert rows == [{"axis": "overall", "group": "all", "n": 100, "accuracy": "0.900 [0.850, 0.940]"},
+                    {"axis": "gender", "group": "female", "n": 40, "accuracy": "0.875 [0.800, 0.950]", "subgroup_auc": "-"}]
+    card = render_model_card(CardInput(
+        model_name="m", kind="lstm_classifier", group_metrics=rows,
+        model_gates=[GateResult(name="fairness", passed=False, action="gates champion",
+                                message="counterfactual gap 0.3 on en/religion vs limit 0.2")])).replace("&nbsp;", "")
+    assert "| gender | female | 40 | 0.875 [0.800, 0.950] | - |" in card
+    assert "| fairness | - | - | - | NO | gates champion | counterfactual gap 0.3 on en/religion vs limit 0.2 |" in card
+    assert "None" not in card
