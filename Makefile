@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test ui serve validate bench clean-workspace
+.PHONY: run test ui serve validate bench clean-workspace stack-up stack-down stack-status
 
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/clean.py --scale 0.25
 	$(BIN)/python bench/tokenize.py
 	$(BIN)/python -m bench.train
+
+# The production stack as local processes (PostgreSQL on 127.0.0.1:5432 must be running); state,
+# logs and the client environment in workspace/stack/. Ports: CORPUSMILL_STACK_{PREFECT,MLFLOW,S3,DASK}_PORT.
+stack-up: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e ".[stack]"
+	$(BIN)/corpusmill stack up
+
+stack-down:
+	$(BIN)/corpusmill stack down
+
+stack-status:
+	$(BIN)/corpusmill stack status
 
 clean-workspace:
 	rm -rf workspace

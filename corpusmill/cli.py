@@ -172,6 +172,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    """`stack up|down|status`: the production stack as local processes (corpusmill/stack.py)."""
+    from corpusmill import stack
+    from corpusmill.stack_services import StackSettings
+
+    settings = StackSettings.from_env(state_dir=args.state_dir, prefect_port=args.prefect_port, mlflow_port=args.mlflow_port,
+                                      s3_port=args.s3_port, dask_port=args.dask_port, deploy=args.deploy)
+    if args.action == "up":
+        stack.up(settings)
+    elif args.action == "down":
+        return 1 if stack.down(settings.state_dir) else 0
+    else:
+        return 0 if set(stack.status(settings.state_dir).values()) <= {"healthy"} else 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `corpusmill` command."""
     parser = argparse.ArgumentParser(prog="corpusmill", description=__doc__)
@@ -204,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "ui":
             p.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port (default 5000)")
         p.set_defaults(func=func)
+    st = sub.add_parser("stack", help="start/stop/check the production stack (servers, S3, Dask, worker) as processes")
+    st.add_argument("action", choices=("up", "down", "status"))
+    st.add_argument("--state-dir", default=None, help="state folder (default workspace/stack, $CORPUSMILL_STACK_STATE_DIR)")
+    for port in ("prefect", "mlflow", "s3", "dask"):
+        st.add_argument(f"--{port}-port", type=int, default=None, help=f"{port} port (0: a free one)")
+    st.add_argument("--deploy", action=argparse.BooleanOptionalAction, default=None,
+                    help="register the deployments of infra/pipelines.stack.yaml on the work pool (default)")
+    st.set_defaults(func=cmd_stack)
     return parser
 
 

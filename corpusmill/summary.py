@@ -1,6 +1,7 @@
 """The short report `corpusmill run` ends with: rows per stage, audit, models, aliases, outputs, UIs."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from corpusmill import links
@@ -43,13 +44,17 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
                              f"{s['total_rows']} total, by {s['model']} v{s['version']} -> {s['output']}")
         lines.append(f"  data:     {ws.data_root}/{pipeline}/")
         lines.append("")
-    lines += [
-        f"MLflow store: {env.get('MLFLOW_TRACKING_URI')}   Prefect home: {env.get('PREFECT_HOME')}",
-        f"See the runs: `make ui`, then Prefect at {links.prefect_ui_url()}/runs and MLflow at {links.experiments_url()}",
-    ]
+    if env.get("PREFECT_API_URL"):  # servers (e.g. the stack's env file): point at them
+        lines.append(f"MLflow: {env.get('MLFLOW_TRACKING_URI')}   Prefect: {env['PREFECT_API_URL'].removesuffix('/api')}")
+    else:
+        lines += [
+            f"MLflow store: {env.get('MLFLOW_TRACKING_URI')}   Prefect home: {env.get('PREFECT_HOME')}",
+            f"See the runs: `make ui`, then Prefect at {links.prefect_ui_url()}/runs and MLflow at {links.experiments_url()}",
+        ]
     return "\n".join(lines)
 
 
 def print_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float) -> None:
     """Print `render_summary` to stdout."""
-    print(render_summary(results, ws, env, seconds))
+    servers = {k: os.environ[k] for k in ("MLFLOW_TRACKING_URI", "PREFECT_API_URL") if os.environ.get(k)}
+    print(render_summary(results, ws, {**env, **servers}, seconds))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,6 +14,7 @@ from tasks.audit.corpus import AuditCounts, FilterCounts, count_quarantine, coun
 from tasks.audit.corpus_report import AuditReport, build_report
 from tasks.audit.gates import needs_mitigation
 from tasks.audit.report import make_plots, render_html, render_markdown
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, PartResult, read_part
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
@@ -46,12 +48,13 @@ def write_report_task(counts: list[AuditCounts], filters: list[FilterCounts], cf
     out = DatasetHandle(out_uri)
     merged = merge_counts(counts, cfg.npmi_vocab_size)
     report = build_report(merged, merge_filter_counts(filters) if filters else None, cfg)
-    work = Path(out.work_file(key, "plots/.keep")).parent
-    plots = make_plots(report, work)
-    files = [f"plots/{p.name}" for p in plots]
+    with tempfile.TemporaryDirectory() as tmp:  # plots drawn locally, then uploaded (the data may be on S3)
+        plots = make_plots(report, Path(tmp) / "plots")
+        html = render_html(report, plots)  # self-contained: the plots are embedded
+        files = [f"plots/{name}" for name in storage.upload_dir(Path(tmp) / "plots", out.work_uri(key, "plots"))]
     out.write_atomic_bytes(out.work_file(key, "report.json"), report.model_dump_json(indent=2).encode())
     out.write_atomic_bytes(out.work_file(key, "report.md"), render_markdown(report).encode())
-    out.write_atomic_bytes(out.work_file(key, "report.html"), render_html(report, plots).encode())
+    out.write_atomic_bytes(out.work_file(key, "report.html"), html.encode())
     parts = []
     for name in RECORD_LISTS:
         records = [r.model_dump(mode="json") for r in getattr(report, name)]

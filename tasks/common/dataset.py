@@ -158,6 +158,10 @@ class DatasetHandle:
             handle.write(data)
         self.fs.mv(tmp, path)
 
+    def work_uri(self, key: str, name: str) -> str:
+        """URI (with protocol when remote) of a file in the work area of run `key`."""
+        return posixpath.join(self.uri, WORK_DIR, key, name)
+
     def work_file(self, key: str, name: str) -> str:
         """Path of an extra file (not a part) in the work area of run `key`; its folder exists."""
         self.fs.makedirs(self.work_dir(key), exist_ok=True)

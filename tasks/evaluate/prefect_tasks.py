@@ -6,6 +6,7 @@ Writes `<data>/<pipeline>/evaluate/<model>/` (predictions or metrics Parquet + r
 """
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tasks.audit.config import AuditConfig
 from tasks.audit.lexicon import memberships
 from tasks.audit.model_audit import counterfactual_probe, model_audit, model_gate
 from tasks.audit.pair_probe import PairProbeConfig, load_crows_pairs, load_winobias_pairs, pair_probe
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.stage import reusable_manifest
 from tasks.common.tracking import resume_run
@@ -138,7 +140,8 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     metric, higher = job.evaluate.metric, job.evaluate.higher_is_better
     tokens = DatasetHandle(job.tokens_uri).read_table()
     test = tokens.filter(pc.equal(tokens["split"], "test"))
-    plot_dir = Path(out.work_file(key, "plots/.keep")).parent
+    scratch = tempfile.TemporaryDirectory(prefix="corpusmill-eval-")  # plots drawn here, then uploaded
+    plot_dir = Path(scratch.name) / "plots"
     if job.model.kind == "lstm_classifier":
         result = _classifier(job, record.bundle_dir, test, plot_dir, champion)
     else:
@@ -150,15 +153,18 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
                           champion_version=champion, champion_metrics=result["champion"],
                           fairness_passed=result["passed"], fairness_reason=result["reason"],
                           model_audit=result["model_audit"], probe=result["probe"])
-    out.write_atomic_bytes(out.work_file(key, "report.json"), outcome.model_dump_json(indent=2).encode())
+    report_file = Path(scratch.name) / "report.json"
+    report_file.write_text(outcome.model_dump_json(indent=2))
+    out.write_atomic_bytes(out.work_file(key, "report.json"), report_file.read_bytes())
     part = out.write_part(key, "part-00000.parquet", [result["predictions"]])
     with resume_run(record.run_id):
         mlflow.log_metrics(metrics)
-        mlflow.log_artifact(out.work_file(key, "report.json"), artifact_path="evaluation")
+        mlflow.log_artifact(str(report_file), artifact_path="evaluation")
         _log_group_table(record.run_id, result["model_audit"])
         for plot in result["plots"]:
             mlflow.log_artifact(str(plot), artifact_path="plots")
-    files = ["report.json"] + [f"plots/{Path(p).name}" for p in result["plots"]]
+    files = ["report.json"] + [f"plots/{n}" for n in storage.upload_dir(plot_dir, out.work_uri(key, "plots"))]
+    scratch.cleanup()
     out.commit(stage="evaluate", key=key, parts=[part], inputs=[DatasetHandle(job.tokens_uri).input_ref()],
                config_hash=stable_hash(job.evaluate.model_dump()), code_version=code_version("evaluate", "audit"),
                started=started, counters={"metrics": metrics, "metric": metric}, extra_files=files)

@@ -12,6 +12,7 @@ from prefect.cache_policies import NONE
 from pydantic import BaseModel
 from tokenizers import Tokenizer
 
+from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
 from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
@@ -76,9 +77,15 @@ def with_pretrained_lm(job: TrainJob, trained: dict[str, TrainRecord]) -> TrainJ
     return job.model_copy(update={"model": model, "pretrained_key": trained[ref].cache_key})
 
 
-def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, Path]:
+def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, str]:
     manifest = tokens.verified_manifest()  # a tampered tokens part is refused, naming the file
-    return manifest.content_hash, Path(tokens.join("tokenizer.json"))
+    return manifest.content_hash, storage.join(tokens.uri, "tokenizer.json")
+
+
+def train_cache_key(job: TrainJob, tokens_hash: str) -> str:
+    """The key of a training: tokens hash + model config + code version + pretrained LM's key."""
+    return stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"),
+                        "pretrained": job.pretrained_key})
 
 
 def train_one(job: TrainJob) -> TrainRecord:
@@ -91,15 +98,14 @@ def train_one(job: TrainJob) -> TrainRecord:
     """
     tokens = DatasetHandle(job.tokens_uri)
     tokens_hash, tokenizer_path = _tokens_hash_and_tokenizer(tokens)
-    key = stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"),
-                       "pretrained": job.pretrained_key})
+    key = train_cache_key(job, tokens_hash)
     model_dir = Path(job.model_dir)
     record_path = model_dir / RECORD_NAME
     if record_path.exists():
         record = TrainRecord.model_validate_json(record_path.read_text())
         if record.cache_key == key and bundle_intact(Path(record.bundle_dir), f"retraining {job.registered_name}"):
             return record
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_path))
     kind = get_kind(job.model.kind)
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
     checkpoints = model_dir / "checkpoints" / key

@@ -21,6 +21,7 @@ from tasks.train.batching import bucket_batches
 from tasks.train.checkpoint import BEST, TrainerState, atomic_write, load_checkpoint, save_best, save_checkpoint, state_tensors
 from tasks.train.config import TrainConfig
 from tasks.train.device import amp_dtype, autocast, seeded, select_device, to_device
+from tasks.train.distributed import DistContext
 from tasks.train.kind import ModelKind, Prepared
 
 LogFn = Callable[[dict[str, float], int], None]
@@ -129,9 +130,13 @@ def train_model(
     which always spans `epochs`. `log_metrics(metrics, step)` gets `train_loss`/`lr` per optimiser
     step and `val_<metric>`/`epoch_train_loss`/`tokens_per_s` per epoch (step = epoch number, 1-based).
     `on_step(global_step, loss)` is called after each step (tests use it to inject a crash).
-    Writes `out_dir/learning_curve.png`.
+    Writes `out_dir/learning_curve.png`. Under `torchrun` (RANK/WORLD_SIZE set) it trains with
+    DistributedDataParallel, each rank on its share of every global batch; rank 0 writes the files.
     """
     tc: TrainConfig = cfg.train
+    dist = DistContext.from_env()
+    dist.init()
+    dist.barrier()  # rank 0 has cleared stale checkpoints before any rank reads them
     monitor, mode = tc.monitor or kind.monitor, tc.mode or kind.mode
     out_dir = Path(out_dir)
     ckpt_root = out_dir / "checkpoints"
@@ -158,19 +163,20 @@ def train_model(
             best_state = load_file(str(ckpt_root / BEST))
         model.to(device)
         optimizer.load_state_dict(optimizer.state_dict())  # moves restored optimiser state to the device
+        net = dist.wrap(model, device)
         scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
         stop = _early_stop(state, tc)
         while state.epoch < tc.epochs and not stop:
             epoch = state.epoch
             kind.on_epoch_start(model, cfg, epoch)
             model.train()
-            order = bucket_batches(lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch)
+            order = dist.shard(bucket_batches(lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch))
             bar = tqdm(total=len(order), initial=state.step_in_epoch, desc=f"{kind.name} epoch {epoch + 1}/{tc.epochs}", disable=not tc.progress, leave=False)
             start = time.perf_counter()
             for i in range(state.step_in_epoch, len(order)):
                 batch = to_device(kind.collate([train[j] for j in order[i]]), device)
                 with autocast(device, dtype):
-                    loss, count = kind.loss(model, batch)
+                    loss, count = kind.loss(net, batch)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if tc.grad_clip is not None:
@@ -179,7 +185,7 @@ def train_model(
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
-                value = float(loss.detach())
+                value = dist.mean(loss)
                 state.global_step += 1
                 state.step_in_epoch = i + 1
                 state.losses.append(value)
@@ -195,7 +201,8 @@ def train_model(
                 if state.step_in_epoch < len(order) and (hit_max or (tc.checkpoint_every_steps and state.global_step % tc.checkpoint_every_steps == 0)):
                     state.train_seconds += time.perf_counter() - start
                     start = time.perf_counter()
-                    save_checkpoint(ckpt_root, model, optimizer, scheduler, state)
+                    if dist.is_main:
+                        save_checkpoint(ckpt_root, model, optimizer, scheduler, state)
                     fault_point("train")
                 if hit_max:
                     stop = True
@@ -217,11 +224,13 @@ def train_model(
             if _improved(value, state.best_metric, mode):
                 state.best_metric, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
                 best_state = state_tensors(model)
-                save_best(ckpt_root, best_state)
+                if dist.is_main:
+                    save_best(ckpt_root, best_state)
             else:
                 state.bad_epochs += 1
             state.epoch, state.step_in_epoch = epoch + 1, 0
-            save_checkpoint(ckpt_root, model, optimizer, scheduler, state)
+            if dist.is_main:
+                save_checkpoint(ckpt_root, model, optimizer, scheduler, state)
             stop = stop or _early_stop(state, tc)
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -230,7 +239,7 @@ def train_model(
         best_metrics = {k.removeprefix("val_"): v for k, v in best.items() if k.startswith("val_")}
     else:  # no epoch finished (max_steps inside the first epoch): report the current weights
         best_metrics = evaluate_examples(kind, model, validation, tc, device) if validation else {}
-    if state.losses:
+    if state.losses and dist.is_main:
         plot_learning_curve(state.losses, state.history, monitor, out_dir / "learning_curve.png")
     return TrainResult(
         model=model,

@@ -11,12 +11,14 @@ import pytest
 import yaml
 
 from corpusmill.config import load_config
+from corpusmill.stack_services import StackSettings, client_env
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 K8S = INFRA / "k8s"
 DEMO_PIPELINES = ["demo-reviews", "demo-news", "demo-shop"]
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+SETTINGS = StackSettings()  # the local stack's names and ports: compose and k8s use the same
 
 
 def expand_defaults(text: str) -> str:
@@ -72,8 +74,8 @@ def test_every_yaml_file_under_infra_parses():
 # ---- compose ---------------------------------------------------------------------------------
 
 def test_compose_defines_the_expected_services(services: dict):
-    expected = {"postgres", "minio", "minio-setup", "prefect-server", "mlflow", "corpusmill-serve",
-                "corpusmill-run", "dask-scheduler", "dask-worker"}
+    expected = {"postgres", "seaweedfs", "seaweedfs-setup", "prefect-server", "mlflow", "dask-scheduler",
+                "dask-worker", "prefect-worker", "corpusmill-deploy", "corpusmill-serve", "corpusmill-run"}
     assert expected <= set(services)
 
 
@@ -89,64 +91,67 @@ def test_compose_depends_on_names_defined_services(services: dict):
 
 def test_optional_services_sit_behind_profiles(services: dict):
     assert services["corpusmill-run"]["profiles"] == ["run"]
-    assert services["dask-scheduler"]["profiles"] == ["dask"]
-    assert services["dask-worker"]["profiles"] == ["dask"]
-    assert "profiles" not in services["corpusmill-serve"]
+    assert services["corpusmill-serve"]["profiles"] == ["serve"]
+    for name in ("prefect-worker", "dask-scheduler", "dask-worker", "seaweedfs", "mlflow"):
+        assert "profiles" not in services[name], name
 
 
-def test_prefect_server_runs_on_postgres_database_prefect(services: dict):
+def test_prefect_server_runs_on_the_stacks_postgres_database(services: dict):
     prefect = services["prefect-server"]
-    assert prefect["image"] == "prefecthq/prefect:3-python3.11"
+    assert prefect["image"] == "corpusmill:latest"
     assert prefect["command"] == "prefect server start --host 0.0.0.0"
     url = urlsplit(prefect["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"])
-    assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql+asyncpg", "postgres", 5432, "/prefect")
+    assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql+asyncpg", "postgres", 5432, f"/{SETTINGS.prefect_db}")
     assert prefect["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
-def test_mlflow_stores_runs_in_postgres_and_artifacts_in_minio(services: dict):
+def test_mlflow_has_basic_auth_postgres_and_artifacts_on_seaweedfs(services: dict):
     mlflow = services["mlflow"]
-    args = mlflow["command"]
-    store = urlsplit(args[args.index("--backend-store-uri") + 1])
-    assert (store.scheme, store.hostname, store.port, store.path) == ("postgresql+psycopg2", "postgres", 5432, "/mlflow")
-    assert args[args.index("--artifacts-destination") + 1] == "s3://mlflow-artifacts/"
-    assert "--serve-artifacts" in args
-    assert "mlflow:*" in args[args.index("--allowed-hosts") + 1].split(",")
-    assert mlflow["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
-    assert mlflow["depends_on"]["minio-setup"]["condition"] == "service_completed_successfully"
-    assert "FROM ghcr.io/mlflow/mlflow:v3." in (INFRA / "mlflow" / "Dockerfile").read_text(encoding="utf-8")
+    script = mlflow["command"][0]
+    assert "--app-name basic-auth" in script
+    assert f"--artifacts-destination s3://{SETTINGS.bucket}/mlflow" in script
+    store = urlsplit(mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"])
+    assert (store.scheme, store.hostname, store.port, store.path) == ("postgresql+psycopg2", "postgres", 5432, f"/{SETTINGS.mlflow_db}")
+    assert mlflow["environment"]["MLFLOW_AUTH_ADMIN_PASSWORD"] == mlflow["environment"]["MLFLOW_TRACKING_PASSWORD"]
+    assert mlflow["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://seaweedfs:8333"
+    assert mlflow["depends_on"]["seaweedfs-setup"]["condition"] == "service_completed_successfully"
 
 
-def test_corpusmill_services_point_at_the_servers(services: dict):
-    for name in ("corpusmill-serve", "corpusmill-run", "dask-worker"):
+def test_seaweedfs_serves_s3_on_the_stacks_port_with_one_identity(services: dict):
+    script = services["seaweedfs"]["command"][0]
+    assert "weed server" in script and f"-s3.port={SETTINGS.s3_port}" in script and "-s3.config=/tmp/s3.json" in script
+    assert f'"{SETTINGS.bucket}"' in services["seaweedfs-setup"]["command"][2]
+
+
+def test_clients_get_the_same_environment_as_the_local_stack(services: dict):
+    local = client_env(StackSettings(), {"mlflow_password": "p", "s3_access_key": "a", "s3_secret_key": "s"})
+    for name in ("prefect-worker", "corpusmill-run", "corpusmill-serve", "dask-worker", "corpusmill-deploy"):
         env = services[name]["environment"]
+        assert set(local) <= set(env), (name, set(local) - set(env))
         assert env["PREFECT_API_URL"] == "http://prefect-server:4200/api", name
         assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000", name
-        assert env["FSSPEC_S3_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["FSSPEC_S3_ENDPOINT_URL"] == "http://seaweedfs:8333", name
+        assert env["CORPUSMILL_DASK_ADDRESS"] == "tcp://dask-scheduler:8786", name
         assert env["HF_HUB_OFFLINE"] == "1" and env["DO_NOT_TRACK"] == "true", name
+    for name in ("prefect-worker", "corpusmill-run", "dask-worker"):
         assert "workspace:/data/workspace" in services[name]["volumes"], name
-    assert services["corpusmill-serve"]["command"] == ["corpusmill", "serve", "--config", "/app/infra/pipelines.prod.yaml"]
-    assert services["corpusmill-run"]["command"] == ["corpusmill", "run", "--config", "/app/infra/pipelines.prod.yaml"]
-
-
-def test_minio_setup_creates_both_buckets(services: dict):
-    script = services["minio-setup"]["command"][0]
-    assert "mc mb --ignore-existing local/mlflow-artifacts" in script
-    assert "mc mb --ignore-existing local/corpusmill-data" in script
+    assert services["prefect-worker"]["command"][:5] == ["prefect", "worker", "start", "--pool", SETTINGS.work_pool]
+    assert services["corpusmill-run"]["command"] == ["corpusmill", "run", "--config", "/app/infra/pipelines.stack.yaml"]
 
 
 def test_init_sql_creates_both_databases(k8s_docs: list[dict]):
     sql = (INFRA / "postgres" / "init.sql").read_text(encoding="utf-8")
-    assert "CREATE DATABASE prefect;" in sql
-    assert "CREATE DATABASE mlflow;" in sql
+    statements = f"CREATE DATABASE {SETTINGS.prefect_db};\nCREATE DATABASE {SETTINGS.mlflow_db};\n"
+    assert statements in sql
     init = next(d for d in k8s_docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "postgres-init")
-    assert init["data"]["init.sql"] == "CREATE DATABASE prefect;\nCREATE DATABASE mlflow;\n"
+    assert init["data"]["init.sql"] == statements
 
 
-def test_dockerfile_installs_cpu_torch_and_serves():
+def test_dockerfile_installs_cpu_torch_and_the_stack_extra():
     dockerfile = (INFRA / "Dockerfile").read_text(encoding="utf-8")
     assert 'pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu' in dockerfile
-    assert 'pip install ".[dask]" s3fs psycopg2-binary asyncpg boto3' in dockerfile
-    assert 'CMD ["corpusmill", "serve", "--config", "/app/infra/pipelines.prod.yaml"]' in dockerfile
+    assert 'pip install ".[stack]"' in dockerfile
+    assert 'CMD ["prefect", "worker", "start", "--pool", "corpusmill", "--type", "process"]' in dockerfile
     ignored = (INFRA / "Dockerfile.dockerignore").read_text(encoding="utf-8").split()
     assert {".git", ".venv", "workspace"} <= set(ignored)
 
@@ -199,29 +204,36 @@ def test_every_k8s_container_has_requests_and_limits(k8s_docs: list[dict]):
 
 def test_k8s_servers_use_postgres_and_clients_use_service_names(k8s_docs: list[dict]):
     prefect = urlsplit(k8s_env(k8s_docs, "prefect-server")["PREFECT_API_DATABASE_CONNECTION_URL"])
-    assert (prefect.scheme, prefect.hostname, prefect.path) == ("postgresql+asyncpg", "postgres", "/prefect")
+    assert (prefect.scheme, prefect.hostname, prefect.path) == ("postgresql+asyncpg", "postgres", f"/{SETTINGS.prefect_db}")
     mlflow = next(c for c in containers(k8s_docs) if c["name"] == "mlflow")
-    store = urlsplit(mlflow["args"][mlflow["args"].index("--backend-store-uri") + 1])
-    assert (store.scheme, store.hostname, store.path) == ("postgresql+psycopg2", "postgres", "/mlflow")
-    serve = k8s_env(k8s_docs, "corpusmill-serve")
-    assert serve["PREFECT_API_URL"] == "http://prefect-server:4200/api"
-    assert serve["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
-    assert serve["FSSPEC_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert "--app-name basic-auth" in mlflow["args"][0]
+    store = urlsplit(k8s_env(k8s_docs, "mlflow")["MLFLOW_BACKEND_STORE_URI"])
+    assert (store.scheme, store.hostname, store.path) == ("postgresql+psycopg2", "postgres", f"/{SETTINGS.mlflow_db}")
+    local = client_env(StackSettings(), {"mlflow_password": "p", "s3_access_key": "a", "s3_secret_key": "s"})
+    for workload in ("prefect-worker", "dask-worker", "corpusmill-deploy"):
+        doc = next(d for d in workloads(k8s_docs) if d["metadata"]["name"] == workload)
+        names = {e["name"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert set(local) <= names, (workload, set(local) - names)
+        env = k8s_env(k8s_docs, workload)
+        assert env["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+        assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+        assert env["FSSPEC_S3_ENDPOINT_URL"] == "http://seaweedfs:8333"
 
 
 # ---- the production config -------------------------------------------------------------------
 
-def test_prod_config_is_valid_and_copies_the_demo_pipelines():
-    prod = load_config(INFRA / "pipelines.prod.yaml")
+def test_stack_config_is_valid_and_copies_the_demo_pipelines():
+    stack = load_config(INFRA / "pipelines.stack.yaml")
     root = load_config(REPO / "pipelines.yaml")
-    assert (prod.workspace, prod.data_uri, prod.mlflow_tracking_uri) == ("/data/workspace", "s3://corpusmill-data/", "http://mlflow:5000")
-    assert list(prod.pipelines) == DEMO_PIPELINES
+    assert (stack.workspace, stack.data_uri) == ("workspace", f"s3://{SETTINGS.bucket}/data")
+    assert (stack.runner.task_runner, stack.runner.dask_address) == ("dask", f"tcp://127.0.0.1:{SETTINGS.dask_port}")
+    assert list(stack.pipelines) == DEMO_PIPELINES
     for name in DEMO_PIPELINES:
-        assert prod.pipelines[name].model_dump() == root.pipelines[name].model_dump(), name
+        assert stack.pipelines[name].model_dump() == root.pipelines[name].model_dump(), name
 
 
-def test_k8s_copy_of_the_prod_config_is_byte_identical():
-    assert (K8S / "pipelines.prod.yaml").read_bytes() == (INFRA / "pipelines.prod.yaml").read_bytes()
+def test_k8s_copy_of_the_stack_config_is_byte_identical():
+    assert (K8S / "pipelines.stack.yaml").read_bytes() == (INFRA / "pipelines.stack.yaml").read_bytes()
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
@@ -233,4 +245,4 @@ def test_kubectl_kustomize_renders_every_kind():
     assert kinds == ["ConfigMap", "Deployment", "Job", "Namespace", "PersistentVolumeClaim", "Secret", "Service", "StatefulSet"]
     assert all(d["metadata"].get("namespace") == "corpusmill" for d in docs if d["kind"] != "Namespace")
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("corpusmill-config-"))
-    assert config["data"]["pipelines.prod.yaml"] == (INFRA / "pipelines.prod.yaml").read_text(encoding="utf-8")
+    assert config["data"]["pipelines.stack.yaml"] == (INFRA / "pipelines.stack.yaml").read_text(encoding="utf-8")
