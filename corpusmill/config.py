@@ -15,6 +15,7 @@ from tasks.clean.config import CleanConfig
 from tasks.common.errors import CorpusmillError
 from tasks.evaluate.config import EvaluateConfig
 from tasks.ingest.config import IngestConfig, SourceConfig
+from tasks.ingest.interactions import InteractionsConfig
 from tasks.register.config import RegisterConfig
 from tasks.score.config import ApplicationsConfig
 from tasks.tokenize.config import SplitConfig, TokenizeConfig
@@ -54,6 +55,7 @@ class PipelineConfig(BaseModel):
     source: SourceConfig | None = None
     sources: list[SourceConfig] = Field(default_factory=list, description="several sources read into one corpus; or `source`")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    interactions: InteractionsConfig | None = Field(default=None, description="the source holds user-item interactions (+ items source)")
     clean: CleanConfig = Field(default_factory=CleanConfig.default)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
@@ -95,6 +97,13 @@ class PipelineConfig(BaseModel):
                 raise ValueError(f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy")
             if "demo" in (first.format, other.format):
                 raise ValueError(f"sources.{i}: demo corpora cannot be combined with other sources")
+        return self
+
+    @model_validator(mode="after")
+    def _interaction_columns(self) -> "PipelineConfig":
+        if self.interactions is not None:
+            self.sources = [self.interactions.fit_source(source) for source in self.sources]
+            self.source = self.sources[0] if self.source is not None else None
         return self
 
     @model_validator(mode="after")

@@ -93,7 +93,8 @@ def start_mlflow_ui(ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT,
     return subprocess.Popen(
         [_bin("mlflow"), "server", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
          "--default-artifact-root", str(ws.mlflow_artifact_root), "--host", host, "--port", str(port),
-         "--workers", "1", "--uvicorn-opts", "--no-access-log --log-level warning"],
+         "--workers", "1", "--uvicorn-opts", "--no-access-log --log-level warning",
+         "--app-name", "corpusmill-ui"],  # corpusmill/mlflow_app.py: experiments open on their runs
         env={**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         start_new_session=True, preexec_fn=die_with_parent,
     )

@@ -25,12 +25,16 @@ def ingest_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: s
     ]
     shards = [shard for _, shard in planned]
     files = source_fingerprint(shards)
+    if cfg.interactions is not None and cfg.interactions.items is not None:  # the items file is an input too
+        items = cfg.interactions.items.reader_source()
+        files += source_fingerprint(plan_shards_task(items, cfg.ingest))
     shard_list = [shard.model_dump(mode="json") for shard in shards]
-    run = start_stage("raw", ctx.stage_uri("raw"), [], config_hash(cfg.sources, cfg.ingest, files, shard_list), ("ingest",))
+    run = start_stage("raw", ctx.stage_uri("raw"), [], config_hash(cfg.sources, cfg.ingest, files, shard_list, cfg.interactions), ("ingest",))
     if (done := run.reusable()) is not None:
         return summary(done, reused=True)
     futures = [
-        ingest_shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet")
+        ingest_shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet",
+                                 cfg.interactions)
         for i, (source, shard) in enumerate(planned)
     ]
     parts = [future.result() for future in futures]

@@ -6,6 +6,7 @@ from typing import Any
 from prefect.artifacts import create_markdown_artifact
 
 from flows.runtime import RunContext, artifact_key
+from tasks.score.recommendations import scoring_markdown as window_markdown
 from tasks.score.prefect_tasks import (
     pending_partitions_task, resolve_version_task, score_partition_task, seed_demo_input_task,
     update_manifest_task,
@@ -36,7 +37,10 @@ def score_application(app_name: str, pipeline: str, config_path: str, workspace:
         "new_partitions": [p.input for p in written], "new_rows": sum(p.rows for p in written),
         "total_rows": manifest.rows,
     }
-    create_markdown_artifact(key=artifact_key(pipeline, app_name, "scores"), markdown=scoring_markdown(app_name, result),
+    markdown = scoring_markdown(app_name, result)
+    if app_name == "recommendations":  # rows and distinct users per scored window
+        markdown += "\n" + window_markdown(pipeline, result)
+    create_markdown_artifact(key=artifact_key(pipeline, app_name, "scores"), markdown=markdown,
                              description=f"{app_name} scored by {model_name} v{version}")
     return result
 

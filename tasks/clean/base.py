@@ -87,6 +87,11 @@ class RowStep(ABC):
     def process(self, text: pa.ChunkedArray) -> StepOutput:
         """Take the shard's text column (non-null strings) and return new text and/or drop reasons."""
 
+    def process_columns(self, table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
+        """Take the shard's rows after `process`; return them with carried columns changed, and counts per type
+        (default: unchanged; the `pii` step redacts carried string columns here)."""
+        return table, {}
+
 
 class Filter(RowStep):
     """A step that only decides keep-or-reason; it never changes the text."""
@@ -136,3 +141,9 @@ class Deduplicator(ABC):
     def decide(self, signatures: list[pa.Table]) -> pa.Table:
         """Take every shard's signatures; return `id, reason, duplicate_of` (DECISION_SCHEMA) for rows to drop,
         sorted by id, the same whatever the order or number of shards."""
+
+    def decide_parts(self, uris: list[str]) -> pa.Table:
+        """Same as `decide`, from the shards' signature Parquet parts (read as the step needs, not all at once)."""
+        from tasks.common.dataset import read_part
+
+        return self.decide([read_part(uri) for uri in uris])

@@ -77,10 +77,28 @@ class NearDedupParams(_Params):
         return self
 
 
-class PiiParams(_Params):
-    """Replace e-mails, phone numbers, IPv4/IPv6 addresses and Luhn-valid card numbers by typed placeholders."""
+PII_TYPES = ("email", "iban", "card", "ssn", "ip", "phone", "address", "person")  # IBAN before card: its digits can pass Luhn
 
-    types: list[Literal["email", "phone", "ip", "card"]] = Field(default_factory=lambda: ["email", "card", "ip", "phone"])
+
+class PiiParams(_Params):
+    """Replace personal data by typed placeholders (`<EMAIL>`, `<PHONE>`, ...), in the text and carried string
+    columns; quarantined rows are stored redacted, hashed or kept as they are (`quarantine`)."""
+
+    types: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "person"]] = Field(
+        default_factory=lambda: list(PII_TYPES), description="types to redact, in this order (a span taken by an earlier type is not looked at again)")
+    phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"], min_length=1,
+                                     description="ISO regions whose national phone formats are recognised (+<country> numbers always are)")
+    columns: Literal["all"] | list[str] = Field(default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)")
+    quarantine: Literal["redact", "hash", "keep"] = Field(default="redact", description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept")
+
+    @model_validator(mode="after")
+    def _known_regions(self) -> PiiParams:
+        import phonenumbers
+
+        unknown = [r for r in self.phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"phone_regions: unknown region code(s) {unknown}; use ISO 3166 codes such as US, GB, DE")
+        return self
 
 
 PARAMS: dict[str, type[_Params]] = {

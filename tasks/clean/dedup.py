@@ -2,7 +2,8 @@
 
 Both keep the smallest id of each group of duplicates, so the result is independent of shard count and
 row order. Near dedup is MinHash LSH: datasketch's permutations, applied to all shingles of a shard at
-once with numpy (the same values as datasketch's default `affine32` MinHash), then banding.
+once with numpy (the same values as datasketch's default `affine32` MinHash), then banding. The decision
+(`tasks.clean.dedup_decide`) reads the signature parts column by column, band by band.
 """
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ import datasketch
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from tasks.clean.base import CJK_CHAR, DECISION_SCHEMA, Deduplicator
+from tasks.clean.base import CJK_CHAR, Deduplicator
 from tasks.clean.config import ExactDedupParams, NearDedupParams
+from tasks.clean.dedup_decide import ParquetSignatures, TableSignatures, decide_exact, decide_near
 
 MIX = np.uint64(0x100000001B3)
 CELLS_PER_CHUNK = 4_000_000  # shingles x permutations held at once
@@ -34,20 +34,6 @@ def _key_text(text: pa.ChunkedArray | pa.Array, casefold: bool) -> pa.Array:
     return pc.utf8_lower(text) if casefold else text
 
 
-def _groups_to_decisions(ids: np.ndarray, root: np.ndarray, reason: str) -> pa.Table:
-    """ids sorted ascending; root[i] = index of the smallest member of i's group. Rows with root != i are dropped."""
-    drop = np.nonzero(root != np.arange(len(ids)))[0]
-    return pa.table({"id": pa.array(ids[drop], pa.string()), "reason": pa.array([reason] * len(drop), pa.string()),
-                     "duplicate_of": pa.array(ids[root[drop]], pa.string())}, schema=DECISION_SCHEMA)
-
-
-def _sorted_by_id(signatures: list[pa.Table]) -> pa.Table:
-    table = pa.concat_tables(signatures) if signatures else None
-    if table is None or table.num_rows == 0:
-        return pa.table({"id": pa.array([], pa.string())})
-    return table.sort_by("id")
-
-
 class ExactDedup(Deduplicator):
     """Drop rows whose case-folded, whitespace-collapsed text equals that of a smaller id (reason `duplicate`)."""
 
@@ -62,18 +48,10 @@ class ExactDedup(Deduplicator):
         return pa.table({"id": table.column("id"), "hash": pa.array(_hash64(keys), pa.uint64())})
 
     def decide(self, signatures: list[pa.Table]) -> pa.Table:
-        table = _sorted_by_id(signatures)
-        if table.num_rows == 0:
-            return DECISION_SCHEMA.empty_table()
-        ids = np.array(table.column("id").to_pylist(), dtype=object)
-        hashes = table.column("hash").to_numpy()
-        order = np.lexsort((np.arange(len(ids)), hashes))  # by hash, then by id
-        sorted_hashes = hashes[order]
-        starts = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]]
-        group_first = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
-        root = np.empty(len(ids), dtype=np.int64)
-        root[order] = group_first
-        return _groups_to_decisions(ids, root, self.reason)
+        return decide_exact(TableSignatures(signatures), self.reason)
+
+    def decide_parts(self, uris: list[str]) -> pa.Table:
+        return decide_exact(ParquetSignatures(uris), self.reason)
 
 
 def shingle_hashes(text: pa.ChunkedArray | pa.Array, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,28 +143,9 @@ class NearDedup(Deduplicator):
         return pa.table(columns)
 
     def decide(self, signatures: list[pa.Table]) -> pa.Table:
-        table = _sorted_by_id(signatures)
-        n = table.num_rows
-        if n == 0:
-            return DECISION_SCHEMA.empty_table()
-        ids = np.array(table.column("id").to_pylist(), dtype=object)
-        sources, targets = [], []
-        for band in range(self.params.bands):
-            keys = table.column(f"band_{band}").to_numpy()
-            order = np.lexsort((np.arange(n), keys))
-            sorted_keys = keys[order]
-            starts = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-            first = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
-            linked = ~starts
-            sources.append(first[linked])
-            targets.append(order[linked])
-        src, dst = np.concatenate(sources), np.concatenate(targets)
-        if self.params.threshold is not None and len(src):
-            minhash = table.column("minhash").combine_chunks().flatten().to_numpy().reshape(n, self.params.num_perm)
-            agreement = (minhash[src] == minhash[dst]).mean(axis=1)
-            src, dst = src[agreement >= self.params.threshold], dst[agreement >= self.params.threshold]
-        graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
-        _, label = connected_components(graph, directed=False)
-        first_of_label = np.full(label.max() + 1, n, np.int64)
-        np.minimum.at(first_of_label, label, np.arange(n))
-        return _groups_to_decisions(ids, first_of_label[label], self.reason)
+        p = self.params
+        return decide_near(TableSignatures(signatures), p.bands, p.num_perm, p.threshold, self.reason)
+
+    def decide_parts(self, uris: list[str]) -> pa.Table:
+        p = self.params
+        return decide_near(ParquetSignatures(uris), p.bands, p.num_perm, p.threshold, self.reason)

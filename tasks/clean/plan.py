@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.clean.base import Deduplicator, PhaseResult, RowStep, StepCount, StepCounters
-from tasks.clean.config import CleanConfig
+from tasks.clean.config import CleanConfig, PiiParams
 from tasks.clean.dedup import ExactDedup, NearDedup
 from tasks.clean.filters import EmptyFilter, LanguageFilter, LengthFilter, QualityFilter, RepetitionFilter
 from tasks.clean.normalize import Normalize
-from tasks.clean.pii import Pii
+from tasks.clean.pii import Pii, protect_quarantine
 
 ROW_STEPS = {"normalize": Normalize, "length": LengthFilter, "language": LanguageFilter, "quality": QualityFilter,
              "repetition": RepetitionFilter, "pii": Pii}
@@ -59,6 +59,7 @@ class RowPhase:
     input_check: bool = False
     quarantine_encoding_errors: bool = False
     label_values: frozenset[str] | None = None  # expected labels: others get reason `unexpected_label`
+    pii: PiiParams | None = None  # the pipeline's pii step: quarantined rows are stored as it says
 
     @property
     def name(self) -> str:
@@ -90,10 +91,11 @@ class RowPhase:
                 reasons = self._input_reasons(current)
             else:
                 out = step.process(text)
-                replaced = out.replaced
                 if out.text is not text:
                     text_field = current.schema.field("text")
                     current = current.set_column(current.schema.get_field_index("text"), text_field, out.text.cast(text_field.type))
+                current, more = step.process_columns(current)
+                replaced = {k: out.replaced.get(k, 0) + more.get(k, 0) for k in {**out.replaced, **more}}
                 reasons = out.reasons
             reason_counts: dict[str, int] = {}
             if reasons is not None and reasons.null_count < len(reasons):
@@ -104,6 +106,8 @@ class RowPhase:
             counts[key] = StepCount(rows_in=n, kept=current.num_rows, dropped=reason_counts, replaced=replaced)
         quarantined = _concat(dropped, quarantine_schema(table.schema))
         _check_invariant(self.name, rows_in, current, quarantined)
+        if self.pii is not None:
+            quarantined = protect_quarantine(quarantined, self.pii)
         return PhaseResult(kept=current, quarantined=quarantined, counters=StepCounters(steps=counts))
 
 
@@ -113,6 +117,7 @@ class DedupPhase:
 
     key: str
     dedup: Deduplicator
+    pii: PiiParams | None = None  # the pipeline's pii step: quarantined rows are stored as it says
 
     @property
     def name(self) -> str:
@@ -126,6 +131,10 @@ class DedupPhase:
         """Take all shards' signatures; return `id, reason, duplicate_of` for the rows to drop (sorted by id)."""
         return self.dedup.decide(signatures)
 
+    def decide_parts(self, uris: list[str]) -> pa.Table:
+        """Same as `decide`, from the signature Parquet parts on disk (memory bounded by one column at a time)."""
+        return self.dedup.decide_parts(uris)
+
     def apply(self, table: pa.Table, decisions: pa.Table) -> PhaseResult:
         """Take one shard and the corpus decision; drop the shard's rows named in it."""
         position = pc.index_in(table.column("id"), value_set=decisions.column("id"))
@@ -134,6 +143,8 @@ class DedupPhase:
         kept = table.filter(pc.invert(drop))
         quarantined = _quarantine(table.filter(drop), self.key, reasons).cast(quarantine_schema(table.schema))
         _check_invariant(self.key, table.num_rows, kept, quarantined)
+        if self.pii is not None:
+            quarantined = protect_quarantine(quarantined, self.pii)
         counts = StepCount(rows_in=table.num_rows, kept=kept.num_rows, dropped=_reason_counts(reasons))
         return PhaseResult(kept=kept, quarantined=quarantined, counters=StepCounters(steps={self.key: counts}))
 
@@ -165,18 +176,20 @@ class CleanPlan:
 
 def build_plan(cfg: CleanConfig, quarantine_encoding_errors: bool, label_values: list[str] | None = None) -> CleanPlan:
     """Turn the step list into phases; the first phase is a RowPhase that also runs the `input` check
-    (empty text, encoding errors when quarantined, labels outside `label_values` when given)."""
+    (empty text, encoding errors when quarantined, labels outside `label_values` when given).
+    With a `pii` step, every phase stores its quarantined rows as that step's `quarantine` option says."""
     labels = frozenset(label_values) if label_values is not None else None
+    pii = next((params for name, params in cfg.steps() if name == "pii"), None)
     phases: list[RowPhase | DedupPhase] = [RowPhase(steps=[], input_check=True, quarantine_encoding_errors=quarantine_encoding_errors,
-                                                    label_values=labels)]
+                                                    label_values=labels, pii=pii)]
     seen: dict[str, int] = {}
     for name, params in cfg.steps():
         seen[name] = seen.get(name, 0) + 1
         key = name if seen[name] == 1 else f"{name}#{seen[name]}"
         if name in DEDUP_STEPS:
-            phases.append(DedupPhase(key=key, dedup=DEDUP_STEPS[name](params)))
+            phases.append(DedupPhase(key=key, dedup=DEDUP_STEPS[name](params), pii=pii))
         elif isinstance(phases[-1], RowPhase):
             phases[-1].steps.append((key, ROW_STEPS[name](params)))
         else:
-            phases.append(RowPhase(steps=[(key, ROW_STEPS[name](params))]))
+            phases.append(RowPhase(steps=[(key, ROW_STEPS[name](params))], pii=pii))
     return CleanPlan(phases=phases)

@@ -116,7 +116,7 @@ def decide_task(target: CleanTarget, index: int, signature_uris: list[str], deci
     if clean.finished_part(target.clean_key, decision_name) is None:
         phase = target.phase(index)
         assert isinstance(phase, DedupPhase)
-        decisions = phase.decide([read_part(uri) for uri in signature_uris])
+        decisions = phase.decide_parts(signature_uris)
         clean.write_part(target.clean_key, decision_name, [decisions], schema=decisions.schema)
     return target.work_uri(decision_name)
 

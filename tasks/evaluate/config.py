@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.evaluate.exposure import ExposureConfig
+
 
 class EvaluateConfig(BaseModel):
     """Which test metric decides promotion, in which direction, and by how much it must improve.
@@ -20,3 +22,4 @@ class EvaluateConfig(BaseModel):
     min_improvement: float = Field(default=0.0, ge=0.0)
     calibration_bins: int = Field(default=10, ge=1)
     batch_size: int = Field(default=256, ge=1, description="rows per predictor call on the test split")
+    exposure: ExposureConfig = Field(default_factory=ExposureConfig, description="recommenders: list length and exposure gate")

@@ -124,6 +124,19 @@ def _other_kind(job: EvalJob, bundle_dir: str, tokens: pa.Table, champion: str |
             "model_audit": None, "probe": None, "plots": []}
 
 
+def _recommender(job: EvalJob, bundle_dir: str, tokens: pa.Table, plot_dir: Path, champion: str | None, metric: str) -> dict[str, Any]:
+    from tasks.evaluate.recommender import evaluate_recommender
+
+    bundle = load_bundle(Path(bundle_dir))
+    prepared = get_kind(job.model.kind).prepare(tokens, bundle.tokenizer, job.model)
+    model = bundle.model.to(select_device(job.model.train.device))
+    result = evaluate_recommender(model, prepared.splits["test"], prepared.meta, job.evaluate.exposure, plot_dir)
+    stored = champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
+    return {"metrics": result["metrics"], "predictions": result["predictions"], "passed": result["passed"],
+            "reason": result["reason"], "champion": stored, "model_audit": result["report"], "probe": None,
+            "plots": result["files"]}
+
+
 def evaluate_one(job: EvalJob) -> EvalOutcome:
     """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
     started = time.time()
@@ -144,6 +157,8 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     plot_dir = Path(scratch.name) / "plots"
     if job.model.kind == "lstm_classifier":
         result = _classifier(job, record.bundle_dir, test, plot_dir, champion)
+    elif job.model.kind == "lstm_recommender":
+        result = _recommender(job, record.bundle_dir, tokens, plot_dir, champion, metric)
     else:
         result = _other_kind(job, record.bundle_dir, tokens, champion, metric)
     metrics = {k: float(v) for k, v in result["metrics"].items() if v is not None}

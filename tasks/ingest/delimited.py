@@ -24,7 +24,7 @@ def read_delimited(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Ite
 
 
 def _needed(source: SourceConfig) -> list[str]:
-    return [c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c]
+    return list(dict.fromkeys(c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c))
 
 
 def _read_quoted(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:

@@ -10,6 +10,7 @@ from prefect.cache_policies import NONE
 
 from tasks.common.dataset import DatasetHandle, PartResult
 from tasks.ingest.config import IngestConfig, SourceConfig
+from tasks.ingest.interactions import InteractionsConfig, interaction_batches
 from tasks.ingest.readers import plan_shards, read_shard
 
 FALLBACK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
@@ -23,8 +24,10 @@ def plan_shards_task(source: SourceConfig, cfg: IngestConfig, id_namespace: str 
 
 
 @task(name="ingest-shard", cache_policy=NONE)
-def ingest_shard_task(shard, source: SourceConfig, cfg: IngestConfig, out_uri: str, key: str, part: str) -> PartResult:
-    """Stream one shard into one Parquet part of the raw dataset; reuse it if already written."""
+def ingest_shard_task(shard, source: SourceConfig, cfg: IngestConfig, out_uri: str, key: str, part: str,
+                      interactions: InteractionsConfig | None = None) -> PartResult:
+    """Stream one shard into one Parquet part of the raw dataset; reuse it if already written.
+    With `interactions`, rows become standard interactions (`tasks/ingest/interactions.py`)."""
     out = DatasetHandle(out_uri)
     done = out.finished_part(key, part)
     if done is not None:
@@ -32,7 +35,10 @@ def ingest_shard_task(shard, source: SourceConfig, cfg: IngestConfig, out_uri: s
     counters = {"rows": 0, "encoding_errors": 0}
 
     def counted() -> Iterator[pa.RecordBatch]:
-        for batch in read_shard(shard, source, cfg):
+        batches = read_shard(shard, source, cfg)
+        if interactions is not None:
+            batches = interaction_batches(batches, interactions, cfg, counters)
+        for batch in batches:
             counters["rows"] += batch.num_rows
             if "encoding_error" in batch.schema.names:
                 counters["encoding_errors"] += int(pc.sum(batch.column("encoding_error")).as_py() or 0)

@@ -162,7 +162,7 @@ def _read_txt_file(piece: Piece, source: SourceConfig) -> Iterator[pa.RecordBatc
 
 def _read_parquet(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:
     """Read the piece's row groups with `iter_batches`, only the configured columns."""
-    needed = [c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c]
+    needed = list(dict.fromkeys(c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c))
     with open_piece(piece, source) as f:
         try:
             parquet = pq.ParquetFile(f)

@@ -1,7 +1,7 @@
 """Prefect tasks of batch scoring: resolve the alias, list new partitions, score one partition."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import mlflow
 from mlflow import MlflowClient
@@ -12,6 +12,7 @@ from tasks.score.incremental import (
     ScoredPartition, ScoresManifest, list_partitions, pending_partitions, score_partition,
     update_scores_manifest, write_input_partition,
 )
+from tasks.score.recommendations import is_event_partition, score_window
 
 
 @task(name="resolve-model-version", cache_policy=NONE)
@@ -30,8 +31,12 @@ def pending_partitions_task(input_uri: str, output_uri: str, model_version: str)
 def score_partition_task(
     model_name: str, model_version: str, input_uri: str, partition: str, output_uri: str, batch_rows: int,
 ) -> ScoredPartition:
-    """Load the registered pyfunc and score one input partition into one output partition."""
+    """Load the registered pyfunc and score one input partition into one output partition
+    (a window of interaction events: the users active in it, `recommendations.py`)."""
     model = mlflow.pyfunc.load_model(f"models:/{model_name}/{model_version}")
+    if is_event_partition(input_uri, partition):
+        predictor = model.unwrap_python_model().predictor
+        return score_window(predictor, input_uri, partition, output_uri, model_name, model_version)
     return score_partition(model.predict, input_uri, partition, output_uri, model_name, model_version, batch_rows)
 
 
@@ -48,5 +53,5 @@ def seed_demo_input_task(app: str, input_uri: str, rows: int, seed: int) -> str 
         return None
     from tasks.ingest.demo import demo_inbox
 
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
     return write_input_partition(input_uri, f"demo-{day}.parquet", demo_inbox(app, rows, seed))

@@ -7,6 +7,7 @@ import json
 import re
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -74,6 +75,33 @@ def test_mlflow_experiment_opens_on_its_runs(page, servers: dict, screenshots: P
     _see(page, re.compile(rf"^{PIPELINE}/tokens"), exact=False)  # the dataset input, not "Dataset: -"
     assert "/runs" in page.url and "overview" not in page.url, page.url
     page.screenshot(path=screenshots / "mlflow-experiment-runs.png")
+
+
+def test_mlflow_experiment_list_click_opens_the_runs_in_a_new_browser(browser_context, servers: dict,
+                                                                      outside_requests: list[str],
+                                                                      screenshots: Path) -> None:
+    """A person with a fresh browser who clicks the experiment in MLflow's own list lands on its
+    runs, not on the GenAI "Usage" view (corpusmill/mlflow_app.py presets the view)."""
+    context = browser_context.browser.new_context(viewport={"width": 1400, "height": 1000})  # empty local storage
+
+    def route(route_, request) -> None:
+        if (urlsplit(request.url).hostname or "") in ("127.0.0.1", "localhost", "::1") or \
+                request.url.startswith(("data:", "blob:")):
+            route_.continue_()
+        else:
+            outside_requests.append(request.url)
+            route_.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    try:
+        page.goto(f"{servers['mlflow']}/#/experiments")
+        page.get_by_role("link", name=PIPELINE, exact=True).first.click()
+        _see(page, MODEL)
+        assert "overview" not in page.url and "workflowType=genai" not in page.url, page.url
+        page.screenshot(path=screenshots / "mlflow-experiment-from-list.png")
+    finally:
+        context.close()
 
 
 def test_mlflow_run_has_a_description_dataset_and_group_table(page, servers: dict, screenshots: Path) -> None:

@@ -1,11 +1,12 @@
-"""Next-item recommender: item embedding -> LSTM over the packed history -> dot product with the
-(tied) item embeddings + item bias -> a score per item.
+"""Next-item recommender trained as GRU4Rec+/SASRec are: an LSTM over the user's item history
+predicts the next item at EVERY position, with a full softmax over the catalogue (or a sampled
+softmax with logQ correction for large ones), whole-item dropout on the histories and early
+stopping on validation NDCG@10 (leave-last-out, full ranking, seen items excluded).
 
-Data: one tokens row per interaction (`user_id`, `item_id`, `ts`, `id`, ...). Each user's items
-are ordered by (`ts`, `id`); leave-one-out gives the splits: the last item is the user's `test`
-target, the second last the `validation` target, and every earlier item a `train` target with the
-up to `max_history` items before it as history. The tokenize stage's own `split` column is not
-used. Item index 0 is padding; item `i` of `meta["items"]` has index `i + 1`.
+An item's vector is its id embedding plus, with `text_features`, the mean of its text's token
+embeddings (so an item seen rarely or never in training still scores by its words); the same
+vectors embed the history and score the output (tied), plus a per-item bias.
+Data preparation: `rec_data.py`.
 """
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ from torch import Tensor, nn
 from tasks.train.batching import pad_ids
 from tasks.train.config import TrainConfig
 from tasks.train.kind import BatchPredictor, ModelKind, Prepared
+from tasks.train.models.rec_data import (
+    eval_example,
+    id_key,
+    item_groups,
+    item_tokens,
+    leave_last_out,
+    user_sequences,
+)
 
 PAD = 0
 
@@ -37,81 +46,84 @@ class RecommenderConfig(BaseModel):
     embedding_dim: int = Field(default=64, ge=1)
     hidden_size: int = Field(default=128, ge=1)
     num_layers: int = Field(default=1, ge=1)
-    dropout: float = Field(default=0.1, ge=0, lt=1)
-    max_history: int = Field(default=50, ge=1, description="most recent items fed to the LSTM (training and prediction)")
+    dropout: float = Field(default=0.1, ge=0, lt=1, description="dropout on the item vectors and the LSTM output")
+    history_dropout: float = Field(default=0.0, ge=0, lt=1, description="training: probability of dropping a whole history item")
+    max_history: int = Field(default=50, ge=1, description="most recent items fed to the LSTM (training windows and prediction)")
+    text_features: bool = Field(default=False, description="add the mean token embedding of the item's text to its id embedding")
+    max_item_tokens: int = Field(default=32, ge=1, description="tokens of an item's text used by text_features")
+    loss: Literal["full", "sampled"] = Field(default="full", description="softmax over every item, or over sampled negatives with logQ correction")
+    num_negatives: int = Field(default=512, ge=1, description="sampled loss: negatives per batch (drawn by training popularity)")
     top_k: int = Field(default=10, ge=1, description="items returned per prediction row")
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
-def user_sequences(tokens: pa.Table) -> dict[str, list[str]]:
-    """Interactions table (`user_id`, `item_id`, `ts`, `id`) -> each user's item ids (as strings)
-    in chronological order (ties broken by `id`); users keep their first-seen order."""
-    keys = [("ts", "ascending")] if "ts" in tokens.column_names else []
-    keys = keys + ([("id", "ascending")] if "id" in tokens.column_names else [])
-    ordered = tokens.select(["user_id", "item_id"] + [k for k, _ in keys]).sort_by(keys) if keys else tokens
-    sequences: dict[str, list[str]] = {}
-    for user, item in zip(ordered["user_id"].to_pylist(), ordered["item_id"].to_pylist()):
-        if user is not None and item is not None:
-            sequences.setdefault(_key(user), []).append(_key(item))
-    return sequences
-
-
-def leave_one_out(sequence: list[int], max_history: int) -> dict[str, list[tuple[list[int], int]]]:
-    """One user's item sequence -> `(history, target)` pairs per split: last item -> `test`,
-    second last -> `validation`, each earlier item (from the second on) -> `train`; histories are
-    the up to `max_history` items right before the target."""
-    pairs: dict[str, list[tuple[list[int], int]]] = {"train": [], "validation": [], "test": []}
-    n = len(sequence)
-    for t in range(1, n):
-        split = "test" if t == n - 1 else "validation" if t == n - 2 else "train"
-        pairs[split].append((sequence[max(0, t - max_history) : t], sequence[t]))
-    return pairs
-
-
-def _key(value: Any) -> str:
-    """A user or item id as the string used in meta (`196`, `196.0` and `"196"` are the same)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
 class LSTMRecommender(nn.Module):
-    """Histories `[B, T]` of item indices (0 = padding) + lengths `[B]` -> scores `[B, num_items + 1]`
-    (index 0, padding, is always -inf)."""
+    """Histories `[B, T]` of item indices (0 = padding) -> user vectors per position, and scores
+    `[B, num_items + 1]` at each row's last item (padding column always -inf)."""
 
-    def __init__(self, num_items: int, cfg: RecommenderConfig) -> None:
+    def __init__(self, num_items: int, cfg: RecommenderConfig, vocab_size: int = 0,
+                 tokens: list[list[int]] | None = None, counts: list[float] | None = None) -> None:
         super().__init__()
         self.item_embedding = nn.Embedding(num_items + 1, cfg.embedding_dim, padding_idx=PAD)
-        self.lstm = nn.LSTM(
-            cfg.embedding_dim, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
-            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-        )
+        self.token_embedding: nn.Embedding | None = None
+        if cfg.text_features and tokens is not None and vocab_size > 0:
+            self.token_embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=PAD)
+            nn.init.normal_(self.token_embedding.weight, std=0.02)
+            self.register_buffer("item_tokens", pad_ids([torch.tensor(t or [PAD], dtype=torch.long) for t in tokens])[0], persistent=False)
+        self.lstm = nn.LSTM(cfg.embedding_dim, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
+                            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(cfg.dropout)
+        self.history_dropout = cfg.history_dropout
         self.proj = nn.Linear(cfg.hidden_size, cfg.embedding_dim)
         self.item_bias = nn.Parameter(torch.zeros(num_items + 1))
+        self.num_negatives = cfg.num_negatives if cfg.loss == "sampled" else 0
+        q = torch.tensor([0.0] + [float(c) + 1.0 for c in (counts or [0.0] * num_items)])
+        self.register_buffer("sample_q", q / q.sum(), persistent=False)  # sampled loss: P(item), +1 smoothed
 
-    def forward(self, history: Tensor, lengths: Tensor) -> Tensor:
-        x = self.dropout(self.item_embedding(history))
-        # one direction is causal: the output at each row's last item equals the packed run's h_n,
-        # without the slower packed kernel (padding comes after it and is never read)
-        output, _ = self.lstm(x)
-        last = output[torch.arange(len(output), device=output.device), lengths.to(output.device) - 1]
-        user = self.proj(self.dropout(last))
-        scores = F.linear(user, self.item_embedding.weight, self.item_bias).float()
-        scores[:, PAD] = float("-inf")
+    def item_vectors(self) -> Tensor:
+        """`[num_items + 1, dim]`: id embedding (+ mean token embedding of the item text)."""
+        vectors = self.item_embedding.weight
+        if self.token_embedding is not None:
+            ids = self.item_tokens
+            mask = (ids != PAD).unsqueeze(-1).to(vectors.dtype)
+            text = (self.token_embedding(ids) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            vectors = vectors + text
+        return vectors
+
+    def states(self, history: Tensor, vectors: Tensor) -> Tensor:
+        """User vectors `[B, T, dim]` after each history position (causal: position t sees items <= t)."""
+        x = F.embedding(history, vectors)
+        if self.training and self.history_dropout > 0:
+            keep = torch.rand(x.shape[:2], device=x.device) >= self.history_dropout
+            x = x * keep.unsqueeze(-1).to(x.dtype) / (1.0 - self.history_dropout)
+        output, _ = self.lstm(self.dropout(x))
+        return self.proj(self.dropout(output))
+
+    def score(self, users: Tensor, vectors: Tensor) -> Tensor:
+        """User vectors `[..., dim]` -> scores over every item `[..., num_items + 1]` (padding -inf)."""
+        scores = F.linear(users, vectors, self.item_bias).float()
+        scores[..., PAD] = float("-inf")
         return scores
 
+    def forward(self, history: Tensor, lengths: Tensor) -> Tensor:
+        vectors = self.item_vectors()
+        # one direction is causal: the output at each row's last item equals the packed run's
+        # h_n, without the slower packed kernel (padding comes after it and is never read)
+        states = self.states(history, vectors)
+        last = states[torch.arange(len(states), device=states.device), lengths.to(states.device) - 1]
+        return self.score(last, vectors)
 
-def mask_history(scores: Tensor, history: Tensor) -> Tensor:
-    """Scores `[B, N]` -> the same with every item in the row's history (and padding) set to -inf."""
-    return scores.scatter(1, history, float("-inf"))
+
+def mask_seen(scores: Tensor, seen: Tensor) -> Tensor:
+    """Scores `[B, N]` -> the same with every seen item (and padding) of the row set to -inf."""
+    return scores.scatter(1, seen, float("-inf"))
 
 
 def rank_metrics(scores: Tensor, targets: Tensor) -> dict[str, Tensor]:
-    """Scores `[B, N]` and target indices `[B]` -> per-row `rank` (0 = top), `hit_at_1`,
-    `hit_at_10`, `ndcg_at_10` and reciprocal rank `rr` (all float `[B]`)."""
+    """Scores `[B, N]` and target indices `[B]` -> per-row `rank` (0 = top; ties count against the
+    target), `hit_at_1`, `hit_at_10`, `ndcg_at_10` and reciprocal rank `rr` (all float `[B]`)."""
     target_scores = scores.gather(1, targets.unsqueeze(1))
-    rank = (scores > target_scores).sum(1).float()
+    rank = (scores >= target_scores).sum(1).float() - 1.0
     return {
         "rank": rank,
         "hit_at_1": (rank < 1).float(),
@@ -121,10 +133,23 @@ def rank_metrics(scores: Tensor, targets: Tensor) -> dict[str, Tensor]:
     }
 
 
+def sampled_loss(model: LSTMRecommender, users: Tensor, targets: Tensor, vectors: Tensor, k: int) -> Tensor:
+    """Sampled softmax with logQ correction: the target against `k` negatives drawn by training
+    popularity (shared by the batch), every logit minus log Q(item); accidental hits masked."""
+    negatives = torch.multinomial(model.sample_q, k, replacement=True)
+    log_q = torch.log(model.sample_q * k)
+    pos = (users * vectors[targets]).sum(-1) + model.item_bias[targets] - log_q[targets]
+    neg = users @ vectors[negatives].T + model.item_bias[negatives] - log_q[negatives]
+    neg = neg.masked_fill(negatives.unsqueeze(0) == targets.unsqueeze(1), float("-inf"))
+    logits = torch.cat([pos.unsqueeze(1), neg], 1).float()
+    return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
+
+
 class RecommenderPredictor(BatchPredictor):
     """`user_id` and/or `history` (item ids, most recent last) -> `items` (top_k item ids not in
     the history), `scores` (their probabilities; popularity shares on fallback) and `fallback`
-    (True when no known history item was available and popularity was used)."""
+    (True when no known history item was available and popularity was used). Without `history`
+    the user's stored history is used; `recommend` also appends new items to it."""
 
     def __init__(self, model: nn.Module, meta: dict[str, Any], cfg: RecommenderConfig, batch_rows: int = 256) -> None:
         super().__init__(model, batch_rows)
@@ -142,9 +167,9 @@ class RecommenderPredictor(BatchPredictor):
         user's stored history (empty for unknown users)."""
         history = row.get("history")
         if not pd.api.types.is_scalar(history) and len(history):  # None, NaN and pd.NA are scalars
-            return [_key(item) for item in history]
+            return [id_key(item) for item in history]
         user = row.get("user_id")
-        return [] if pd.api.types.is_scalar(user) and pd.isna(user) else list(self.user_history.get(_key(user), []))
+        return [] if pd.api.types.is_scalar(user) and pd.isna(user) else list(self.user_history.get(id_key(user), []))
 
     def fallback(self, seen: set[int]) -> tuple[list[str], list[float]]:
         """Most popular items not in `seen` -> (item ids, popularity shares)."""
@@ -164,7 +189,7 @@ class RecommenderPredictor(BatchPredictor):
             ids, lengths = pad_ids(seqs)
             probs = torch.softmax(self.model(ids.to(self.device), lengths), dim=-1)
             full = pad_ids([torch.tensor(histories[r], dtype=torch.long) for r in known])[0].to(self.device)
-            masked = mask_history(probs, full)
+            masked = mask_seen(probs, full)
             k = min(self.top_k, masked.shape[1] - 1)
             top = masked.topk(k, dim=1)
             for row, values, indices in zip(known, top.values.cpu().tolist(), top.indices.cpu().tolist()):
@@ -173,9 +198,15 @@ class RecommenderPredictor(BatchPredictor):
                 scores[row] = [float(v) for v, _ in kept]
         return pd.DataFrame({"items": items, "scores": scores, "fallback": [not h for h in histories]})
 
+    def recommend(self, users: list[str], new_items: list[list[str]]) -> pd.DataFrame:
+        """Users + the items each interacted with since training (oldest first) -> top-k over the
+        stored history followed by the new items, every one of them excluded."""
+        histories = [self.user_history.get(id_key(u), []) + [id_key(i) for i in new] for u, new in zip(users, new_items)]
+        return self.predict(pd.DataFrame({"user_id": [id_key(u) for u in users], "history": histories}))
+
 
 class RecommenderKind(ModelKind[RecommenderConfig]):
-    """`lstm_recommender`: leave-one-out next-item prediction over user interaction sequences."""
+    """`lstm_recommender`: next-item prediction over user interaction sequences (leave-last-out)."""
 
     name = "lstm_recommender"
     config_class = RecommenderConfig
@@ -183,9 +214,10 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
     mode = "max"
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: RecommenderConfig) -> Prepared:
-        """Interactions table -> `{"history", "target"}` examples per split (leave-one-out).
-        meta: `items` (item ids; index i + 1), `item_counts` (training-target counts per item,
-        aligned with `items`), `user_history` (each user's last `max_history` item ids)."""
+        """Interactions table -> training windows and validation/test ranking examples (`rec_data`).
+        meta: `items` (item ids; index i + 1), `item_counts` (interactions per item before each
+        user's test item, aligned with `items`), `user_history` (each user's full item list),
+        `item_tokens` (text token ids per item index), `item_groups` (groups per item)."""
         missing = {"user_id", "item_id"} - set(tokens.column_names)
         if missing:
             raise ValueError(f"lstm_recommender needs the columns {sorted(missing)} in the tokens table")
@@ -194,43 +226,60 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
         index = {item: i + 1 for i, item in enumerate(items)}
         counts = [0] * len(items)
         splits: dict[str, list[Any]] = {"train": [], "validation": [], "test": []}
-        for seq in sequences.values():
-            for split, pairs in leave_one_out([index[i] for i in seq], cfg.max_history).items():
-                for history, target in pairs:
-                    splits[split].append({"history": torch.tensor(history, dtype=torch.long), "target": target})
-                    counts[target - 1] += split == "train"
+        for user, seq in sequences.items():
+            indices = [index[i] for i in seq]
+            for i in indices[:-1]:
+                counts[i - 1] += 1
+            parts = leave_last_out(indices, cfg.max_history)
+            splits["train"] += [{"inputs": torch.tensor(x, dtype=torch.long), "targets": torch.tensor(y, dtype=torch.long)}
+                                for x, y in parts["train"]]
+            for split in ("validation", "test"):
+                splits[split] += [eval_example(*example) | {"user": user} for example in parts[split]]
         meta = {
             "items": items,
             "item_counts": counts,
-            "user_history": {user: seq[-cfg.max_history :] for user, seq in sequences.items()},
+            "user_history": sequences,
+            "item_tokens": item_tokens(tokens, index, cfg.max_item_tokens) if cfg.text_features else [],
+            "item_groups": item_groups(tokens, index),
         }
         return Prepared(splits=splits, meta=meta)
 
     def build(self, cfg: RecommenderConfig, meta: dict[str, Any], vocab_size: int) -> nn.Module:
-        """Item embeddings are sized by `meta["items"]`; the text vocabulary size is not used."""
-        return LSTMRecommender(len(meta["items"]), cfg)
+        """Item embeddings sized by `meta["items"]`; the text vocabulary sizes the token embedding."""
+        return LSTMRecommender(len(meta["items"]), cfg, vocab_size, meta.get("item_tokens") or None, meta.get("item_counts"))
 
     def example_length(self, example: Any) -> int:
-        return len(example["history"])
+        return len(example["inputs"] if "inputs" in example else example["history"])
 
     def collate(self, examples: list[Any]) -> dict[str, Tensor]:
+        if "inputs" in examples[0]:
+            inputs, lengths = pad_ids([e["inputs"] for e in examples], PAD)
+            return {"history": inputs, "lengths": lengths, "targets": pad_ids([e["targets"] for e in examples], PAD)[0]}
         history, lengths = pad_ids([e["history"] for e in examples], PAD)
-        return {"history": history, "lengths": lengths, "targets": torch.tensor([e["target"] for e in examples])}
+        return {"history": history, "lengths": lengths, "seen": pad_ids([e["seen"] for e in examples], PAD)[0],
+                "targets": torch.tensor([e["target"] for e in examples])}
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
-        """Cross-entropy of the target item over all items."""
-        scores = model(batch["history"], batch["lengths"])
-        return F.cross_entropy(scores, batch["targets"]), int(batch["lengths"].sum())
+        """Cross-entropy of the next item at every non-padding position: over all items (`full`)
+        or over sampled negatives with logQ correction (`sampled`)."""
+        vectors = model.item_vectors()
+        targets = batch["targets"]
+        valid = targets != PAD
+        users = model.states(batch["history"], vectors)[valid]
+        wanted = targets[valid]
+        if model.num_negatives:
+            return sampled_loss(model, users, wanted, vectors, model.num_negatives), int(valid.sum())
+        return F.cross_entropy(model.score(users, vectors), wanted), int(valid.sum())
 
     def evaluate(self, model: nn.Module, batches: Iterable[dict[str, Tensor]]) -> dict[str, float]:
-        """-> `hit_at_1`, `hit_at_10`, `ndcg_at_10`, `mrr` (history items excluded from the
-        ranking, as in prediction) and `loss` (cross-entropy without exclusion)."""
+        """-> `hit_at_1`, `hit_at_10`, `ndcg_at_10`, `mrr` (seen items excluded from the full
+        ranking) and `loss` (cross-entropy of the target over all items, without exclusion)."""
         sums = {"hit_at_1": 0.0, "hit_at_10": 0.0, "ndcg_at_10": 0.0, "rr": 0.0, "loss": 0.0}
         n = 0
         for batch in batches:
             scores = model(batch["history"], batch["lengths"])
             sums["loss"] += float(F.cross_entropy(scores, batch["targets"], reduction="sum"))
-            for name, values in rank_metrics(mask_history(scores, batch["history"]), batch["targets"]).items():
+            for name, values in rank_metrics(mask_seen(scores, batch["seen"]), batch["targets"]).items():
                 if name in sums:
                     sums[name] += float(values.sum())
             n += len(scores)
@@ -240,18 +289,3 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
 
     def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: RecommenderConfig) -> RecommenderPredictor:
         return RecommenderPredictor(model, meta, cfg)
-
-
-def popularity_metrics(prepared: Prepared, split: str = "validation") -> dict[str, float]:
-    """Baseline: rank every item by its training count (history items excluded) -> the same
-    `hit_at_10`, `ndcg_at_10`, `mrr` as `RecommenderKind.evaluate` on `split`."""
-    examples = prepared.splits[split]
-    if not examples:
-        return {"hit_at_10": float("nan"), "ndcg_at_10": float("nan"), "mrr": float("nan")}
-    counts = torch.tensor([0.0] + [float(c) for c in prepared.meta["item_counts"]], dtype=torch.float64)
-    counts[PAD] = float("-inf")
-    base = counts - torch.arange(len(counts), dtype=torch.float64) * 1e-6  # ties broken by index, as in prediction
-    batch = RecommenderKind().collate(examples)
-    scores = mask_history(base.expand(len(examples), -1).clone(), batch["history"])
-    values = rank_metrics(scores, batch["targets"])
-    return {"hit_at_10": float(values["hit_at_10"].mean()), "ndcg_at_10": float(values["ndcg_at_10"].mean()), "mrr": float(values["rr"].mean())}

@@ -79,3 +79,59 @@ def test_dedup_independent_of_order_and_shards(picks, shards, rnd):
     rnd.shuffle(shuffled)
     for step in (ExactDedup(ExactDedupParams()), NearDedup(NearDedupParams())):
         assert decide(step, rows, 1) == decide(step, shuffled, shards)
+
+
+def _reference_near(signatures, params):
+    """The decision as it was computed before it went column by column (all bands and ids held at once)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    table = pa.concat_tables(signatures).sort_by("id")
+    n, ids = table.num_rows, table.column("id").to_pylist()
+    src, dst = [], []
+    for band in range(params.bands):
+        keys = table.column(f"band_{band}").to_numpy()
+        order = np.lexsort((np.arange(n), keys))
+        starts = np.r_[True, keys[order][1:] != keys[order][:-1]]
+        first = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
+        src.append(first[~starts])
+        dst.append(order[~starts])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    if params.threshold is not None and len(src):
+        minhash = table.column("minhash").combine_chunks().flatten().to_numpy().reshape(n, params.num_perm)
+        ok = (minhash[src] == minhash[dst]).mean(axis=1) >= params.threshold
+        src, dst = src[ok], dst[ok]
+    _, label = connected_components(coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)), directed=False)
+    first = {}
+    for i, component in enumerate(label):
+        first.setdefault(component, i)
+    return [{"id": ids[i], "reason": "near_duplicate", "duplicate_of": ids[first[c]]} for i, c in enumerate(label) if first[c] != i]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=40), st.integers(1, 4), st.sampled_from([None, 0.3, 0.8]), st.randoms())
+def test_near_decision_unchanged_and_same_from_parquet_parts(tmp_path_factory, picks, shards, threshold, rnd):
+    """Band-by-band decision == the all-at-once reference; from Parquet parts == from tables."""
+    import pyarrow.parquet as pq
+
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    texts = [" ".join(words[p:] + words[:p]) if p < 3 else " ".join(words[:-1] + [words[p]]) for p in range(6)]
+    rows = [(f"id{rnd.randrange(10**6):06d}-{i}", texts[p]) for i, p in enumerate(picks)]
+    step = NearDedup(NearDedupParams(num_perm=32, bands=8, shingle_size=2, threshold=threshold))
+    t = table(rows)
+    size = max(1, -(-t.num_rows // shards))
+    sigs = [step.signatures(t.slice(i, size)) for i in range(0, t.num_rows, size)]
+    expected = _reference_near(sigs, step.params)
+    assert step.decide(sigs).to_pylist() == expected
+    folder = tmp_path_factory.mktemp("sigs")
+    uris = []
+    for j, s in enumerate(sigs):
+        pq.write_table(s, folder / f"part-{j}.parquet")
+        uris.append(str(folder / f"part-{j}.parquet"))
+    assert step.decide_parts(uris).to_pylist() == expected
+    exact = ExactDedup(ExactDedupParams())
+    esigs = [exact.signatures(t.slice(i, size)) for i in range(0, t.num_rows, size)]
+    for j, s in enumerate(esigs):
+        pq.write_table(s, folder / f"e-{j}.parquet")
+    assert exact.decide_parts([str(folder / f"e-{j}.parquet") for j in range(len(esigs))]).to_pylist() == exact.decide(esigs).to_pylist()
