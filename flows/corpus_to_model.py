@@ -14,6 +14,7 @@ from flows.run_report import publish, run_name, tag_current_flow_run
 from flows.runtime import RunContext, make_task_runner
 from flows.tokenize import tokenize_flow
 from flows.train import train_flow
+from tasks.common.tracking import end_orphaned_runs
 
 STAGE_FLOWS = (
     ("ingest", "raw", ingest_flow),
@@ -45,6 +46,7 @@ def corpus_to_model_flow(
     """
     ctx = RunContext.load(config_path, pipeline, workspace)
     tag_current_flow_run(["corpusmill", pipeline])
+    end_orphaned_runs(pipeline)  # MLflow runs left RUNNING by a killed run of this pipeline -> KILLED
     runner = make_task_runner(ctx.config.runner)
     chosen = list(stages or [name for name, _, _ in STAGE_FLOWS])
     if ctx.pipeline.data_only:

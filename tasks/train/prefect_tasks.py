@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
-from tasks.common.tracking import ensure_experiment, flatten_params
+from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
@@ -114,7 +114,7 @@ def train_one(job: TrainJob) -> TrainRecord:
             shutil.rmtree(stale, ignore_errors=True)
     mlflow.set_experiment(experiment_id=ensure_experiment(job.experiment, Path(job.artifact_root)))
     tokenizer_hash = stable_hash(tokenizer.to_str())
-    with mlflow.start_run(run_name=job.registered_name, log_system_metrics=True) as run:
+    with training_run(checkpoints, job.registered_name) as run:  # a resumed training logs into the same run
         mlflow.set_tags({"pipeline": job.pipeline, "model": job.model_name, "kind": job.model.kind,
                          "dataset.tokens_hash": tokens_hash, "tokenizer_hash": tokenizer_hash,
                          "code_version": code_version("train"), "cache_key": key})
