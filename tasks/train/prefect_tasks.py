@@ -43,6 +43,8 @@ class TrainJob(ModelJob):
     artifact_root: str
     pretrained_key: str | None = None
     resume: bool = True
+    config_file: str | None = None  # the run's config snapshot, logged as an MLflow artifact
+    config_sha256: str | None = None
 
 
 class TrainRecord(BaseModel):
@@ -125,6 +127,9 @@ def train_one(job: TrainJob) -> TrainRecord:
                           run.info.experiment_id)
         log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
+        if job.config_file and Path(job.config_file).is_file():  # the exact config this run used
+            mlflow.log_artifact(job.config_file, artifact_path="config")
+            mlflow.set_tag("config_sha256", job.config_sha256 or "")
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})
