@@ -13,6 +13,7 @@ from pathlib import Path
 from corpusmill.config import ConfigError, CorpusmillConfig, load_config
 from corpusmill.workspace import Workspace, apply_environment
 from tasks.common.errors import CorpusmillError
+from tasks.common.locks import LockTimeout, pipeline_locks
 from tasks.ingest.checks import check_sources
 
 STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
@@ -70,7 +71,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CorpusmillError(problems[0])
     from corpusmill.services import ensure_prefect_database
 
-    ensure_prefect_database(env)
+    ensure_prefect_database(env)  # shared by every pipeline of the workspace: under its own lock
+    timeout = 0.0 if args.no_wait else args.wait_timeout
+    try:
+        with pipeline_locks(ws.lock_dir, names, timeout, say=_say):
+            return _run_locked(args, config, ws, env, stages, names)
+    except LockTimeout as error:
+        print(f"corpusmill: another run holds the workspace: {error}", file=sys.stderr)
+        return 3
+
+
+def _say(line: str) -> None:
+    print(f"corpusmill: {line}", file=sys.stderr, flush=True)
+
+
+def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspace, env: dict[str, str],
+                stages: list[str] | None, names: list[str]) -> int:
+    """The part of `cmd_run` done while holding the pipelines' locks."""
+    from corpusmill.processes import start_run_api_server
+
+    start_run_api_server()
     from corpusmill.summary import print_summary
     from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
@@ -182,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stages", default=None, help=f"comma-separated subset of: {','.join(STAGES)}")
     run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                      help="continue an interrupted training from its last checkpoint (default); --no-resume starts it over")
+    run.add_argument("--wait-timeout", type=float, default=3600.0,
+                     help="seconds to wait for another run of the same pipeline to finish (default 3600)")
+    run.add_argument("--no-wait", action="store_true", help="fail at once (exit 3) when another run holds the pipeline")
     common(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")

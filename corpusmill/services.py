@@ -13,11 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from corpusmill.processes import die_with_parent
 from corpusmill.workspace import Workspace
+from tasks.common.locks import hold
 
 PREFECT_PORT = 4200
 MLFLOW_PORT = 5000
 HOST = "127.0.0.1"
+DATABASE_READY = ".database-ready"
 
 
 def _bin(name: str) -> str:
@@ -47,15 +50,24 @@ def ensure_prefect_database(env: dict[str, str]) -> None:
     """Create/upgrade the local Prefect SQLite database once (else the first ephemeral run times out).
 
     Nothing to do when PREFECT_API_URL points at a server: that server owns its database.
+    Two runs starting at once on a cold workspace would both migrate the same SQLite file: the
+    upgrade runs under a lock file (`PREFECT_HOME/.database.lock`) and a marker (`.database-ready`)
+    written after it succeeded tells later runs that the database is complete (a killed upgrade
+    leaves no marker, so the next run upgrades again: alembic resumes at the last applied step).
     """
     if os.environ.get("PREFECT_API_URL") or env.get("PREFECT_API_URL"):
         return
     home = Path(env["PREFECT_HOME"])
-    if (home / "prefect.db").exists():
+    ready = home / DATABASE_READY
+    if ready.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
-    subprocess.run([_bin("prefect"), "server", "database", "upgrade", "-y"],
-                   env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+    with hold(home / ".database.lock", say=lambda line: print(f"corpusmill: {line}", file=sys.stderr)):
+        if ready.exists():  # set up by the run we waited for
+            return
+        subprocess.run([_bin("prefect"), "server", "database", "upgrade", "-y"], env={**os.environ, **env},
+                       check=True, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        ready.write_text("ok\n", encoding="utf-8")
 
 
 def prefect_server_env(env: dict[str, str]) -> dict[str, str]:
@@ -70,7 +82,7 @@ def start_prefect_server(env: dict[str, str], port: int = PREFECT_PORT, host: st
         [_bin("prefect"), "server", "start", "--host", host, "--port", str(port), "--log-level", "WARNING"],
         env={**prefect_server_env(env), "PREFECT_UI_URL": f"http://{host}:{port}",
              "PREFECT_SERVER_UI_API_URL": f"http://{host}:{port}/api"},
-        start_new_session=True,
+        start_new_session=True, preexec_fn=die_with_parent,
     )
 
 
@@ -84,7 +96,7 @@ def start_mlflow_ui(ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT,
          "--workers", "1", "--uvicorn-opts", "--no-access-log --log-level warning",
          "--app-name", "corpusmill-ui"],  # corpusmill/mlflow_app.py: experiments open on their runs
         env={**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-        start_new_session=True,
+        start_new_session=True, preexec_fn=die_with_parent,
     )
 
 

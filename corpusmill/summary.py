@@ -47,6 +47,8 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
                 lines.append(f"  {app}: {s['new_rows']} new rows ({len(s['new_partitions'])} partition(s)), "
                              f"{s['total_rows']} total, by {s['model']} v{s['version']} -> {s['output']}")
         lines.append(f"  data:     {ws.data_root}/{pipeline}/")
+        if result.get("config"):
+            lines.append(f"  config:   sha256 {result['config']['sha256']} ({result['config']['snapshot']})")
         lines.append("")
     if env.get("PREFECT_API_URL"):  # servers (e.g. the stack's env file): point at them
         lines.append(f"MLflow: {env.get('MLFLOW_TRACKING_URI')}   Prefect: {env['PREFECT_API_URL'].removesuffix('/api')}")

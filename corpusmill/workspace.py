@@ -5,6 +5,7 @@
     <root>/mlflow.db, <root>/mlartifacts MLflow tracking store and artifacts
     <root>/prefect/                      PREFECT_HOME (SQLite database of the local Prefect)
     <root>/registry/alias_log.jsonl      every move of a champion/challenger alias
+    <root>/locks/pipeline-<name>.lock    held by the run writing that pipeline (see tasks.common.locks)
 """
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ class Workspace:
     @property
     def prefect_home(self) -> Path:
         return self.root / "prefect"
+
+    @property
+    def lock_dir(self) -> Path:
+        """Lock files of the runs writing this workspace (`pipeline-<name>.lock`)."""
+        return self.root / "locks"
 
     @property
     def alias_log(self) -> Path:

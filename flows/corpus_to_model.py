@@ -11,9 +11,10 @@ from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.register import register_flow
 from flows.run_report import publish, run_name, tag_current_flow_run
-from flows.runtime import RunContext, make_task_runner
+from flows.runtime import RunContext, make_task_runner, snapshot_config
 from flows.tokenize import tokenize_flow
 from flows.train import train_flow
+from tasks.common.tracking import end_orphaned_runs
 
 STAGE_FLOWS = (
     ("ingest", "raw", ingest_flow),
@@ -44,7 +45,10 @@ def corpus_to_model_flow(
     Ends with the summary artifact `<pipeline>-summary`, links to MLflow and the MLflow run notes.
     """
     ctx = RunContext.load(config_path, pipeline, workspace)
+    config_path, config_sha = snapshot_config(config_path, ctx.workspace.root)  # every stage reads this copy
+    print(f"config snapshot {config_path} (sha256 {config_sha})")
     tag_current_flow_run(["corpusmill", pipeline])
+    end_orphaned_runs(pipeline)  # MLflow runs left RUNNING by a killed run of this pipeline -> KILLED
     runner = make_task_runner(ctx.config.runner)
     chosen = list(stages or [name for name, _, _ in STAGE_FLOWS])
     if ctx.pipeline.data_only:
@@ -52,11 +56,11 @@ def corpus_to_model_flow(
         chosen = [s for s in chosen if s in DATA_ONLY_STAGES]
         if skipped:
             print(f"{pipeline} has no models (data only): skipping {', '.join(skipped)}")
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"config": {"snapshot": config_path, "sha256": config_sha}}
     for name, output, stage_flow in STAGE_FLOWS:
         if name not in chosen:
             continue
-        extra = {"resume": resume} if name == "train" else {}
+        extra = {"resume": resume, "config_sha256": config_sha} if name == "train" else {}
         result = stage_flow.with_options(task_runner=runner, flow_run_name=f"{pipeline}-{name}")(
             pipeline=pipeline, config_path=config_path, workspace=str(ctx.workspace.root), **extra,
         )

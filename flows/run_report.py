@@ -48,6 +48,8 @@ def summary_markdown(pipeline: str, result: dict[str, Any], model_links: dict[st
         lines += [f"| {stage} | {r.get('rows', '-')} | {'yes' if r.get('reused') else 'no'} | `{r.get('uri', '')}` |"
                   for stage, r in rows]
         lines.append("")
+    if result.get("config"):
+        lines += [f"**Config:** sha256 `{result['config']['sha256']}` (`{result['config']['snapshot']}`)", ""]
     audit = result.get("audit") or {}
     if audit.get("headline"):
         lines += [(f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; "

@@ -1,8 +1,10 @@
 """What every flow needs: the config and workspace for a run, and the task runner it asks for."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -20,7 +22,7 @@ class RunContext:
     workspace: Workspace
 
     @classmethod
-    def load(cls, config_path: str, pipeline: str, workspace: str | None = None) -> "RunContext":
+    def load(cls, config_path: str, pipeline: str, workspace: str | None = None) -> RunContext:
         """Parse the config file and resolve the workspace (argument, else the file's `workspace`).
 
         A flow started without the CLI (a deployment's worker, a notebook, a test) that has no
@@ -64,3 +66,21 @@ def artifact_key(*parts: str) -> str:
     """A Prefect artifact key (lowercase letters, digits and dashes) from name parts."""
     text = "-".join(parts).lower()
     return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-")
+
+
+def snapshot_config(config_path: str, workspace_root: str | os.PathLike[str]) -> tuple[str, str]:
+    """Freeze the config file for one run: its bytes copied (atomically, once per content) to
+    `<workspace>/runs/config-<sha256[:16]>.yaml`; returns (snapshot path, sha256[:16]).
+
+    Every stage of the run reads the snapshot, so an edit of the file during a run cannot give
+    stages different configs; the hash names the exact config a run used."""
+    data = Path(config_path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    target = Path(workspace_root) / "runs" / f"config-{digest}.yaml"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return str(target), digest
+

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError
 
 from tasks.common.errors import IntegrityError
+from tasks.common.faults import commit_point
 from tasks.common.integrity import FileDigest, file_digest, verify_files
 
 MANIFEST_NAME = "_manifest.json"
@@ -215,23 +216,31 @@ class DatasetHandle:
         `extra_files` (names inside the work area, e.g. `tokenizer.json`, `report.html`) are
         published beside the parts.
         """
+        commit_point(stage)
         old_manifest = self.join(MANIFEST_NAME)
         if self.fs.exists(old_manifest):
             self.fs.rm(old_manifest)
+        # a commit killed half-way published some files already: they are no longer in the work area
+        moved = {name for name in [part.name for part in parts] + list(extra_files or [])
+                 if not self.fs.exists(posixpath.join(self.work_dir(key), name)) and self.fs.exists(self.join(name))}
         for path in self._top_level_parts():
-            self.fs.rm(path)
+            if path not in {self.join(name) for name in moved}:
+                self.fs.rm(path)
         files = {}
         for name in extra_files or []:
-            self.fs.makedirs(posixpath.dirname(self.join(name)), exist_ok=True)
-            self.fs.mv(posixpath.join(self.work_dir(key), name), self.join(name))
+            if name not in moved:
+                self.fs.makedirs(posixpath.dirname(self.join(name)), exist_ok=True)
+                self.fs.mv(posixpath.join(self.work_dir(key), name), self.join(name))
             files[name] = file_digest(self.fs, self.join(name))
         schema: pa.Schema | None = None
         ordered = []
         for part in sorted(parts, key=lambda part: part.name):
             src = posixpath.join(self.work_dir(key), part.name)
             dst = self.join(part.name)
-            self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
-            self.fs.mv(src, dst)
+            if part.name not in moved:
+                self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+                self.fs.mv(src, dst)
+                commit_point(stage, "mid-commit")
             digest = file_digest(self.fs, dst)
             ordered.append(part.model_copy(update={"bytes": digest.bytes, "sha256": digest.sha256}))
             if schema is None:

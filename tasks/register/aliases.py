@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,28 @@ def decide_and_set_alias(
 
     Every alias set is appended to `log_path` (JSON lines) and to the tags `alias_event.<n>` of the
     registered model; the candidate's metrics are kept as `metric.<name>` version tags.
+    (`decide_alias` then `set_alias` + `record_alias_event`: the steps a resumed registration redoes.)
     """
+    decision = decide_alias(client, name, version, candidate_metrics, fairness_passed, fairness_reason, cfg, reg,
+                            champion_on_split)
+    set_alias(client, decision, candidate_metrics)
+    record_alias_event(client, decision.events[0], log_path)
+    return decision
+
+
+def decide_alias(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    candidate_metrics: dict[str, float],
+    fairness_passed: bool,
+    fairness_reason: str,
+    cfg: EvaluateConfig,
+    reg: RegisterConfig,
+    champion_on_split: dict[str, float] | None = None,
+) -> AliasDecision:
+    """The decision of `decide_and_set_alias` (which alias `version` gets, why, and the event to
+    log), without changing anything in the registry."""
     version = str(version)
     previous = alias_version(client, name, reg.alias_champion)
     champion = None
@@ -162,23 +183,35 @@ def decide_and_set_alias(
         if not above_baseline:
             reasons.append(baseline_reason)
         reason = "not promoted: " + "; ".join(reasons)
-    for key, value in candidate_metrics.items():
-        client.set_model_version_tag(name, version, f"{METRIC_TAG_PREFIX}{key}", str(value))
     from_version = previous if promoted else alias_version(client, name, alias)
-    client.set_registered_model_alias(name, alias, version)
     event = AliasEvent(
-        time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
         model=name, alias=alias, from_version=from_version, to_version=version, metric=cfg.metric,
         candidate_value=comparison.candidate_value, champion_value=comparison.champion_value,
         fairness_passed=fairness_passed, reason=reason,
     )
-    append_alias_log(log_path, event)
-    _append_tag_event(client, name, event)
     return AliasDecision(
         model=name, version=version, alias=alias, promoted=promoted, previous_champion=previous,
         comparison=comparison, fairness_passed=fairness_passed, reason=reason, events=[event],
         fairness_reason=fairness_reason,
     )
+
+
+def set_alias(client: MlflowClient, decision: AliasDecision, candidate_metrics: dict[str, float]) -> None:
+    """Apply a decision to the registry: the candidate's `metric.<name>` version tags, then the alias
+    (both idempotent: setting them again changes nothing)."""
+    for key, value in candidate_metrics.items():
+        client.set_model_version_tag(decision.model, decision.version, f"{METRIC_TAG_PREFIX}{key}", str(value))
+    client.set_registered_model_alias(decision.model, decision.alias, decision.version)
+
+
+def record_alias_event(client: MlflowClient, event: AliasEvent, log_path: Path) -> None:
+    """Append `event` to the alias log file and to the registered model's `alias_event.<n>` tags,
+    each only when it is not there yet (so a registration resumed after a crash logs it once)."""
+    if event not in read_alias_log(log_path):
+        append_alias_log(log_path, event)
+    if event not in alias_history(client, event.model):
+        _append_tag_event(client, event.model, event)
 
 
 def append_alias_log(log_path: Path, event: AliasEvent) -> None:

@@ -75,8 +75,27 @@ def log_and_register(
     folders to attach to the run, each under the artifact folder named by its key.
     Out: the new version. Side effects: version and run tags (plus `tokenizer_hash` and
     `weights_hash` computed from the bundle), the card as version and registered-model description
-    and as `model_card.md` in the run.
+    and as `model_card.md` in the run. (`create_version` then `document_version`: the two steps a
+    resumed registration can redo separately.)
     """
+    registered = create_version(bundle_dir, model_name, signature_example, tags)
+    document_version(model_name, registered.version, Path(bundle_dir), card_md, extra_artifacts)
+    return registered
+
+
+def bundle_tags(bundle_dir: Path, tags: dict[str, str]) -> dict[str, str]:
+    """`tags` as strings plus the bundle's `tokenizer_hash` and `weights_hash`."""
+    return {**{key: str(value) for key, value in tags.items()},
+            "tokenizer_hash": file_hash(Path(bundle_dir) / "tokenizer.json"),
+            "weights_hash": file_hash(Path(bundle_dir) / "model.safetensors")}
+
+
+def create_version(
+    bundle_dir: Path, model_name: str, signature_example: pd.DataFrame, tags: dict[str, str],
+) -> RegisteredVersion:
+    """Log `bundle_dir` as a pyfunc in the active run and create a version of `model_name` from it
+    whose tags (`tags` + `bundle_tags`) are set in the same call that creates it, so a version is
+    never without them (a crashed registration is found again by its `train_cache_key` tag)."""
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError("log_and_register must be called inside an active MLflow run (mlflow.start_run())")
@@ -86,11 +105,7 @@ def log_and_register(
     example = signature_example.reset_index(drop=True)
     prediction = load_predictor(bundle_dir, device="cpu").predict(example)
     signature = infer_signature(example, prediction)
-    all_tags = {
-        **{key: str(value) for key, value in tags.items()},
-        "tokenizer_hash": file_hash(bundle_dir / "tokenizer.json"),
-        "weights_hash": file_hash(bundle_dir / "model.safetensors"),
-    }
+    all_tags = bundle_tags(bundle_dir, tags)
     with tempfile.TemporaryDirectory(prefix="corpusmill-code-") as tmp:
         code_dir = Path(tmp) / "tasks"
         shutil.copytree(TASKS_DIR, code_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pkl", "*.pickle"))
@@ -102,24 +117,32 @@ def log_and_register(
             pip_requirements=pip_requirements(),
             signature=signature,
             input_example=example,
-            registered_model_name=model_name,
             tags=all_tags,
         )
-    registered = info.registered_model_version
-    if registered is None:
-        raise RuntimeError(f"MLflow did not register {model_name!r}")
-    version_id = str(registered)
+    registered = mlflow.register_model(info.model_uri, model_name, tags=all_tags)
+    version_id = str(registered.version)
+    mlflow.set_tags(all_tags)
+    return RegisteredVersion(
+        name=model_name, version=version_id, run_id=run.info.run_id,
+        model_uri=f"models:/{model_name}/{version_id}", logged_model_uri=info.model_uri,
+    )
+
+
+def document_version(model_name: str, version_id: str, bundle_dir: Path, card_md: str | CardInput,
+                     extra_artifacts: dict[str, Path]) -> None:
+    """Attach the papers of version `version_id` of `model_name`, in its run (active): the model card
+    (rendered with the version number and the bundle's tokenizer when a `CardInput`) as version and
+    registered-model description and as `model_card.md`, and each extra file or folder under the
+    artifact folder named by its key. Redoing it after a crash rewrites the same things."""
     if isinstance(card_md, CardInput):
         from tokenizers import Tokenizer
 
-        tokenizer = {"vocab_size": Tokenizer.from_file(str(bundle_dir / "tokenizer.json")).get_vocab_size(),
-                     "tokenizer_hash (sha256 of the bundle's tokenizer.json, as the tag)": all_tags["tokenizer_hash"],
+        path = Path(bundle_dir) / "tokenizer.json"
+        tokenizer = {"vocab_size": Tokenizer.from_file(str(path)).get_vocab_size(),
+                     "tokenizer_hash (sha256 of the bundle's tokenizer.json, as the tag)": file_hash(path),
                      **card_md.tokenizer}
         card_md = render_model_card(card_md.model_copy(update={"version": version_id, "tokenizer": tokenizer}))
     client = MlflowClient()
-    for key, value in all_tags.items():
-        client.set_model_version_tag(model_name, version_id, key, value)
-    mlflow.set_tags(all_tags)
     client.update_model_version(model_name, version_id, description=card_md)
     client.update_registered_model(model_name, description=card_md)
     mlflow.log_text(card_md, CARD_FILE)
@@ -131,7 +154,3 @@ def log_and_register(
             mlflow.log_artifact(str(path), artifact_path=folder)
         else:
             raise FileNotFoundError(f"extra artifact {folder!r}: {path} does not exist")
-    return RegisteredVersion(
-        name=model_name, version=version_id, run_id=run.info.run_id,
-        model_uri=f"models:/{model_name}/{version_id}", logged_model_uri=info.model_uri,
-    )

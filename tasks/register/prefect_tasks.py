@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from prefect import task
@@ -16,17 +16,32 @@ from pydantic import BaseModel
 
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, read_part
+from tasks.common.faults import fault_point
+from tasks.common.locks import hold
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.config import EvaluateConfig
 from tasks.evaluate.prefect_tasks import EvalOutcome
-from tasks.register.aliases import decide_and_set_alias
+from tasks.register.aliases import decide_alias
 from tasks.register.config import RegisterConfig
-from tasks.register.log_model import log_and_register
+from tasks.register.log_model import create_version, document_version
 from tasks.register.model_card import CardInput, GateResult, group_metric_rows
+from tasks.register.recovery import (
+    COMPLETE,
+    CREATED,
+    DOCUMENTED,
+    STATE_TAG,
+    finish_alias,
+    keep_lowest,
+    registration_state,
+    set_state,
+    versions_of_training,
+)
 from tasks.train.bundle import weights_hash
 from tasks.train.kinds import ModelConfig
 from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
+
+_log = logging.getLogger(__name__)
 
 
 class RegisterJob(BaseModel):
@@ -64,16 +79,6 @@ def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"text": tokens["text"].head(3).astype(str).tolist()})
 
 
-def _existing(client: MlflowClient, name: str, train_key: str, weights: str) -> Any | None:
-    """The version already registered from this exact training run and these exact weights, if any."""
-    try:
-        versions = client.search_model_versions(f"name = '{name}' and tag.train_cache_key = '{train_key}'"
-                                                f" and tag.weights_hash = '{weights}'")
-    except mlflow.exceptions.MlflowException:
-        return None
-    return versions[0] if versions else None
-
-
 def _read_json(handle: DatasetHandle, name: str) -> dict[str, Any]:
     path = handle.join(name)
     if not handle.fs.exists(path):
@@ -82,19 +87,65 @@ def _read_json(handle: DatasetHandle, name: str) -> dict[str, Any]:
         return json.load(f)
 
 
+def lock_path(job: RegisterJob) -> Path:
+    """The lock file of one registered model: `registry/locks/<name>.lock` beside the alias log."""
+    return Path(job.alias_log).parent / "locks" / f"{job.registered_name}.lock"
+
+
 def register_one(job: RegisterJob) -> RegisterOutcome:
-    """Register (or find the registration of) one evaluated model and decide its alias."""
-    client = MlflowClient()
+    """Register (or find the registration of) one evaluated model and decide its alias.
+
+    Resumable (see `tasks.register.recovery`): a version of the same training (and weights) left
+    unfinished by a killed run is completed, step by step. One registration of a model at a time in
+    a workspace (lock file), and one version per training even across workspaces sharing an MLflow
+    server."""
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
-    evaluation = DatasetHandle(job.stage_uris["evaluate"])
-    outcome = EvalOutcome.model_validate(_read_json(evaluation, "report.json"))
+    outcome = EvalOutcome.model_validate(_read_json(DatasetHandle(job.stage_uris["evaluate"]), "report.json"))
+    with hold(lock_path(job), say=_log.warning):
+        return _register(MlflowClient(), job, record, outcome)
+
+
+def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outcome: EvalOutcome) -> RegisterOutcome:
+    name = job.registered_name
     verdict = f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
-    found = _existing(client, job.registered_name, record.cache_key, weights_hash(Path(record.bundle_dir)))
-    if found is not None:  # search results carry no aliases: read the version itself
-        aliases = ", ".join(client.get_model_version(job.registered_name, found.version).aliases) or "none"
-        return RegisterOutcome(name=job.registered_name, version=str(found.version), alias=aliases,
-                               reason="already registered from this exact training run", reused=True,
-                               fairness=verdict)
+    found = versions_of_training(client, name, record.cache_key, weights_hash(Path(record.bundle_dir)))
+    version = str(found[0].version) if found else ""
+    state = registration_state(client, name, version, Path(job.alias_log)) if found else ""
+    if state == COMPLETE:
+        aliases = ", ".join(client.get_model_version(name, version).aliases) or "none"
+        return RegisterOutcome(name=name, version=version, alias=aliases,
+                               reason="already registered from this exact training run", reused=True, fairness=verdict)
+    if state in ("", CREATED):
+        with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):  # MLflow logs local files
+            card, tags, extra, example = _papers(job, record, outcome, Path(papers))
+            if not found:
+                created = create_version(Path(record.bundle_dir), name, example, {**tags, STATE_TAG: CREATED})
+                fault_point("register")
+                version = keep_lowest(client, name, record.cache_key, created.version)
+                if version != created.version:
+                    return RegisterOutcome(name=name, version=version, alias="none", reused=True, fairness=verdict,
+                                           reason="registered at the same time by another run, which finishes it")
+            document_version(name, version, Path(record.bundle_dir), card, extra)
+        set_state(client, name, version, DOCUMENTED)
+        state = DOCUMENTED
+    if state != DOCUMENTED:
+        _log.warning("%s v%s: completing a registration interrupted after state %r", name, version, state)
+    cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
+    fairness = outcome.fairness_passed or not job.registry.require_fairness_gates
+    decision = finish_alias(
+        client, name, version, state,
+        lambda: decide_alias(client, name, version, outcome.metrics, fairness, outcome.fairness_reason, cfg,
+                             job.registry, champion_on_split=outcome.champion_metrics),
+        outcome.metrics, Path(job.alias_log))
+    return RegisterOutcome(name=name, version=version, alias=decision.alias, reason=decision.reason, reused=False,
+                           markdown=decision.to_markdown(), fairness=verdict)
+
+
+def _papers(job: RegisterJob, record: TrainRecord, outcome: EvalOutcome,
+            papers: Path) -> tuple[CardInput, dict[str, str], dict[str, Path], pd.DataFrame]:
+    """The model card, version tags, extra artifacts (downloaded into `papers`) and the input
+    example of one registration."""
+    evaluation = DatasetHandle(job.stage_uris["evaluate"])
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
     splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
@@ -123,21 +174,13 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
     example = input_example(job.model.kind, first_part.select(
         [c for c in ("id", "text", "user_id", "item_id", "ts") if c in first_part.column_names]).to_pandas())
-    with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):  # MLflow logs local files
-        extra = {"corpus_audit": storage.download(audit.uri, Path(papers) / "audit")} if hashes.get("audit") else {}
-        extra["evaluation"] = storage.download(storage.join(evaluation.uri, "report.json"), Path(papers) / "report.json")
-        if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation
-            for u in mitigated:
-                storage.download(u, Path(papers) / "mitigated" / posixpath.basename(u))
-            extra["corpus_audit_mitigated"] = Path(papers) / "mitigated"
-        registered = log_and_register(Path(record.bundle_dir), job.registered_name, example, card, tags, extra)
-    cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
-    fairness = outcome.fairness_passed or not job.registry.require_fairness_gates
-    decision = decide_and_set_alias(client, job.registered_name, registered.version, outcome.metrics, fairness,
-                                    outcome.fairness_reason, cfg, job.registry, Path(job.alias_log),
-                                    champion_on_split=outcome.champion_metrics)
-    return RegisterOutcome(name=job.registered_name, version=str(registered.version), alias=decision.alias,
-                           reason=decision.reason, reused=False, markdown=decision.to_markdown(), fairness=verdict)
+    extra = {"corpus_audit": storage.download(audit.uri, papers / "audit")} if hashes.get("audit") else {}
+    extra["evaluation"] = storage.download(storage.join(evaluation.uri, "report.json"), papers / "report.json")
+    if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation
+        for u in mitigated:
+            storage.download(u, papers / "mitigated" / posixpath.basename(u))
+        extra["corpus_audit_mitigated"] = papers / "mitigated"
+    return card, tags, extra, example
 
 
 @task(name="register-model", cache_policy=NONE)

@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
-from tasks.common.tracking import ensure_experiment, flatten_params
+from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
@@ -43,6 +43,8 @@ class TrainJob(ModelJob):
     artifact_root: str
     pretrained_key: str | None = None
     resume: bool = True
+    config_file: str | None = None  # the run's config snapshot, logged as an MLflow artifact
+    config_sha256: str | None = None
 
 
 class TrainRecord(BaseModel):
@@ -114,7 +116,7 @@ def train_one(job: TrainJob) -> TrainRecord:
             shutil.rmtree(stale, ignore_errors=True)
     mlflow.set_experiment(experiment_id=ensure_experiment(job.experiment, Path(job.artifact_root)))
     tokenizer_hash = stable_hash(tokenizer.to_str())
-    with mlflow.start_run(run_name=job.registered_name, log_system_metrics=True) as run:
+    with training_run(checkpoints, job.registered_name) as run:  # a resumed training logs into the same run
         mlflow.set_tags({"pipeline": job.pipeline, "model": job.model_name, "kind": job.model.kind,
                          "dataset.tokens_hash": tokens_hash, "tokenizer_hash": tokenizer_hash,
                          "code_version": code_version("train"), "cache_key": key})
@@ -125,6 +127,9 @@ def train_one(job: TrainJob) -> TrainRecord:
                           run.info.experiment_id)
         log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
+        if job.config_file and Path(job.config_file).is_file():  # the exact config this run used
+            mlflow.log_artifact(job.config_file, artifact_path="config")
+            mlflow.set_tag("config_sha256", job.config_sha256 or "")
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from tasks.common.faults import fault_point
 from tasks.train.batching import bucket_batches
 from tasks.train.checkpoint import BEST, TrainerState, atomic_write, load_checkpoint, save_best, save_checkpoint, state_tensors
 from tasks.train.config import TrainConfig
@@ -202,6 +203,7 @@ def train_model(
                     start = time.perf_counter()
                     if dist.is_main:
                         save_checkpoint(ckpt_root, model, optimizer, scheduler, state)
+                    fault_point("train")
                 if hit_max:
                     stop = True
                     break
@@ -217,7 +219,7 @@ def train_model(
             record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": mean_loss} | {f"val_{k}": v for k, v in metrics.items()}
             state.history.append(record)
             if log_metrics is not None:
-                log_metrics({k: v for k, v in record.items() if k not in ("epoch", "step")} | {"epoch_train_loss": mean_loss, "tokens_per_s": state.train_tokens / max(state.train_seconds, 1e-9)}, epoch + 1)
+                log_metrics({k: v for k, v in record.items() if k not in ("epoch", "step", "train_loss")} | {"epoch_train_loss": mean_loss, "tokens_per_s": state.train_tokens / max(state.train_seconds, 1e-9)}, epoch + 1)
             value = metrics.get(monitor, -mean_loss if mode == "max" else mean_loss)
             if _improved(value, state.best_metric, mode):
                 state.best_metric, state.best_epoch, state.bad_epochs = value, epoch + 1, 0

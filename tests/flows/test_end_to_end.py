@@ -129,3 +129,19 @@ def test_classifier_is_evaluated_beside_its_baseline(e2e):
     card = version.description
     assert "## Baseline" in card and ("The model beats the baseline by" in card or "The model does not beat the baseline:" in card)
     assert report["probe"]["languages"] == ["en", "zh"]  # the demo corpus is ~10 % Chinese
+
+
+def test_each_run_reads_one_config_snapshot_logged_with_the_model(e2e):
+    """The config is frozen once per run (an edit mid-run cannot split stages across two configs):
+    every stage got the snapshot, which holds the file's bytes, and the MLflow run carries it."""
+    config_bytes = e2e["config"].read_bytes()
+    for pipeline in PIPELINES:
+        info = e2e["first"][pipeline]["config"]
+        snapshot = Path(info["snapshot"])
+        assert snapshot.parent == e2e["ws"] / "runs" and snapshot.read_bytes() == config_bytes
+        assert e2e["second"][pipeline]["config"] == info  # same content, same snapshot
+    client = MlflowClient()
+    run_id = e2e["first"]["demo-reviews"]["models"]["sentiment"]["training"]["run_id"]
+    run = client.get_run(run_id)
+    assert run.data.tags["config_sha256"] == e2e["first"]["demo-reviews"]["config"]["sha256"]
+    assert [a.path for a in client.list_artifacts(run_id, "config")] == [f"config/{snapshot.name}"]

@@ -3,9 +3,11 @@ checkpoint (bit-identical to an uninterrupted one), or starts over with `resume=
 from __future__ import annotations
 
 import functools
+import json
 import time
 from pathlib import Path
 
+import mlflow
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -59,12 +61,20 @@ def test_an_interrupted_training_resumes_to_the_same_weights(tokens_uri, tmp_pat
     with pytest.raises(Crash):
         train_one(job(tokens_uri, tmp_path, "crashed"))
     assert any((tmp_path / "crashed" / "checkpoints").rglob("*.safetensors"))
+    [run_file] = (tmp_path / "crashed" / "checkpoints").rglob("mlflow_run.json")  # kept beside the checkpoint
+    crashed_run = json.loads(run_file.read_text())["run_id"]
     monkeypatch.setattr(train_tasks, "train_model", original)
     resumed = train_one(job(tokens_uri, tmp_path, "crashed"))
     assert resumed.cache_key == straight.cache_key and resumed.steps == straight.steps
     want, got = load_file(f"{straight.bundle_dir}/model.safetensors"), load_file(f"{resumed.bundle_dir}/model.safetensors")
     for name, value in want.items():
         torch.testing.assert_close(got[name], value, rtol=0, atol=0)
+    # the resumed training logged into the run of the interrupted one: one run, whole curve, FINISHED
+    assert resumed.run_id == crashed_run and resumed.run_id != straight.run_id
+    client = mlflow.MlflowClient()
+    assert client.get_run(resumed.run_id).info.status == "FINISHED"
+    steps = {m.step for m in client.get_metric_history(resumed.run_id, "train_loss")}
+    assert steps == set(range(1, resumed.steps + 1))
 
 
 def test_no_resume_discards_the_interrupted_checkpoints(tokens_uri, tmp_path, monkeypatch, one_torch_thread):

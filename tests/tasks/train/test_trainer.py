@@ -106,6 +106,8 @@ def test_log_metrics_gets_step_losses_and_epoch_metrics(prepared, tokenizer, tmp
     assert [m["train_loss"] for m, _ in step_calls] == result.losses
     assert [s for _, s in epoch_calls] == [1, 2]
     assert {"val_accuracy", "val_macro_f1", "val_loss", "tokens_per_s"} <= set(epoch_calls[0][0])
+    # per-epoch values have their own keys: `train_loss` is only ever the per-step value (issue 9)
+    assert all("train_loss" not in m and "epoch_train_loss" in m for m, _ in epoch_calls)
     assert (tmp_path / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result.tokens_per_s > 0
 

@@ -1,0 +1,117 @@
+"""Child processes that die with their parent, and the run's own ephemeral Prefect API server.
+
+Prefect 3 starts its ephemeral API server (`SubprocessASGIServer`) as a plain `subprocess.Popen`
+and stops it from an `atexit` hook, which never runs when the parent is killed with SIGKILL: the
+server stays listening. Prefect offers no hook to change how that child is started, so `corpusmill
+run` starts the same server itself (same uvicorn command and settings), asks Linux to SIGKILL it
+when the parent dies (`prctl(PR_SET_PDEATHSIG)`), and points `PREFECT_API_URL` at it.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PR_SET_PDEATHSIG = 1
+HOST = "127.0.0.1"
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for `subprocess.Popen`: the child gets SIGKILL when the process that started it
+    exits, however it exits (Linux only; a no-op elsewhere). Exits at once if the parent is
+    already gone (it died between fork and this call: the child was adopted by another process)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port the OS says is free right now (bind to port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_ephemeral_api(timeout: float = 120.0, tries: int = 3,
+                        environ: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start Prefect's API server for this run only, as Prefect's own ephemeral mode does (no UI,
+    ephemeral services, on 127.0.0.1 at a free port) but dying with this process.
+
+    In: how long to wait for `/api/health` to answer, and how many ports to try (another process
+    may take the port between choosing it and binding it). Out: the process and its API URL
+    (`http://127.0.0.1:<port>/api`). Runs in `environ` (default: this process's environment, with
+    PREFECT_HOME etc.).
+    Raises RuntimeError naming the exit code when the server never answers.
+    """
+    spec = importlib.util.find_spec("prefect")  # not imported: Prefect reads its settings once, on import
+    if spec is None or spec.origin is None:
+        raise RuntimeError("prefect is not installed")
+    app_dir = str(Path(spec.origin).resolve().parent.parent)
+    env = {**(os.environ if environ is None else environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env.pop("PREFECT_API_URL", None)
+    error = "no try made"
+    for _ in range(max(1, tries)):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory", "prefect.server.api.server:create_app",
+             "--host", HOST, "--port", str(port), "--log-level", "error", "--lifespan", "on"],
+            env=env, preexec_fn=die_with_parent,
+        )
+        url = f"http://{HOST}:{port}/api"
+        if _wait_healthy(process, url, timeout):
+            return process, url
+        error = f"exit code {process.poll()}" if process.poll() is not None else f"no answer within {timeout:.0f} s"
+        stop_process(process)
+    raise RuntimeError(f"the run's Prefect API server did not start ({error})")
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return False
+            try:
+                if client.get(f"{url}/health", timeout=5).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Terminate a child, then kill it when it has not exited after `grace` seconds; reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_run_api_server() -> str | None:
+    """Give this run a Prefect API server of its own (see `start_ephemeral_api`) and point
+    `PREFECT_API_URL` at it; nothing when `PREFECT_API_URL` is already set (a real server).
+    Call before Prefect is imported. The server is stopped at exit, after Prefect's own exit hooks
+    (registered later, so run earlier) have flushed their logs and events, and is killed by the
+    kernel if this process is killed. Returns the URL of the server started, or None."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    process, url = start_ephemeral_api()
+    atexit.register(stop_process, process)
+    os.environ["PREFECT_API_URL"] = url
+    return url
