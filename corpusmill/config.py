@@ -83,7 +83,7 @@ class PipelineConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _one_list_of_sources(self) -> "PipelineConfig":
+    def _one_list_of_sources(self) -> PipelineConfig:
         if (self.source is None) == (not self.sources):
             raise ValueError("give `source` (one source) or `sources` (a list of them), exactly one of the two")
         if self.source is not None:
@@ -100,14 +100,14 @@ class PipelineConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _interaction_columns(self) -> "PipelineConfig":
+    def _interaction_columns(self) -> PipelineConfig:
         if self.interactions is not None:
             self.sources = [self.interactions.fit_source(source) for source in self.sources]
             self.source = self.sources[0] if self.source is not None else None
         return self
 
     @model_validator(mode="after")
-    def _pretrained_lm_names_an_lm(self) -> "PipelineConfig":
+    def _pretrained_lm_names_an_lm(self) -> PipelineConfig:
         for name, model in self.models.items():
             ref = getattr(model, "pretrained_lm", None)
             if ref in self.models and self.models[ref].kind != "lstm_lm":
@@ -115,7 +115,7 @@ class PipelineConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _applications_name_models(self) -> "PipelineConfig":
+    def _applications_name_models(self) -> PipelineConfig:
         for app_name in ("recommendations", "summaries"):
             app = getattr(self.applications, app_name)
             if app is not None and app.model not in self.models:

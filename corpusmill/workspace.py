@@ -35,7 +35,7 @@ class Workspace:
     data_root: str = ""
 
     @classmethod
-    def at(cls, root: str | os.PathLike[str], data_uri: str | None = None) -> "Workspace":
+    def at(cls, root: str | os.PathLike[str], data_uri: str | None = None) -> Workspace:
         """A workspace at `root` (made absolute); datasets under `data_uri` or `<root>/data`."""
         base = Path(root).expanduser().resolve()
         return cls(root=base, data_root=(data_uri or str(base / "data")).rstrip("/"))

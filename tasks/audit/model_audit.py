@@ -8,7 +8,7 @@ out when no positive label is configured.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

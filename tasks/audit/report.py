@@ -9,10 +9,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from tasks.audit.corpus_report import AuditReport  # noqa: E402
-from tasks.common.plotting import use_cjk_fallback  # noqa: E402
+from tasks.audit.corpus_report import AuditReport
+from tasks.common.plotting import use_cjk_fallback
 
 
 def _fmt(x: float | None, sign: bool = False) -> str:

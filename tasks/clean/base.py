@@ -26,7 +26,7 @@ class StepCount(BaseModel):
     dropped: dict[str, int] = Field(default_factory=dict)
     replaced: dict[str, int] = Field(default_factory=dict)
 
-    def merge(self, other: "StepCount") -> "StepCount":
+    def merge(self, other: StepCount) -> StepCount:
         return StepCount(
             rows_in=self.rows_in + other.rows_in,
             kept=self.kept + other.kept,
@@ -42,7 +42,7 @@ class StepCounters(BaseModel):
 
     steps: dict[str, StepCount] = Field(default_factory=dict)
 
-    def merge(self, other: "StepCounters") -> "StepCounters":
+    def merge(self, other: StepCounters) -> StepCounters:
         merged = dict(self.steps)
         for name, count in other.steps.items():
             merged[name] = merged[name].merge(count) if name in merged else count

@@ -71,7 +71,7 @@ class NearDedupParams(_Params):
     seed: int = 1
 
     @model_validator(mode="after")
-    def _bands_divide(self) -> "NearDedupParams":
+    def _bands_divide(self) -> NearDedupParams:
         if self.num_perm % self.bands:
             raise ValueError(f"bands ({self.bands}) must divide num_perm ({self.num_perm})")
         return self
@@ -133,7 +133,7 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
         return out
 
     @model_validator(mode="after")
-    def _validate_steps(self) -> "CleanConfig":
+    def _validate_steps(self) -> CleanConfig:
         from pydantic import ValidationError
         from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -161,7 +161,7 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
         return self
 
     @classmethod
-    def default(cls) -> "CleanConfig":
+    def default(cls) -> CleanConfig:
         """normalize, length(min_words=3), exact_dedup, near_dedup, pii; language/quality/repetition are opt-in."""
         return cls.model_validate(["normalize", {"length": {"min_words": 3}}, "exact_dedup", "near_dedup", "pii"])
 

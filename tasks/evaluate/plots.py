@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from tasks.common.plotting import use_cjk_fallback  # noqa: E402
-from tasks.evaluate.metrics import ClassificationReport, calibration_bins  # noqa: E402
+from tasks.common.plotting import use_cjk_fallback
+from tasks.evaluate.metrics import ClassificationReport, calibration_bins
 
 
 def confusion_matrix_png(report: ClassificationReport, path: Path) -> Path:

@@ -19,7 +19,6 @@ from mlflow import MlflowClient
 from prefect import task
 from prefect.cache_policies import NONE
 from pydantic import BaseModel
-from tokenizers import Tokenizer
 
 from tasks.audit.config import AuditConfig
 from tasks.audit.lexicon import memberships

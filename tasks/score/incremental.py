@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import fsspec
 import pandas as pd
@@ -75,7 +75,7 @@ def score_partition(
     in_fs, in_path = fsspec.core.url_to_fs(f"{input_uri.rstrip('/')}/{partition}")
     target = output_path(output_uri, model_version, partition)
     out_fs, out_path = fsspec.core.url_to_fs(target)
-    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    scored_at = datetime.now(UTC).isoformat(timespec="seconds")
     tables: list[pa.Table] = []
     with in_fs.open(in_path, "rb") as handle:
         for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows):
@@ -117,7 +117,7 @@ def update_scores_manifest(output_uri: str, model_name: str) -> ScoresManifest:
             ))
     manifest = ScoresManifest(
         model_name=model_name, partitions=partitions, rows=sum(p.rows for p in partitions),
-        updated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     fs.makedirs(path, exist_ok=True)
     target = posixpath.join(path, MANIFEST_NAME)

@@ -51,7 +51,7 @@ class TokenizeConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _vocab_holds_specials(self) -> "TokenizeConfig":
+    def _vocab_holds_specials(self) -> TokenizeConfig:
         if self.vocab_size <= len(self.special_tokens):
             raise ValueError(f"vocab_size ({self.vocab_size}) must exceed the number of special tokens")
         return self
@@ -69,7 +69,7 @@ class SplitConfig(BaseModel):
     stratify_column: str | None = "label"
 
     @model_validator(mode="after")
-    def _leaves_train(self) -> "SplitConfig":
+    def _leaves_train(self) -> SplitConfig:
         if self.validation + self.test >= 1.0:
             raise ValueError("validation + test must be below 1 so that train is not empty")
         return self

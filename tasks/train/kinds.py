@@ -1,7 +1,7 @@
 """The registry of model kinds and the `ModelConfig` union parsed from YAML `models.<name>`."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -12,7 +12,7 @@ from tasks.train.models.lstm_recommender import RecommenderConfig, RecommenderKi
 from tasks.train.models.lstm_summarizer import SummarizerConfig, SummarizerKind
 
 ModelConfig = Annotated[
-    Union[ClassifierConfig, LanguageModelConfig, RecommenderConfig, SummarizerConfig],
+    ClassifierConfig | LanguageModelConfig | RecommenderConfig | SummarizerConfig,
     Field(discriminator="kind"),
 ]
 

@@ -1,4 +1,3 @@
-import random
 
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st

@@ -102,7 +102,7 @@ def test_glob_and_compressed_files(tmp_path, read_all):
 
 def test_latin1_encoding_and_error_flags(tmp_path, read_all):
     path = tmp_path / "a.txt"
-    path.write_bytes("café\n".encode("latin-1") + "naïve\n".encode("utf-8"))
+    path.write_bytes("café\n".encode("latin-1") + "naïve\n".encode())
     as_latin1 = read_all(SourceConfig(uri=str(path), format="txt", encoding="latin-1"))
     assert as_latin1.column("text").to_pylist() == ["café", "naÃ¯ve"]
     assert as_latin1.column("encoding_error").to_pylist() == [False, False]
