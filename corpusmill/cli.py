@@ -90,7 +90,7 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
     """The part of `cmd_run` done while holding the pipelines' locks."""
     from corpusmill.processes import start_run_api_server
 
-    start_run_api_server()
+    own_api = start_run_api_server()  # None when PREFECT_API_URL names a real server
     from corpusmill.summary import print_summary
     from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
@@ -114,7 +114,7 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
                 result["scores/summaries"] = score_summaries_flow(
                     pipeline=name, config_path=config_path, workspace=str(ws.root))
         results[name] = result
-    print_summary(results, ws, env, time.time() - started)
+    print_summary(results, ws, env, time.time() - started, run_owned_api=own_api)
     return 0
 
 

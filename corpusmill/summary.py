@@ -60,7 +60,10 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
     return "\n".join(lines)
 
 
-def print_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float) -> None:
-    """Print `render_summary` to stdout."""
-    servers = {k: os.environ[k] for k in ("MLFLOW_TRACKING_URI", "PREFECT_API_URL") if os.environ.get(k)}
+def print_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float,
+                  run_owned_api: str | None = None) -> None:
+    """Print `render_summary` to stdout. `run_owned_api`: the URL of the Prefect API server this run
+    started for itself (gone after the run), which is not a server to point people at."""
+    servers = {k: os.environ[k] for k in ("MLFLOW_TRACKING_URI", "PREFECT_API_URL")
+               if os.environ.get(k) and os.environ[k] != run_owned_api}
     print(render_summary(results, ws, {**env, **servers}, seconds))
