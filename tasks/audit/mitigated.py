@@ -22,7 +22,6 @@ from tasks.audit.lexicon import Lexicon
 from tasks.audit.mitigate import counterfactual_augment, reweight_weights
 from tasks.audit.report import render_markdown
 
-MITIGATIONS = ("none", "reweight", "counterfactual")
 MITIGATED_JSON = "audit_mitigated.json"
 MITIGATED_MD = "audit_mitigated.md"
 TRAIN = "train"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -128,64 +127,3 @@ def perplexity(nll_sum: float, n_tokens: int) -> float:
     if n_tokens <= 0:
         raise ValueError("perplexity needs at least one token")
     return float(math.exp(nll_sum / n_tokens))
-
-
-def ranking_metrics(true_items: Sequence[str], ranked: Sequence[Sequence[str]], k: int = 10) -> dict[str, float]:
-    """Next-item metrics: `hit_rate` (true item in the top k), `mrr` and `ndcg` at k, over all rows."""
-    if len(true_items) != len(ranked):
-        raise ValueError(f"{len(true_items)} true items but {len(ranked)} rankings")
-    hits, rr, ndcg = 0.0, 0.0, 0.0
-    for truth, items in zip(true_items, ranked):
-        top = list(items)[:k]
-        if truth in top:
-            rank = top.index(truth) + 1
-            hits += 1.0
-            rr += 1.0 / rank
-            ndcg += 1.0 / math.log2(rank + 1)
-    n = max(len(true_items), 1)
-    return {"hit_rate": hits / n, "mrr": rr / n, "ndcg": ndcg / n}
-
-
-def rouge_scores(references: Sequence[str], summaries: Sequence[str]) -> dict[str, float]:
-    """Mean ROUGE-1, ROUGE-2 and ROUGE-L F1 over pairs, on lower-cased word tokens
-    (each CJK character a token, as is usual for Chinese ROUGE)."""
-    if len(references) != len(summaries):
-        raise ValueError(f"{len(references)} references but {len(summaries)} summaries")
-    totals = {"rouge_1": 0.0, "rouge_2": 0.0, "rouge_l": 0.0}
-    for ref, hyp in zip(references, summaries):
-        r, h = _tokens(ref), _tokens(hyp)
-        totals["rouge_1"] += _overlap_f1(Counter(r), Counter(h))
-        totals["rouge_2"] += _overlap_f1(Counter(zip(r, r[1:])), Counter(zip(h, h[1:])))
-        lcs = _lcs(r, h)
-        totals["rouge_l"] += _f1(lcs, len(h), len(r))
-    n = max(len(references), 1)
-    return {key: value / n for key, value in totals.items()}
-
-
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W\u3400-\u4dbf\u4e00-\u9fff]+")
-
-
-def _tokens(text: str) -> list[str]:
-    """Lower-cased words; each CJK character is a token of its own."""
-    return _TOKEN.findall(str(text).lower())
-
-
-def _overlap_f1(ref: Counter, hyp: Counter) -> float:
-    return _f1(sum((ref & hyp).values()), sum(hyp.values()), sum(ref.values()))
-
-
-def _f1(match: int, hyp_len: int, ref_len: int) -> float:
-    if match == 0 or hyp_len == 0 or ref_len == 0:
-        return 0.0
-    precision, recall = match / hyp_len, match / ref_len
-    return 2 * precision * recall / (precision + recall)
-
-
-def _lcs(a: list[str], b: list[str]) -> int:
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
