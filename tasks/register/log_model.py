@@ -17,7 +17,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
-from tasks.register.model_card import CardInput, render_model_card
+from tasks.register.model_card import CardInput, registry_description, render_model_card
 
 TASKS_DIR = Path(__file__).resolve().parents[1]
 PYFUNC_FILE = Path(__file__).resolve().with_name("pyfunc_model.py")
@@ -143,8 +143,9 @@ def document_version(model_name: str, version_id: str, bundle_dir: Path, card_md
                      **card_md.tokenizer}
         card_md = render_model_card(card_md.model_copy(update={"version": version_id, "tokenizer": tokenizer}))
     client = MlflowClient()
-    client.update_model_version(model_name, version_id, description=card_md)
-    client.update_registered_model(model_name, description=card_md)
+    description = registry_description(card_md)  # within MLflow's 5,000-character column
+    client.update_model_version(model_name, version_id, description=description)
+    client.update_registered_model(model_name, description=description)
     mlflow.log_text(card_md, CARD_FILE)
     for folder, path in extra_artifacts.items():
         path = Path(path)

@@ -164,3 +164,36 @@ def _gates(gates: list[GateResult]) -> list[str]:
     rows += [_row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action,
                    _num(g.message or "-")]) for g in gates]
     return rows
+
+
+# MLflow keeps a version's / registered model's description in a varchar(5000) column (PostgreSQL
+# enforces it; SQLite does not): the card is shortened for it, least needed sections first.
+DESCRIPTION_LIMIT = 5000
+OPTIONAL_SECTIONS = ("Training parameters", "Lineage", "Tokenizer", "Corpus audit", "Intended use",
+                     "Limitations", "Data")
+
+
+def registry_description(card_md: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """The model card as an MLflow description of at most `limit` characters: whole when it fits,
+    else without the sections of `OPTIONAL_SECTIONS` (in that order, only as many as needed) and
+    a closing line naming them and pointing at the full card, the run's `model_card.md`."""
+    if len(card_md) <= limit:
+        return card_md
+    head, *sections = card_md.split("\n## ")
+    titles = [section.split("\n", 1)[0].strip() for section in sections]
+    dropped: list[str] = []
+
+    def assemble() -> str:
+        kept = [s for s, t in zip(sections, titles) if t not in dropped]
+        note = (f"\n_Left out here (MLflow descriptions hold {limit:,} characters): {', '.join(dropped)}; "
+                "the whole card is the run's artifact `model_card.md`._\n")
+        return "\n## ".join([head, *kept]).rstrip("\n") + "\n" + note
+
+    for title in OPTIONAL_SECTIONS:
+        if title in titles:
+            dropped.append(title)
+            text = assemble()
+            if len(text) <= limit:
+                return text
+    text = assemble()
+    return text if len(text) <= limit else text[: limit - 80].rsplit("\n", 1)[0] + "\n\n_(cut: see `model_card.md`)_\n"

@@ -69,3 +69,21 @@ def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict()
     assert "| gender | female | 40 | 0.875 [0.800, 0.950] | - |" in card
     assert "| fairness | - | - | - | NO | gates champion | counterfactual gap 0.3 on en/religion vs limit 0.2 |" in card
     assert "None" not in card
+
+
+def test_registry_description_fits_mlflows_column_and_keeps_the_audit() -> None:
+    """MLflow on PostgreSQL refuses descriptions over 5,000 characters (varchar(5000))."""
+    from tasks.register.model_card import registry_description
+
+    sections = {"Overview": 300, "Data": 400, "Tokenizer": 300, "Training parameters": 2500, "Metrics": 900,
+                "Baseline": 200, "Metrics per group": 1200, "Model audit gates": 500, "Corpus audit": 600,
+                "Intended use": 200, "Limitations": 300, "Lineage": 700}
+    card = "# Model card: m v1\n\n" + "".join(f"## {t}\n\n{'x' * (n - 1)}\n\n" for t, n in sections.items())
+    assert len(card) > 5000
+    text = registry_description(card)
+    assert len(text) <= 5000
+    assert "## Metrics per group" in text and "## Model audit gates" in text and "## Metrics\n" in text
+    assert "## Training parameters" not in text and "Training parameters" in text  # named in the note
+    assert "model_card.md" in text
+    short = "# Model card\n\n## Metrics\n\nacc 1\n"
+    assert registry_description(short) == short
