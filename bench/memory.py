@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python bench/memory.py --mb 250 1000          # the sizes
     nice -n 10 .venv/bin/python bench/memory.py --mb 100 400           # quicker
-    nice -n 10 .venv/bin/python bench/memory.py --mb 100 400 --code /work/main   # another checkout's code
+    nice -n 10 .venv/bin/python bench/memory.py --mb 100 400 --code ../other-checkout   # another checkout's code
 
 Generates a jsonl corpus of each size under --tmp (documents of 10-120 words drawn from a Zipf
 vocabulary (about 400 bytes: many rows per GB), 4 % exact duplicates with case/space changes, 4 % near duplicates with one word

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pii.py                       # all types the step knows, this checkout's code
     .venv/bin/python bench/pii.py --show                # also list misses and false positives
-    .venv/bin/python bench/pii.py --code /work/main     # another checkout's `tasks.clean.pii`
+    .venv/bin/python bench/pii.py --code ../other-checkout   # another checkout's `tasks.clean.pii`
     .venv/bin/python bench/pii.py --throughput 20000    # docs/s of the step on real text (2 % with PII)
 
 The fixture is tests/fixtures/pii_cases.jsonl (231 hand-written cases: 155 PII items of 8 types and
