@@ -12,16 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 from tests.flows.tiny_config import write_tiny_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_open(port: int) -> bool:
@@ -32,7 +28,7 @@ def _port_open(port: int) -> bool:
 
 def test_serve_prints_a_working_command_and_stops_on_one_ctrl_c(tmp_path: Path) -> None:
     config = write_tiny_config(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACKING_URI"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     log = tmp_path / "serve.log"

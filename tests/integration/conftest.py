@@ -2,39 +2,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port, wait_http
+
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float, process: subprocess.Popen, log: Path) -> None:
-    import urllib.request
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s: {log.read_text()[-3000:]}")
 
 
 def _bin(name: str) -> str:
@@ -69,7 +47,7 @@ def postgres_databases() -> Iterator[dict[str, str]]:
 def servers(postgres_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A real Prefect server and a real MLflow server (artifacts served over HTTP), both on PostgreSQL."""
     root = tmp_path_factory.mktemp("servers")
-    prefect_port, mlflow_port = _free_port(), _free_port()
+    prefect_port, mlflow_port = free_port(), free_port()
     env = {**os.environ, "PREFECT_HOME": str(root / "prefect"), "DO_NOT_TRACK": "true",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
            "PREFECT_API_DATABASE_CONNECTION_URL":
@@ -85,8 +63,8 @@ def servers(postgres_databases: dict[str, str], tmp_path_factory: pytest.TempPat
          "--artifacts-destination", str(root / "mlartifacts"), "--workers", "1"],
         env=env, stdout=logs["mlflow"].open("w"), stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{prefect_port}/api/health", 180, prefect, logs["prefect"])
-        _wait_http(f"http://127.0.0.1:{mlflow_port}/health", 180, mlflow, logs["mlflow"])
+        wait_http(f"http://127.0.0.1:{prefect_port}/api/health", prefect, 180, logs["prefect"])
+        wait_http(f"http://127.0.0.1:{mlflow_port}/health", mlflow, 180, logs["mlflow"])
         yield {"prefect_api": f"http://127.0.0.1:{prefect_port}/api",
                "mlflow": f"http://127.0.0.1:{mlflow_port}", "root": str(root)}
     finally:

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,31 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.flows.tiny_config import write_tiny_config
+from tests.servers import free_port, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 PIPELINE = "demo-reviews"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
 @pytest.fixture(scope="session")
@@ -83,13 +61,13 @@ def servers(ui_workspace: dict) -> Iterator[dict]:
     ws = Workspace.at(ui_workspace["ws"])
     env = ws.environment()
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PREFECT_")}
-    prefect_port, mlflow_port = _free_port(), _free_port()
+    prefect_port, mlflow_port = free_port(), free_port()
     processes = [services.start_prefect_server(env, prefect_port), services.start_mlflow_ui(ws, env, mlflow_port)]
     try:
         prefect = f"http://127.0.0.1:{prefect_port}"
         mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-        _wait_http(f"{prefect}/api/health", processes[0])
-        _wait_http(f"{mlflow_url}/health", processes[1])
+        wait_http(f"{prefect}/api/health", processes[0])
+        wait_http(f"{mlflow_url}/health", processes[1])
         yield {"prefect": prefect, "mlflow": mlflow_url, "tracking_uri": env["MLFLOW_TRACKING_URI"]}
     finally:
         services.stop(processes)

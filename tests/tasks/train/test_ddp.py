@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,10 @@ import torch
 from safetensors.torch import load_file
 
 from tasks.train.distributed import DistContext
+from tests.servers import free_port
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _run(argv: list[str], out: Path) -> dict:
@@ -35,7 +29,7 @@ def _run(argv: list[str], out: Path) -> dict:
 def test_two_gloo_ranks_equal_one_process_with_the_same_global_batch(tmp_path):
     single = _run([sys.executable, str(WORKER)], tmp_path / "single")
     ddp = _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-                f"--master_port={_free_port()}", str(WORKER)], tmp_path / "ddp")
+                f"--master_port={free_port()}", str(WORKER)], tmp_path / "ddp")
     assert len(ddp["losses"]) == len(single["losses"]) == 30  # 3 epochs x 10 global batches
     torch.testing.assert_close(torch.tensor(ddp["losses"]), torch.tensor(single["losses"]), atol=1e-5, rtol=1e-4)
     for name, value in single["weights"].items():
