@@ -15,7 +15,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -128,34 +131,34 @@ def write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def ensure_databases(postgres_url: str, names: list[str]) -> None:
-    """Create the PostgreSQL databases that do not exist yet."""
+@contextmanager
+def _admin_cursor(postgres_url: str) -> Iterator[Any]:
+    """An autocommit cursor on the server's `postgres` database (CREATE/DROP DATABASE need one)."""
     import psycopg2
 
     conn = psycopg2.connect(f"{postgres_url}/postgres")
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            for name in names:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{name}"')
+            yield cur
     finally:
         conn.close()
+
+
+def ensure_databases(postgres_url: str, names: list[str]) -> None:
+    """Create the PostgreSQL databases that do not exist yet."""
+    with _admin_cursor(postgres_url) as cur:
+        for name in names:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
 
 
 def drop_databases(postgres_url: str, names: list[str]) -> None:
     """Drop the PostgreSQL databases (used by tests for their uniquely named ones)."""
-    import psycopg2
-
-    conn = psycopg2.connect(f"{postgres_url}/postgres")
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            for name in names:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        conn.close()
+    with _admin_cursor(postgres_url) as cur:
+        for name in names:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def bin_path(name: str) -> str:

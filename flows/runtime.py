@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from corpusmill.config import CorpusmillConfig, PipelineConfig, RunnerConfig, load_config
 from corpusmill.workspace import Workspace
+from tasks.common import storage
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,6 @@ def snapshot_config(config_path: str, workspace_root: str | os.PathLike[str]) ->
     digest = hashlib.sha256(data).hexdigest()[:16]
     target = Path(workspace_root) / "runs" / f"config-{digest}.yaml"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        storage.write_bytes(str(target), data)
     return str(target), digest
 
