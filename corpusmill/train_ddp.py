@@ -18,14 +18,16 @@ from corpusmill.workspace import Workspace, apply_environment
 
 
 def train_replica(job) -> None:
-    """A rank other than 0: the same preparation and training loop as `train_one`, no files written."""
+    """A rank other than 0: the same preparation and the same `Trainer` as `train_one` (which
+    rank 0 runs), joined to the process group; it writes no files."""
     from tokenizers import Tokenizer
 
     from tasks.common import storage
     from tasks.common.dataset import DatasetHandle
+    from tasks.train.distributed import DistContext
     from tasks.train.kinds import get_kind
     from tasks.train.prefect_tasks import _tokens_hash_and_tokenizer, train_cache_key
-    from tasks.train.trainer import train_model
+    from tasks.train.trainer import Trainer
 
     tokens = DatasetHandle(job.tokens_uri)
     tokens_hash, tokenizer_uri = _tokens_hash_and_tokenizer(tokens)
@@ -33,7 +35,7 @@ def train_replica(job) -> None:
     kind = get_kind(job.model.kind)
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
     checkpoints = Path(job.model_dir) / "checkpoints" / train_cache_key(job, tokens_hash)
-    train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, resume=job.resume)
+    Trainer(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, dist=DistContext.from_env()).run(resume=job.resume)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,10 @@
 """Data-parallel training under `torchrun` (DistributedDataParallel): who am I, my share of each batch.
 
-Without torchrun's environment (RANK, WORLD_SIZE) everything here is a no-op and the trainer runs
-as one process. Under torchrun every rank builds the same length-bucketed batch order (same seed)
+`trainer.Trainer` holds one `DistContext` (default: `from_env()`) and calls it at fixed points of
+its lifecycle: `init` + `barrier` in `setup`, `wrap` of the model, `shard` of every epoch's batch
+order, `mean` of each step's loss, `is_main` before writing a checkpoint or plot. Without
+torchrun's environment (RANK, WORLD_SIZE) everything here is a no-op and the trainer runs as one
+process. Under torchrun every rank builds the same length-bucketed batch order (same seed)
 and takes every `world_size`-th example of each global batch, so `train.batch_size` stays the
 global batch and the LR schedule, the number of steps and (up to float summation order) the
 weights equal a one-process run; DDP averages the gradients. Rank 0 alone writes checkpoints.
@@ -31,6 +34,7 @@ class DistContext:
 
     @property
     def active(self) -> bool:
+        """True in a data-parallel run of more than one process."""
         return self.world_size > 1
 
     @property

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 from tasks.train.distributed import DistContext
 from tasks.train.kinds import get_kind
 from tasks.train.models.lstm_classifier import ClassifierConfig
-from tasks.train.trainer import train_model
+from tasks.train.trainer import Trainer
 from tests.tasks.train.conftest import toy_corpus
 
 
@@ -40,8 +40,8 @@ def main(out: Path) -> None:
     seen = []  # examples each training step of this rank saw
     loss = kind.loss
     kind.loss = lambda model, batch: (seen.append(int(batch["labels"].shape[0])), loss(model, batch))[1]
-    result = train_model(kind, cfg, prepared, tok.get_vocab_size(), out / "run")
     dist = DistContext.from_env()
+    result = Trainer(kind, cfg, prepared, tok.get_vocab_size(), out / "run", dist=dist).run()
     (out / f"rank{dist.rank}.json").write_text(json.dumps({"world_size": dist.world_size, "seen": seen}))
     if dist.is_main:
         save_file({k: v.contiguous() for k, v in result.model.state_dict().items()}, str(out / "weights.safetensors"))
