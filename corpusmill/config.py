@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tasks.audit.config import AuditConfig
 from tasks.clean.config import CleanConfig
 from tasks.common.errors import CorpusmillError
+from tasks.common.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_SECONDS
 from tasks.evaluate.config import EvaluateConfig
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.ingest.interactions import InteractionsConfig
@@ -29,13 +30,28 @@ class ConfigError(CorpusmillError, ValueError):
 
 
 class RunnerConfig(BaseModel):
-    """How Prefect runs a stage's shard tasks: threads on this machine, or a Dask cluster."""
+    """How Prefect runs a stage's shard tasks: threads on this machine, or a Dask cluster; and how
+    often a shard task that reads or writes storage is retried after a transient error
+    (`tasks/common/retry.py`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     task_runner: Literal["threads", "dask"] = "threads"
     max_workers: int = Field(default=2, gt=0)
     dask_address: str | None = Field(default=None, description="scheduler address; none starts a local cluster")
+    retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=20,
+                         description="retries of a storage shard task after a transient error (never a deterministic one)")
+    retry_delay_seconds: float | list[float] = Field(
+        default=DEFAULT_RETRY_DELAY_SECONDS,
+        description="seconds before each retry: one number, or one per retry (the last repeats)")
+
+    @field_validator("retry_delay_seconds")
+    @classmethod
+    def _delays(cls, value: float | list[float]) -> float | list[float]:
+        delays = value if isinstance(value, list) else [value]
+        if not delays or len(delays) > 50 or any(d < 0 for d in delays):
+            raise ValueError("give a number of seconds >= 0, or a list of 1 to 50 of them")
+        return value
 
 
 class PipelineConfig(BaseModel):

@@ -12,6 +12,7 @@ from tasks.clean.plan import DedupPhase, build_plan
 from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_phase_task, signatures_task
 from tasks.common.dataset import DatasetHandle
 from tasks.common.degenerate import require_clean_rows
+from tasks.common.retry import storage_task_options
 from tasks.common.stage import config_hash, start_stage
 from tasks.ingest.config import expected_labels
 
@@ -47,6 +48,7 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
                          quarantine_key=q_run.key, steps=cfg.clean, quarantine_encoding_errors=flag,
                          batch_rows=cfg.ingest.batch_rows, label_values=labels)
     phases = build_plan(cfg.clean, flag, labels).phases
+    retrying = storage_task_options(ctx.config.runner)  # transient storage errors only
     inputs = raw.part_uris()
     outcomes_all = []
     for i, phase in enumerate(phases):
@@ -54,12 +56,12 @@ def clean_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: st
         names = [f"part-{j:05d}.parquet" if last else f"phase-{i}/part-{j:05d}.parquet" for j in range(len(inputs))]
         q_names = [f"phase-{i}-part-{j:05d}.parquet" for j in range(len(inputs))]
         if isinstance(phase, DedupPhase):
-            sigs = [signatures_task.submit(target, i, uri, f"signatures-{i}/part-{j:05d}.parquet")
+            sigs = [signatures_task.with_options(**retrying).submit(target, i, uri, f"signatures-{i}/part-{j:05d}.parquet")
                     for j, uri in enumerate(inputs)]
-            decisions = decide_task(target, i, [s.result() for s in sigs], f"decisions-{i}.parquet")
-            futures = [apply_task.submit(target, i, uri, decisions, n, q) for uri, n, q in zip(inputs, names, q_names)]
+            decisions = decide_task.with_options(**retrying)(target, i, [s.result() for s in sigs], f"decisions-{i}.parquet")
+            futures = [apply_task.with_options(**retrying).submit(target, i, uri, decisions, n, q) for uri, n, q in zip(inputs, names, q_names)]
         else:
-            futures = [row_phase_task.submit(target, i, uri, n, q) for uri, n, q in zip(inputs, names, q_names)]
+            futures = [row_phase_task.with_options(**retrying).submit(target, i, uri, n, q) for uri, n, q in zip(inputs, names, q_names)]
         outcomes = [f.result() for f in futures]
         outcomes_all.extend(outcomes)
         inputs = [target.work_uri(n) for n in names]

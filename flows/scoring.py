@@ -6,6 +6,7 @@ from typing import Any
 from prefect.artifacts import create_markdown_artifact
 
 from flows.runtime import RunContext, artifact_key
+from tasks.common.retry import storage_task_options
 from tasks.score.recommendations import scoring_markdown as window_markdown
 from tasks.score.prefect_tasks import (
     pending_partitions_task, resolve_version_task, score_partition_task, seed_demo_input_task,
@@ -27,7 +28,7 @@ def score_application(app_name: str, pipeline: str, config_path: str, workspace:
     version = resolve_version_task(model_name, app.alias)
     pending = pending_partitions_task(input_uri, output_uri, version)
     futures = [
-        score_partition_task.submit(model_name, version, input_uri, name, output_uri, app.batch_rows)
+        score_partition_task.with_options(**storage_task_options(ctx.config.runner)).submit(model_name, version, input_uri, name, output_uri, app.batch_rows)
         for name in pending
     ]
     written = [future.result() for future in futures]

@@ -11,6 +11,7 @@ from flows.runtime import RunContext, artifact_key, summary
 from tasks.audit.mitigated import MITIGATED_JSON, MITIGATED_MD
 from tasks.common.dataset import DatasetHandle, Manifest
 from tasks.common.degenerate import require_splits
+from tasks.common.retry import storage_task_options
 from tasks.common.stage import StageRun, config_hash, merge_counters, start_stage
 from tasks.tokenize.prefect_tasks import (
     TOKENIZER_FILE, audit_tokens_shard_task, encode_shard_task, mitigation_weights_task, split_task,
@@ -47,14 +48,15 @@ def tokenize_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace:
     weights_uri = (mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key)
                    if mitigation == "reweight" and parts else None)
     counterfactual = cfg.audit if mitigation == "counterfactual" else None
-    futures = [encode_shard_task.submit(uri, tokenizer_path, splits_uri, cfg.tokenize, run.out.uri, run.key,
+    retrying = storage_task_options(ctx.config.runner)  # transient storage errors only
+    futures = [encode_shard_task.with_options(**retrying).submit(uri, tokenizer_path, splits_uri, cfg.tokenize, run.out.uri, run.key,
                                         f"part-{i:05d}.parquet", weights_uri, counterfactual)
                for i, uri in enumerate(parts)]
     results = [f.result() for f in futures]
     counters = {**merge_counters(results), "mitigation": mitigation}
     extra_files = [TOKENIZER_FILE]
     if mitigation != "none" and results:
-        counts = [audit_tokens_shard_task.submit(work_part_uri(run.out.uri, run.key, r.name), cfg.audit,
+        counts = [audit_tokens_shard_task.with_options(**retrying).submit(work_part_uri(run.out.uri, run.key, r.name), cfg.audit,
                                                  mitigation == "reweight") for r in results]
         headline, files = write_mitigated_audit_task([c.result() for c in counts], audit.uri, cfg.audit,
                                                      mitigation, run.out.uri, run.key)

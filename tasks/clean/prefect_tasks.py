@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
+from tasks.common.retry import storage_task_options
 from tasks.clean.base import StepCounters
 from tasks.clean.config import CleanConfig
 from tasks.clean.plan import DedupPhase, RowPhase, build_plan, quarantine_schema
@@ -89,13 +90,13 @@ def _schema_of(uri: str) -> pa.Schema:
         return pq.read_schema(handle)
 
 
-@task(name="clean-row-phase", cache_policy=NONE)
+@task(name="clean-row-phase", cache_policy=NONE, **storage_task_options())
 def row_phase_task(target: CleanTarget, index: int, in_uri: str, out_name: str, q_name: str) -> ShardOutcome:
     """Run the row steps of phase `index` over one shard."""
     return _run_phase_streamed(target, index, in_uri, out_name, q_name, decisions=None)
 
 
-@task(name="clean-dedup-signatures", cache_policy=NONE)
+@task(name="clean-dedup-signatures", cache_policy=NONE, **storage_task_options())
 def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str) -> str:
     """Write the dedup signatures of one shard; return their URI."""
     clean = DatasetHandle(target.clean_uri)
@@ -109,7 +110,7 @@ def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str)
     return target.work_uri(sig_name)
 
 
-@task(name="clean-dedup-decide", cache_policy=NONE)
+@task(name="clean-dedup-decide", cache_policy=NONE, **storage_task_options())
 def decide_task(target: CleanTarget, index: int, signature_uris: list[str], decision_name: str) -> str:
     """Decide corpus-wide which rows are duplicates; write `id, reason, duplicate_of`; return its URI."""
     clean = DatasetHandle(target.clean_uri)
@@ -121,7 +122,7 @@ def decide_task(target: CleanTarget, index: int, signature_uris: list[str], deci
     return target.work_uri(decision_name)
 
 
-@task(name="clean-dedup-apply", cache_policy=NONE)
+@task(name="clean-dedup-apply", cache_policy=NONE, **storage_task_options())
 def apply_task(target: CleanTarget, index: int, in_uri: str, decisions_uri: str, out_name: str, q_name: str) -> ShardOutcome:
     """Drop the rows of one shard that the corpus-wide decision names."""
     return _run_phase_streamed(target, index, in_uri, out_name, q_name, decisions=read_part(decisions_uri))

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 from prefect import task
 from prefect.cache_policies import NONE
 
+from tasks.common.retry import storage_task_options
 from tasks.common.dataset import DatasetHandle, PartResult
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.ingest.interactions import InteractionsConfig, interaction_batches
@@ -17,13 +18,13 @@ FALLBACK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label
                              ("encoding_error", pa.bool_())])
 
 
-@task(name="ingest-plan", cache_policy=NONE)
+@task(name="ingest-plan", cache_policy=NONE, **storage_task_options())
 def plan_shards_task(source: SourceConfig, cfg: IngestConfig, id_namespace: str = "") -> list:
     """List the input's shards (files, byte ranges, row groups) without reading them."""
     return plan_shards(source, cfg, id_namespace)
 
 
-@task(name="ingest-shard", cache_policy=NONE)
+@task(name="ingest-shard", cache_policy=NONE, **storage_task_options())
 def ingest_shard_task(shard, source: SourceConfig, cfg: IngestConfig, out_uri: str, key: str, part: str,
                       interactions: InteractionsConfig | None = None) -> PartResult:
     """Stream one shard into one Parquet part of the raw dataset; reuse it if already written.

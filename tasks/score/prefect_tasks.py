@@ -8,6 +8,7 @@ from mlflow import MlflowClient
 from prefect import task
 from prefect.cache_policies import NONE
 
+from tasks.common.retry import storage_task_options
 from tasks.score.incremental import (
     ScoredPartition, ScoresManifest, list_partitions, pending_partitions, score_partition,
     update_scores_manifest, write_input_partition,
@@ -27,7 +28,7 @@ def pending_partitions_task(input_uri: str, output_uri: str, model_version: str)
     return pending_partitions(input_uri, output_uri, model_version)
 
 
-@task(name="score-partition", cache_policy=NONE)
+@task(name="score-partition", cache_policy=NONE, **storage_task_options())
 def score_partition_task(
     model_name: str, model_version: str, input_uri: str, partition: str, output_uri: str, batch_rows: int,
 ) -> ScoredPartition:

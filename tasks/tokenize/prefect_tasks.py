@@ -11,6 +11,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from tokenizers import Tokenizer
 
+from tasks.common.retry import storage_task_options
 from tasks.audit.config import AuditConfig
 from tasks.audit.corpus import AuditCounts, count_shard, merge_counts
 from tasks.audit.corpus_report import AuditReport, build_report
@@ -82,7 +83,7 @@ def mitigation_weights_task(part_uris: list[str], splits_uri: str, cfg: AuditCon
     return work_part_uri(out_uri, key, WEIGHTS_FILE)
 
 
-@task(name="encode-shard", cache_policy=NONE)
+@task(name="encode-shard", cache_policy=NONE, **storage_task_options())
 def encode_shard_task(in_uri: str, tokenizer_path: str, splits_uri: str, cfg: TokenizeConfig,
                       out_uri: str, key: str, part: str, weights_uri: str | None = None,
                       counterfactual: AuditConfig | None = None) -> PartResult:
@@ -117,7 +118,7 @@ def encode_shard_task(in_uri: str, tokenizer_path: str, splits_uri: str, cfg: To
     return out.write_part(key, part, [encoded], counters=counts)
 
 
-@task(name="audit-tokens-shard", cache_policy=NONE)
+@task(name="audit-tokens-shard", cache_policy=NONE, **storage_task_options())
 def audit_tokens_shard_task(uri: str, cfg: AuditConfig, weighted: bool) -> AuditCounts:
     """Audit counts of the train rows of one tokens part; with `weighted`, label counts are sums of
     the `weight` column (what a weighted loss sees)."""
