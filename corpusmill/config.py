@@ -9,6 +9,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tasks.audit.config import AuditConfig
 from tasks.clean.config import CleanConfig
@@ -19,7 +20,7 @@ from tasks.ingest.interactions import InteractionsConfig
 from tasks.register.config import RegisterConfig
 from tasks.score.config import ApplicationsConfig
 from tasks.tokenize.config import SplitConfig, TokenizeConfig
-from tasks.train.kinds import ModelConfig
+from tasks.train.kinds import ModelConfig, reports_metric, test_metrics
 
 DEFAULT_CONFIG = Path("pipelines.yaml")
 
@@ -112,6 +113,19 @@ class PipelineConfig(BaseModel):
             ref = getattr(model, "pretrained_lm", None)
             if ref in self.models and self.models[ref].kind != "lstm_lm":
                 raise ValueError(f"models.{name}.pretrained_lm: {ref!r} is a {self.models[ref].kind}, not an lstm_lm")
+        return self
+
+    @model_validator(mode="after")
+    def _metric_reported_by_each_model(self) -> PipelineConfig:
+        metric = self.evaluate.metric
+        warm_starts = {getattr(m, "pretrained_lm", None) for m in self.models.values()}  # judged on their own metric
+        for name, model in self.models.items():
+            if metric is None or name in warm_starts or reports_metric(model.kind, self.evaluate, metric):
+                continue
+            reported = ", ".join(test_metrics(model.kind, self.evaluate))
+            raise ValidationError.from_exception_data(self.__class__.__name__, [InitErrorDetails(
+                type=PydanticCustomError("metric", f"{metric!r} is not a test metric of model {name!r}: "
+                                         f"{model.kind} reports {reported}"), loc=("evaluate", "metric"), input=metric)])
         return self
 
     @model_validator(mode="after")

@@ -38,7 +38,7 @@ from tasks.evaluate.summarizer import evaluate_summarizer
 from tasks.register.aliases import alias_version, champion_metrics, load_champion
 from tasks.train.bundle import load_bundle, load_predictor, weights_hash
 from tasks.train.device import select_device
-from tasks.train.kinds import get_kind
+from tasks.train.kinds import get_kind, promotion_metric
 from tasks.train.prefect_tasks import RECORD_NAME, ModelJob, TrainRecord
 from tasks.train.trainer import evaluate_examples
 
@@ -158,8 +158,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     if reusable_manifest(out, key, f"evaluate/{job.model_name}") is not None:
         with out.fs.open(out.join("report.json"), "r") as handle:
             return EvalOutcome.model_validate_json(handle.read())
-    kind = get_kind(job.model.kind)
-    metric, higher = job.evaluate.metric, job.evaluate.higher_is_better
+    metric, higher = promotion_metric(job.model.kind, job.evaluate)  # the config refused a metric the kind lacks
     tokens = DatasetHandle(job.tokens_uri).read_table()
     test = tokens.filter(pc.equal(tokens["split"], "test"))
     scratch = tempfile.TemporaryDirectory(prefix="corpusmill-eval-")  # plots drawn here, then uploaded
@@ -176,8 +175,6 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     metrics = {k: float(v) for k, v in result["metrics"].items() if v is not None}
     baseline, baseline_gains = run_baseline(job.model, job.evaluate, tokens, record.bundle_dir, metrics)
     metrics.update(baseline_gains)
-    if metric not in metrics:  # e.g. macro_f1 asked of a recommender: use the kind's own metric
-        metric, higher = kind.monitor, kind.mode == "max"
     outcome = EvalOutcome(cache_key=key, run_id=record.run_id, metrics=metrics, metric=metric, higher_is_better=higher,
                           champion_version=champion, champion_metrics=result["champion"],
                           fairness_passed=result["passed"], fairness_reason=result["reason"],
