@@ -130,9 +130,8 @@ class PipelineConfig(BaseModel):
 
     @model_validator(mode="after")
     def _applications_name_models(self) -> PipelineConfig:
-        for app_name in ("recommendations", "summaries"):
-            app = getattr(self.applications, app_name)
-            if app is not None and app.model not in self.models:
+        for app_name, app in self.applications.items():
+            if app.model not in self.models:
                 raise ValueError(
                     f"applications.{app_name}.model: {app.model!r} is not one of this pipeline's "
                     f"models {sorted(self.models)}"
