@@ -23,16 +23,6 @@ class EvalJob(ModelJob):
     alias_champion: str = "champion"
 
 
-class GateVerdict(BaseModel):
-    """One promotion gate's verdict: its name (a key of `tasks.register.gates.GATES`), whether the
-    candidate passed, why, and whether a failure blocks `champion` (`required`) or only warns."""
-
-    name: str
-    passed: bool
-    reason: str = ""
-    required: bool = True
-
-
 class EvalOutcome(BaseModel):
     """The evaluation's verdict inputs for the register stage: test metrics, the promotion metric
     and its direction, the champion it was compared with, the model gate (fairness audit, probe,
