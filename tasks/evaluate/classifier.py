@@ -26,6 +26,7 @@ from tasks.evaluate.evaluator import EvalContext, KindEvaluator, KindResult
 from tasks.evaluate.metrics import ClassificationReport, classification_metrics
 from tasks.evaluate.plots import confusion_matrix_png, reliability_png
 from tasks.train.bundle import load_predictor
+from tasks.train.models.lstm_classifier import ClassifierKind
 
 
 class ClassifierEvaluation(BaseModel):
@@ -72,7 +73,7 @@ class ClassifierEvaluator(KindEvaluator):
     """`lstm_classifier`: metrics and plots, per-group model audit, counterfactual and pair probes
     (the fairness gate), the champion re-scored on the same rows, the TF-IDF + LR baseline."""
 
-    kind = "lstm_classifier"
+    kind = ClassifierKind.name
 
     def evaluate(self, ctx: EvalContext) -> KindResult:
         """Context -> classification metrics, the model gate's verdict and the champion on the same rows."""

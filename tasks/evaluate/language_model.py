@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from tasks.evaluate.baselines import BaselineResult, lm_baseline
 from tasks.evaluate.evaluator import EvalContext, KindEvaluator
+from tasks.train.models.lstm_lm import LanguageModelKind
 
 
 class LanguageModelEvaluator(KindEvaluator):
     """`lstm_lm`: the default test evaluation plus the Kneser-Ney baseline of `evaluate.baseline_order`."""
 
-    kind = "lstm_lm"
+    kind = LanguageModelKind.name
 
     def baseline(self, ctx: EvalContext) -> BaselineResult | None:
         """Kneser-Ney over the same token ids and test targets as the LSTM (the kind's windows)."""

@@ -204,7 +204,7 @@ class RecommenderEvaluator(KindEvaluator):
     """`lstm_recommender`: full ranking vs the popularity and item-kNN rankers, exposure gate;
     the pyfunc takes `user_id` + `history` (item ids, oldest first)."""
 
-    kind = "lstm_recommender"
+    kind = RecommenderKind.name
     input_columns = ("id", "user_id", "item_id", "ts")
 
     def evaluate(self, ctx: EvalContext) -> KindResult:

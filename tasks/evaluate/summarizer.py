@@ -23,6 +23,7 @@ from tasks.evaluate.summary_counterfactual import SelectionCheck, selection_chec
 from tasks.train.bundle import load_predictor
 from tasks.train.models.lstm_summarizer import (
     SummarizerConfig,
+    SummarizerKind,
     join_sentences,
     oracle_labels,
     rouge_words,
@@ -121,7 +122,7 @@ def evaluate_summarizer(bundle_dir: str, cfg: SummarizerConfig, tokens: pa.Table
 class SummarizerEvaluator(KindEvaluator):
     """`lstm_summarizer`: rouge-score vs Lead-3, Lead-k and the oracle, and the identity-swap check (its gate)."""
 
-    kind = "lstm_summarizer"
+    kind = SummarizerKind.name
 
     def evaluate(self, ctx: EvalContext) -> KindResult:
         """Context -> ROUGE metrics of the model and its baselines, the selection check's verdict."""
