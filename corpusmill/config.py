@@ -20,7 +20,7 @@ from tasks.ingest.interactions import InteractionsConfig
 from tasks.register.config import RegisterConfig
 from tasks.score.config import ApplicationsConfig
 from tasks.tokenize.config import SplitConfig, TokenizeConfig
-from tasks.train.kinds import ModelConfig, reports_metric, test_metrics
+from tasks.train.kinds import ModelConfig, promotion_metric, reports_metric, test_metrics
 
 DEFAULT_CONFIG = Path("pipelines.yaml")
 
@@ -117,15 +117,17 @@ class PipelineConfig(BaseModel):
 
     @model_validator(mode="after")
     def _metric_reported_by_each_model(self) -> PipelineConfig:
-        metric = self.evaluate.metric
         warm_starts = {getattr(m, "pretrained_lm", None) for m in self.models.values()}  # judged on their own metric
         for name, model in self.models.items():
-            if metric is None or name in warm_starts or reports_metric(model.kind, self.evaluate, metric):
+            asked = self.evaluate.metric is not None and name not in warm_starts
+            metric = self.evaluate.metric if asked else promotion_metric(model.kind, self.evaluate)[0]
+            if reports_metric(model.kind, self.evaluate, metric):
                 continue
-            reported = ", ".join(test_metrics(model.kind, self.evaluate))
+            said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
             raise ValidationError.from_exception_data(self.__class__.__name__, [InitErrorDetails(
-                type=PydanticCustomError("metric", f"{metric!r} is not a test metric of model {name!r}: "
-                                         f"{model.kind} reports {reported}"), loc=("evaluate", "metric"), input=metric)])
+                type=PydanticCustomError("metric", f"{said} not a test metric of model {name!r}: {model.kind} reports "
+                                         f"{', '.join(test_metrics(model.kind, self.evaluate))}"),
+                loc=("evaluate", "metric"), input=self.evaluate.metric)])
         return self
 
     @model_validator(mode="after")

@@ -54,6 +54,11 @@ def test_reported_metrics_are_accepted_and_unset_means_the_kinds_own():
     assert promotion_metric("lstm_lm", evaluate) == ("perplexity", False)
 
 
+def test_an_unset_metric_whose_kind_default_is_not_reported_is_refused():
+    with pytest.raises(ConfigError, match="unset, and lstm_recommender's own metric 'ndcg_at_10' is not"):
+        parse_config(_config({"rec": {"kind": "lstm_recommender"}}, {"exposure": {"k": 20}}))
+
+
 def test_an_lm_that_only_warm_starts_a_classifier_is_judged_on_its_own_metric():
     models = {"lm": {"kind": "lstm_lm"}, "clf": {"kind": "lstm_classifier", "pretrained_lm": "lm"}}
     evaluate = parse_config(_config(models, {"metric": "accuracy"})).pipeline("p").evaluate

@@ -212,16 +212,14 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
     config_class = RecommenderConfig
     monitor = "ndcg_at_10"
     mode = "max"
-    BASELINES = ("popularity", "item_knn")
 
     @classmethod
     def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:
-        """Full-ranking metrics at `evaluate.exposure.k` and exposure figures of the model, the same of
-        each baseline ranker (`baseline_<ranker>_<m>`) and the model's lift over each (`lift_<m>_vs_<ranker>`)."""
-        k = evaluate.exposure.k
+        """Ranking (at `evaluate.exposure.k`) and exposure metrics: the model's, each baseline ranker's
+        (`baseline_<ranker>_<m>`), and the model's lift over each (`lift_<m>_vs_<ranker>`)."""
+        k, rankers = evaluate.exposure.k, ("popularity", "item_knn")
         own = (f"hit_at_{k}", f"ndcg_at_{k}", "mrr", f"coverage_at_{k}", "hit_at_1", "exposure_gini", "long_tail_share")
-        return (own + tuple(f"baseline_{b}_{m}" for b in cls.BASELINES for m in own)
-                + tuple(f"lift_{m}_vs_{b}" for b in cls.BASELINES for m in own[:3]))
+        return own + tuple(f"baseline_{b}_{m}" for b in rankers for m in own) + tuple(f"lift_{m}_vs_{b}" for b in rankers for m in own[:3])
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: RecommenderConfig) -> Prepared:
         """Interactions table -> training windows and validation/test ranking examples (`rec_data`).
