@@ -121,13 +121,15 @@ class PipelineConfig(BaseModel):
         for name, model in self.models.items():
             asked = self.evaluate.metric is not None and name not in warm_starts
             metric = self.evaluate.metric if asked else promotion_metric(model.kind, self.evaluate)[0]
-            if reports_metric(model.kind, self.evaluate, metric):
-                continue
-            said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
-            raise ValidationError.from_exception_data(self.__class__.__name__, [InitErrorDetails(
-                type=PydanticCustomError("metric", f"{said} not a test metric of model {name!r}: {model.kind} reports "
-                                         f"{', '.join(test_metrics(model.kind, self.evaluate))}"),
-                loc=("evaluate", "metric"), input=self.evaluate.metric)])
+            reported = ", ".join(test_metrics(model.kind, self.evaluate))
+            if not reports_metric(model.kind, self.evaluate, metric):
+                said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
+                _refuse(self, "metric", f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}",
+                        self.evaluate.metric)
+            gain = f"gain_over_baseline_{metric}"
+            if self.evaluate.min_gain_over_baseline is not None and not reports_metric(model.kind, self.evaluate, gain):
+                _refuse(self, "min_gain_over_baseline", f"model {name!r} has no {gain!r} to gate on: {model.kind} "
+                        f"reports {reported}", self.evaluate.min_gain_over_baseline)
         return self
 
     @model_validator(mode="after")
@@ -139,6 +141,12 @@ class PipelineConfig(BaseModel):
                     f"models {sorted(self.models)}"
                 )
         return self
+
+
+def _refuse(model: BaseModel, key: str, message: str, value: object) -> None:
+    """Raise a ValidationError at `evaluate.<key>` of `model` (its path prefix is added by pydantic)."""
+    raise ValidationError.from_exception_data(model.__class__.__name__, [InitErrorDetails(
+        type=PydanticCustomError("evaluate", message), loc=("evaluate", key), input=value)])
 
 
 class CorpusmillConfig(BaseModel):

@@ -59,6 +59,15 @@ def test_an_unset_metric_whose_kind_default_is_not_reported_is_refused():
         parse_config(_config({"rec": {"kind": "lstm_recommender"}}, {"exposure": {"k": 20}}))
 
 
+def test_a_baseline_gate_needs_a_baseline_gain_on_the_metric():
+    with pytest.raises(ConfigError, match="pipelines.p.evaluate.min_gain_over_baseline: model 'rec' has no 'gain_over_baseline_ndcg_at_10'"):
+        parse_config(_config({"rec": {"kind": "lstm_recommender"}}, {"min_gain_over_baseline": 0.01}))
+    with pytest.raises(ConfigError, match="'gain_over_baseline_accuracy'"):
+        parse_config(_config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "baseline": "none",
+                                                                     "min_gain_over_baseline": 0.01}))
+    parse_config(_config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "min_gain_over_baseline": 0.01}))
+
+
 def test_an_lm_that_only_warm_starts_a_classifier_is_judged_on_its_own_metric():
     models = {"lm": {"kind": "lstm_lm"}, "clf": {"kind": "lstm_classifier", "pretrained_lm": "lm"}}
     evaluate = parse_config(_config(models, {"metric": "accuracy"})).pipeline("p").evaluate
