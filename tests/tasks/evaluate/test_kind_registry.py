@@ -25,3 +25,15 @@ def test_input_examples_take_the_form_each_pyfunc_takes():
     assert list(evaluator_for("lstm_summarizer").input_example(rows).columns) == ["text"]
     recs = evaluator_for("lstm_recommender").input_example(rows[list(evaluator_for("lstm_recommender").input_columns)])
     assert recs.to_dict("list") == {"user_id": ["u", "v"], "history": [["i2", "i4", "i1"], ["i3"]]}
+
+
+def test_the_types_evaluate_and_register_share_import_no_prefect():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import tasks.train.record, tasks.evaluate.outcome, tasks.evaluate.kinds, tasks.register.gates; "
+            "print(sorted(m for m in sys.modules if m == 'prefect' or m.endswith('prefect_tasks')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert out.stdout.strip() == "[]"
