@@ -27,14 +27,13 @@ from tasks.train.record import TrainRecord
 @dataclass
 class EvalContext:
     """What one evaluation sees: the job, the training's record, the whole tokens table, a scratch
-    folder for plots, the champion's version (None when none) and the promotion metric."""
+    folder for plots and the champion's version (None when none)."""
 
     job: EvalJob
     record: TrainRecord
     tokens: pa.Table
     plot_dir: Path
     champion: str | None
-    metric: str
 
     @cached_property
     def test(self) -> pa.Table:

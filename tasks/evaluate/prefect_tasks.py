@@ -65,7 +65,7 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     scratch = tempfile.TemporaryDirectory(prefix="corpusmill-eval-")  # plots drawn here, then uploaded
     plot_dir = Path(scratch.name) / "plots"
     ctx = EvalContext(job=job, record=record, tokens=DatasetHandle(job.tokens_uri).read_table(), plot_dir=plot_dir,
-                      champion=champion, metric=metric)
+                      champion=champion)
     evaluator = evaluator_for(job.model.kind)
     result = evaluator.evaluate(ctx)
     if not result.champion_rescored:  # compare with the champion's stored test metrics
