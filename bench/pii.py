@@ -30,9 +30,9 @@ def redactor(code: Path, only: list[str] | None = None):
     import pyarrow as pa
 
     pii = importlib.import_module("tasks.clean.pii")
-    config = importlib.import_module("tasks.clean.config")
-    known = config.PiiParams.model_fields["types"].annotation.__args__[0].__args__
-    default = list(config.PiiParams().types)
+    params = getattr(pii, "PiiParams", None) or importlib.import_module("tasks.clean.config").PiiParams  # older checkouts: config
+    known = params.model_fields["types"].annotation.__args__[0].__args__
+    default = list(params().types)
     types = default + [k for k in known if k not in default]  # the default order first (it matters)
     types = [k for k in types if only is None or k in only]
 

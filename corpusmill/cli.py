@@ -94,8 +94,7 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
     from corpusmill.summary import print_summary
     from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
-    from flows.score_recommendations import score_recommendations_flow
-    from flows.score_summaries import score_summaries_flow
+    from flows.scoring import run_applications
 
     quiet_user_errors()  # a user error raised in a flow: one line, no traceback per Prefect level
     config_path = str(Path(args.config).resolve())
@@ -106,13 +105,7 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
         result = corpus_to_model_flow(pipeline=name, config_path=config_path, workspace=str(ws.root),
                                       stages=pipeline_stages, resume=args.resume) if pipeline_stages else {}
         if stages is None or "score" in stages:
-            apps = config.pipeline(name).applications
-            if apps.recommendations is not None:
-                result["scores/recommendations"] = score_recommendations_flow(
-                    pipeline=name, config_path=config_path, workspace=str(ws.root))
-            if apps.summaries is not None:
-                result["scores/summaries"] = score_summaries_flow(
-                    pipeline=name, config_path=config_path, workspace=str(ws.root))
+            result.update(run_applications(config, name, config_path, str(ws.root)))
         results[name] = result
     print_summary(results, ws, env, time.time() - started, run_owned_api=own_api)
     return 0

@@ -9,6 +9,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tasks.audit.config import AuditConfig
 from tasks.clean.config import CleanConfig
@@ -20,7 +21,7 @@ from tasks.ingest.interactions import InteractionsConfig
 from tasks.register.config import RegisterConfig
 from tasks.score.config import ApplicationsConfig
 from tasks.tokenize.config import SplitConfig, TokenizeConfig
-from tasks.train.kinds import ModelConfig
+from tasks.train.kinds import ModelConfig, promotion_metric, reports_metric, test_metrics
 
 DEFAULT_CONFIG = Path("pipelines.yaml")
 
@@ -131,15 +132,37 @@ class PipelineConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _metric_reported_by_each_model(self) -> PipelineConfig:
+        warm_starts = {getattr(m, "pretrained_lm", None) for m in self.models.values()}  # judged on their own metric
+        for name, model in self.models.items():
+            asked = self.evaluate.metric is not None and name not in warm_starts
+            metric = self.evaluate.metric if asked else promotion_metric(model.kind, self.evaluate)[0]
+            reported = ", ".join(test_metrics(model.kind, self.evaluate))
+            if not reports_metric(model.kind, self.evaluate, metric):
+                said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
+                _refuse(self, "metric", f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}",
+                        self.evaluate.metric)
+            gain = f"gain_over_baseline_{metric}"
+            if self.evaluate.min_gain_over_baseline is not None and not reports_metric(model.kind, self.evaluate, gain):
+                _refuse(self, "min_gain_over_baseline", f"model {name!r} has no {gain!r} to gate on: {model.kind} "
+                        f"reports {reported}", self.evaluate.min_gain_over_baseline)
+        return self
+
+    @model_validator(mode="after")
     def _applications_name_models(self) -> PipelineConfig:
-        for app_name in ("recommendations", "summaries"):
-            app = getattr(self.applications, app_name)
-            if app is not None and app.model not in self.models:
+        for app_name, app in self.applications.items():
+            if app.model not in self.models:
                 raise ValueError(
                     f"applications.{app_name}.model: {app.model!r} is not one of this pipeline's "
                     f"models {sorted(self.models)}"
                 )
         return self
+
+
+def _refuse(model: BaseModel, key: str, message: str, value: object) -> None:
+    """Raise a ValidationError at `evaluate.<key>` of `model` (its path prefix is added by pydantic)."""
+    raise ValidationError.from_exception_data(model.__class__.__name__, [InitErrorDetails(
+        type=PydanticCustomError("evaluate", message), loc=("evaluate", key), input=value)])
 
 
 class CorpusmillConfig(BaseModel):

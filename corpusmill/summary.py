@@ -41,11 +41,10 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
                 lines.append(f"            fairness verdict: {reg['fairness']}")
             lines += summary_lines(model.get("metrics", {}))
             lines += gate_hint_lines(reg)
-        for app in ("scores/recommendations", "scores/summaries"):
-            if app in result:
-                s = result[app]
-                lines.append(f"  {app}: {s['new_rows']} new rows ({len(s['new_partitions'])} partition(s)), "
-                             f"{s['total_rows']} total, by {s['model']} v{s['version']} -> {s['output']}")
+        for app in [key for key in result if key.startswith("scores/")]:  # the scoring applications' runs
+            s = result[app]
+            lines.append(f"  {app}: {s['new_rows']} new rows ({len(s['new_partitions'])} partition(s)), "
+                         f"{s['total_rows']} total, by {s['model']} v{s['version']} -> {s['output']}")
         lines.append(f"  data:     {ws.data_root}/{pipeline}/")
         if result.get("config"):
             lines.append(f"  config:   sha256 {result['config']['sha256']} ({result['config']['snapshot']})")

@@ -7,8 +7,7 @@ from typing import Any
 
 from corpusmill.config import CorpusmillConfig
 from flows.corpus_to_model import corpus_to_model_flow
-from flows.score_recommendations import score_recommendations_flow
-from flows.score_summaries import score_summaries_flow
+from tasks.score.applications import APPLICATIONS
 
 
 def build_deployments(config: CorpusmillConfig, config_path: str, workspace: str, source: str | None = None) -> list[Any]:
@@ -24,12 +23,8 @@ def build_deployments(config: CorpusmillConfig, config_path: str, workspace: str
             name=name, parameters=params, tags=["corpusmill", name],
             description=pipeline.description or f"ingest -> register for pipeline {name}",
         ))
-        for app_name, flow in (("recommendations", score_recommendations_flow),
-                               ("summaries", score_summaries_flow)):
-            app = getattr(pipeline.applications, app_name)
-            if app is None:
-                continue
-            deployments.append(flow.to_deployment(
+        for app_name, app in pipeline.applications.items():
+            deployments.append(APPLICATIONS[app_name].load_flow().to_deployment(
                 name=name, parameters=params, cron=app.schedule, tags=["corpusmill", name, app_name],
                 description=f"score new {app_name} input of {name} with {pipeline.registered_name(app.model)}@{app.alias}",
             ))
@@ -38,7 +33,8 @@ def build_deployments(config: CorpusmillConfig, config_path: str, workspace: str
 
 def _from_source(deployment: Any, source: str) -> Any:
     """The same deployment with its flow loaded from `source` (a folder: the worker runs it there)."""
-    flow = {f.name: f for f in (corpus_to_model_flow, score_recommendations_flow, score_summaries_flow)}[deployment.flow_name]
+    flows = [corpus_to_model_flow, *(app.load_flow() for app in APPLICATIONS.values())]
+    flow = {f.name: f for f in flows}[deployment.flow_name]
     entrypoint = f"{Path(inspect.getfile(flow.fn)).resolve().relative_to(Path(source).resolve()).as_posix()}:{flow.fn.__name__}"
     return flow.from_source(source=source, entrypoint=entrypoint).to_deployment(
         name=deployment.name, parameters=deployment.parameters, tags=deployment.tags,

@@ -1,6 +1,11 @@
-"""Audit gates: compare report figures with configured thresholds; warn, fail or ask to mitigate."""
+"""Audit gates: compare report figures with configured thresholds; warn, fail or ask to mitigate.
+
+One check per gate metric, registered in `GATE_METRICS` (the YAML `metric:` of a gate); a new
+corpus gate is one function `(gate, report, cfg) -> GateResult` plus one line there (and its name
+in `tasks.audit.config.GateMetric`, which a test keeps equal to the registry)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -57,7 +62,7 @@ def _label_gap(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> GateR
     return GateResult(**base, value=value, passed=passed, message=message, axis=worst.axis, group=worst.group)
 
 
-def _min_docs(gate: GateConfig, report: AuditReport) -> GateResult:
+def _min_docs(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> GateResult:
     base = dict(name=gate.name, metric=gate.metric, threshold=gate.threshold, action=gate.action)
     present = {(r.axis, r.group): r.docs for r in report.groups}
     if not present:
@@ -86,17 +91,16 @@ def _filter_impact(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> G
     return GateResult(**base, value=worst.ratio, passed=passed, message=message, axis=worst.axis, group=worst.group)
 
 
+GATE_METRICS: dict[str, Callable[[GateConfig, AuditReport, AuditConfig], GateResult]] = {
+    "max_label_rate_gap": _label_gap,
+    "min_group_docs": _min_docs,
+    "max_filter_impact_ratio": _filter_impact,
+}
+
+
 def evaluate_gates(report: AuditReport, cfg: AuditConfig) -> list[GateResult]:
     """Evaluate every gate of `cfg.gates` on a report; one `GateResult` per gate, in order."""
-    results = []
-    for gate in cfg.gates:
-        if gate.metric == "max_label_rate_gap":
-            results.append(_label_gap(gate, report, cfg))
-        elif gate.metric == "min_group_docs":
-            results.append(_min_docs(gate, report))
-        else:
-            results.append(_filter_impact(gate, report, cfg))
-    return results
+    return [GATE_METRICS[gate.metric](gate, report, cfg) for gate in cfg.gates]
 
 
 def enforce_gates(results: list[GateResult]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 CJK_CHAR = f"[{CJK_CLASS}]"
+
+
+class StepParams(BaseModel):
+    """Base of a step's parameters (YAML `{name: {params}}`); unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class StepCount(BaseModel):
@@ -79,9 +86,11 @@ class StepOutput:
 
 
 class RowStep(ABC):
-    """A step that decides each row on its own text: a transform, a filter, or both."""
+    """A step that decides each row on its own text: a transform, a filter, or both. `name` is its
+    YAML name and `params_class` its parameters' class; `tasks/clean/steps.py` registers it."""
 
-    name: str = "step"
+    name: ClassVar[str] = "step"
+    params_class: ClassVar[type[StepParams]] = StepParams
 
     @abstractmethod
     def process(self, text: pa.ChunkedArray) -> StepOutput:
@@ -128,9 +137,11 @@ DECISION_SCHEMA = pa.schema([("id", pa.string()), ("reason", pa.string()), ("dup
 
 
 class Deduplicator(ABC):
-    """A corpus-wide step: small per-shard signatures, one decision over all of them, applied per shard."""
+    """A corpus-wide step: small per-shard signatures, one decision over all of them, applied per shard.
+    `name` is its YAML name and `params_class` its parameters' class; `tasks/clean/steps.py` registers it."""
 
-    name: str = "dedup"
+    name: ClassVar[str] = "dedup"
+    params_class: ClassVar[type[StepParams]] = StepParams
     reason: str = "duplicate"
 
     @abstractmethod

@@ -13,10 +13,33 @@ import datasketch
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field, model_validator
 
-from tasks.clean.base import CJK_CHAR, Deduplicator
-from tasks.clean.config import ExactDedupParams, NearDedupParams
+from tasks.clean.base import CJK_CHAR, Deduplicator, StepParams
 from tasks.clean.dedup_decide import ParquetSignatures, TableSignatures, decide_exact, decide_near
+
+
+class ExactDedupParams(StepParams):
+    """Drop documents whose normalised text (case-folded, whitespace-collapsed) equals another's; keep the smallest id."""
+
+    casefold: bool = True
+
+
+class NearDedupParams(StepParams):
+    """MinHash LSH (datasketch permutations): documents sharing a band bucket are clustered; the smallest id stays."""
+
+    num_perm: int = Field(default=128, ge=8)
+    bands: int = Field(default=16, ge=1)
+    shingle_size: int = Field(default=5, ge=1, description="word n-grams; character n-grams for CJK text")
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0, description="if set, a candidate pair also needs this estimated Jaccard (band agreement share)")
+    seed: int = 1
+
+    @model_validator(mode="after")
+    def _bands_divide(self) -> NearDedupParams:
+        if self.num_perm % self.bands:
+            raise ValueError(f"bands ({self.bands}) must divide num_perm ({self.num_perm})")
+        return self
+
 
 MIX = np.uint64(0x100000001B3)
 CELLS_PER_CHUNK = 4_000_000  # shingles x permutations held at once
@@ -38,6 +61,7 @@ class ExactDedup(Deduplicator):
     """Drop rows whose case-folded, whitespace-collapsed text equals that of a smaller id (reason `duplicate`)."""
 
     name = "exact_dedup"
+    params_class = ExactDedupParams
     reason = "duplicate"
 
     def __init__(self, params: ExactDedupParams) -> None:
@@ -116,6 +140,7 @@ class NearDedup(Deduplicator):
     every row but the smallest id of a cluster is dropped with reason `near_duplicate`."""
 
     name = "near_dedup"
+    params_class = NearDedupParams
     reason = "near_duplicate"
 
     def __init__(self, params: NearDedupParams) -> None:

@@ -7,12 +7,48 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from pydantic import Field
 
-from tasks.clean.base import CJK_CHAR, Filter, cjk_chars, first_reason, word_count
-from tasks.clean.config import LanguageParams, LengthParams, QualityParams, RepetitionParams
+from tasks.clean.base import CJK_CHAR, Filter, StepParams, cjk_chars, first_reason, word_count
 
 EN_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 ZH_STOP_WORDS = ("的", "了", "是", "在", "我", "有", "和", "就", "不", "也", "很", "都")
+
+
+class LengthParams(StepParams):
+    """Keep documents with min_words <= words <= max_words (each CJK character counts as a word)."""
+
+    min_words: int = Field(default=3, ge=0)
+    max_words: int | None = Field(default=None, ge=1)
+
+
+class LanguageParams(StepParams):
+    """Keep documents whose language (py3langid, plus a Han-script rule) is in `keep`."""
+
+    keep: list[str] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    short_text_chars: int = Field(default=60, ge=0, description="below this many characters only the top language must be kept (no confidence test): langid is unsure on one-liners")
+
+
+class QualityParams(StepParams):
+    """Gopher-style heuristics (Rae et al. 2021), CJK-aware (a CJK character counts as one word)."""
+
+    min_words: int = Field(default=5, ge=0)
+    max_words: int = Field(default=100_000, ge=1)
+    min_mean_word_length: float = 2.0
+    max_mean_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1
+    max_ellipsis_line_ratio: float = 0.3
+    min_alpha_word_ratio: float = 0.8
+    min_stop_words: int = Field(default=2, ge=0)
+
+
+class RepetitionParams(StepParams):
+    """Gopher repetition: duplicate line/paragraph fractions and top n-gram character shares."""
+
+    max_dup_line_fraction: float = 0.3
+    max_dup_paragraph_fraction: float = 0.3
+    top_ngram_max_share: dict[int, float] = Field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
 
 
 class EmptyFilter(Filter):
@@ -35,6 +71,7 @@ class LengthFilter(Filter):
     """Keep min_words <= words <= max_words; reasons `too_short` / `too_long` (CJK: characters count as words)."""
 
     name = "length"
+    params_class = LengthParams
 
     def __init__(self, params: LengthParams) -> None:
         self.params = params
@@ -56,6 +93,7 @@ class LanguageFilter(Filter):
     """
 
     name = "language"
+    params_class = LanguageParams
 
     def __init__(self, params: LanguageParams) -> None:
         self.params = params
@@ -86,6 +124,7 @@ class QualityFilter(Filter):
     and uses Chinese stop words; mean word length is not tested on CJK-dominant text."""
 
     name = "quality"
+    params_class = QualityParams
 
     def __init__(self, params: QualityParams) -> None:
         self.params = params
@@ -152,6 +191,7 @@ class RepetitionFilter(Filter):
     """Duplicate lines/paragraphs and top n-gram character shares (Gopher); reasons `repetition:<rule>`."""
 
     name = "repetition"
+    params_class = RepetitionParams
 
     def __init__(self, params: RepetitionParams) -> None:
         self.params = params

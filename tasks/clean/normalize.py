@@ -13,8 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.clean.base import RowStep, StepOutput
-from tasks.clean.config import NormalizeParams
+from tasks.clean.base import RowStep, StepOutput, StepParams
 
 # Two adjacent Latin-1 / Windows-1252 range characters: the fingerprint of UTF-8 decoded as Latin-1.
 MOJIBAKE_SUSPECT = r"[\x{80}-\x{2FF}\x{2010}-\x{20AC}\x{2122}][\x{80}-\x{2FF}\x{2010}-\x{20AC}\x{2122}]|\x{FFFD}"
@@ -35,6 +34,15 @@ def _python_on_matches(text: pa.Array, pattern: str, fn) -> pa.Array:
     for i in indices:
         values[i] = fn(values[i])
     return pa.array(values, pa.string())
+
+
+class NormalizeParams(StepParams):
+    """Unicode NFKC, ftfy mojibake repair, HTML tags/entities, control characters, whitespace."""
+
+    nfkc: bool = True
+    fix_mojibake: bool = True
+    strip_html: bool = True
+    lowercase: bool = False
 
 
 def normalize_pass(text: pa.Array, params: NormalizeParams) -> pa.Array:
@@ -82,6 +90,7 @@ class Normalize(RowStep):
     """Rewrite text to its normal form; rows left empty are dropped with reason `empty`."""
 
     name = "normalize"
+    params_class = NormalizeParams
 
     def __init__(self, params: NormalizeParams) -> None:
         self.params = params

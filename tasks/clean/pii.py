@@ -9,13 +9,14 @@ overlapping one already taken is skipped. Recall/precision per type: `bench/pii.
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field, model_validator
 
-from tasks.clean.base import RowStep, StepOutput
-from tasks.clean.config import PiiParams
+from tasks.clean.base import RowStep, StepOutput, StepParams
 from tasks.clean.pii_names import NAME_DETECTORS
 from tasks.clean.pii_numbers import (
     DIGITS_PREFILTER,
@@ -24,6 +25,30 @@ from tasks.clean.pii_numbers import (
     Detector,
     phone_finder,
 )
+
+PII_TYPES = ("email", "iban", "card", "ssn", "ip", "phone", "address", "person")  # IBAN before card: its digits can pass Luhn
+
+
+class PiiParams(StepParams):
+    """Replace personal data by typed placeholders (`<EMAIL>`, `<PHONE>`, ...), in the text and carried string
+    columns; quarantined rows are stored redacted, hashed or kept as they are (`quarantine`)."""
+
+    types: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "person"]] = Field(
+        default_factory=lambda: list(PII_TYPES), description="types to redact, in this order (a span taken by an earlier type is not looked at again)")
+    phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"], min_length=1,
+                                     description="ISO regions whose national phone formats are recognised (+<country> numbers always are)")
+    columns: Literal["all"] | list[str] = Field(default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)")
+    quarantine: Literal["redact", "hash", "keep"] = Field(default="redact", description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept")
+
+    @model_validator(mode="after")
+    def _known_regions(self) -> PiiParams:
+        import phonenumbers
+
+        unknown = [r for r in self.phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"phone_regions: unknown region code(s) {unknown}; use ISO 3166 codes such as US, GB, DE")
+        return self
+
 
 PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in ("email", "card", "iban", "ssn", "ip", "phone", "address", "person")}
 NOT_CARRIED = ("id", "text", "label", "encoding_error", "step", "reason")
@@ -147,6 +172,7 @@ class Pii(RowStep):
     Replacements per type (text and columns together) land in `replaced`."""
 
     name = "pii"
+    params_class = PiiParams
 
     def __init__(self, params: PiiParams) -> None:
         self.params = params

@@ -11,15 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.clean.base import Deduplicator, PhaseResult, RowStep, StepCount, StepCounters
-from tasks.clean.config import CleanConfig, PiiParams
-from tasks.clean.dedup import ExactDedup, NearDedup
-from tasks.clean.filters import EmptyFilter, LanguageFilter, LengthFilter, QualityFilter, RepetitionFilter
-from tasks.clean.normalize import Normalize
-from tasks.clean.pii import Pii, protect_quarantine
+from tasks.clean.config import CleanConfig
+from tasks.clean.filters import EmptyFilter
+from tasks.clean.pii import PiiParams, protect_quarantine
+from tasks.clean.steps import STEPS
 
-ROW_STEPS = {"normalize": Normalize, "length": LengthFilter, "language": LanguageFilter, "quality": QualityFilter,
-             "repetition": RepetitionFilter, "pii": Pii}
-DEDUP_STEPS = {"exact_dedup": ExactDedup, "near_dedup": NearDedup}
 INPUT_STEP = "input"
 
 
@@ -179,17 +175,18 @@ def build_plan(cfg: CleanConfig, quarantine_encoding_errors: bool, label_values:
     (empty text, encoding errors when quarantined, labels outside `label_values` when given).
     With a `pii` step, every phase stores its quarantined rows as that step's `quarantine` option says."""
     labels = frozenset(label_values) if label_values is not None else None
-    pii = next((params for name, params in cfg.steps() if name == "pii"), None)
+    pii = next((params for _, params in cfg.steps() if isinstance(params, PiiParams)), None)
     phases: list[RowPhase | DedupPhase] = [RowPhase(steps=[], input_check=True, quarantine_encoding_errors=quarantine_encoding_errors,
                                                     label_values=labels, pii=pii)]
     seen: dict[str, int] = {}
     for name, params in cfg.steps():
         seen[name] = seen.get(name, 0) + 1
         key = name if seen[name] == 1 else f"{name}#{seen[name]}"
-        if name in DEDUP_STEPS:
-            phases.append(DedupPhase(key=key, dedup=DEDUP_STEPS[name](params), pii=pii))
+        step = STEPS[name](params)
+        if isinstance(step, Deduplicator):
+            phases.append(DedupPhase(key=key, dedup=step, pii=pii))
         elif isinstance(phases[-1], RowPhase):
-            phases[-1].steps.append((key, ROW_STEPS[name](params)))
+            phases[-1].steps.append((key, step))
         else:
-            phases.append(RowPhase(steps=[(key, ROW_STEPS[name](params))], pii=pii))
+            phases.append(RowPhase(steps=[(key, step)], pii=pii))
     return CleanPlan(phases=phases)

@@ -8,8 +8,9 @@
   over the same token ids and the same test targets as the LSTM (the windows of the kind's
   `prepare`), so the two perplexities are per-token on the same tokens.
 
-`baseline_metrics(...)` gives the `baseline_<metric>` and `gain_over_baseline_<metric>` figures
-that go to MLflow, report.json, the model card and the run summary.
+Each kind's evaluator (`tasks/evaluate/kinds.py`) says which baseline it has; `gains(...)` gives
+the `baseline_<metric>` and `gain_over_baseline_<metric>` figures that go to MLflow, report.json,
+the model card and the run summary.
 """
 from __future__ import annotations
 
@@ -188,24 +189,3 @@ def card_section(metrics: dict[str, Any]) -> list[str]:
     note = ("Baseline: TF-IDF + logistic regression (or a Kneser-Ney n-gram LM) trained on the same train "
             "split, tuned on validation, scored on the same test rows (`baseline_*` metrics in MLflow).")
     return ["## Baseline", "", note, "", *lines, ""]
-
-
-def run_baseline(model_cfg: Any, cfg: Any, tokens: pa.Table, bundle_dir: str,
-                 model_metrics: dict[str, float]) -> tuple[dict[str, Any] | None, dict[str, float]]:
-    """The evaluate stage's baseline for one model: TF-IDF + LR for `lstm_classifier`, Kneser-Ney
-    for `lstm_lm`, nothing for other kinds or `cfg.baseline == "none"`. Out: (the baseline's
-    record for report.json, or None; the `baseline_*`/`gain_over_baseline_*` metrics to log)."""
-    if cfg.baseline == "none" or model_cfg.kind not in ("lstm_classifier", "lstm_lm"):
-        return None, {}
-    if model_cfg.kind == "lstm_classifier":
-        result = tfidf_lr_baseline(tokens, cfg.baseline, cfg.calibration_bins, seed=model_cfg.train.seed)
-    else:
-        from pathlib import Path
-
-        from tasks.train.bundle import load_bundle
-        from tasks.train.kinds import get_kind
-
-        bundle = load_bundle(Path(bundle_dir))
-        result = lm_baseline(get_kind(model_cfg.kind), tokens, bundle.tokenizer, model_cfg, cfg.baseline_order)
-    record = result.model_dump(mode="json", exclude={"test_ids"})
-    return record, gains(model_metrics, result.metrics)

@@ -36,9 +36,12 @@ def compare_with_champion(
     `cfg.min_improvement` (in the metric's units, in the better direction).
 
     No champion (or a champion without the metric) means the candidate is better; a candidate
-    without the metric is never better.
+    without the metric is never better. `cfg.metric` must be set (the model's promotion metric,
+    `tasks.train.kinds.promotion_metric`); unset raises ValueError.
     """
     metric = cfg.metric
+    if metric is None:
+        raise ValueError("compare_with_champion: cfg.metric is unset; resolve the model's promotion metric first")
     value = candidate.get(metric)
     if value is None or not np.isfinite(value):
         return Comparison(better=False, metric=metric, candidate_value=None,

@@ -11,15 +11,21 @@ from tasks.evaluate.exposure import ExposureConfig
 class EvaluateConfig(BaseModel):
     """Which test metric decides promotion, in which direction, and by how much it must improve.
 
-    `metric` names a key of the candidate's metrics (e.g. `macro_f1`, `accuracy`, `roc_auc`,
-    `ece`, `perplexity`, `hit_rate`, `rouge_l`); `higher_is_better` is False for losses such as
-    `ece` or `perplexity`. `calibration_bins` is the number of equal-width confidence bins of ECE
-    and of the reliability plot.
+    `metric` names one of the test metrics the evaluate stage reports for the pipeline's model kinds
+    (each kind declares them: `ModelKind.test_metrics`), e.g. `accuracy`, `macro_f1`, `roc_auc`,
+    `ece` for `lstm_classifier`; `perplexity` for `lstm_lm`; `hit_at_10`, `ndcg_at_10`, `mrr` for
+    `lstm_recommender` (the `10` is `exposure.k`); `rouge1_f`, `rouge2_f`, `rougeL_f` for
+    `lstm_summarizer`; `gain_over_baseline_<metric>` where a baseline is computed. A metric a
+    model's kind does not report is a config error (except for an `lstm_lm` that only warm-starts
+    another model: it is judged on its perplexity). Unset: each kind's own (`macro_f1` for
+    classifiers, else the kind's validation monitor). `higher_is_better` is False for losses such
+    as `ece` or `perplexity`. `calibration_bins` is the number of equal-width confidence bins of
+    ECE and of the reliability plot.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    metric: str = "macro_f1"
+    metric: str | None = Field(default=None, description="promotion test metric; unset: the kind's own")
     higher_is_better: bool = True
     min_improvement: float = Field(default=0.0, ge=0.0)
     calibration_bins: int = Field(default=10, ge=1)

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from tasks.evaluate.evaluator import EvalContext, KindEvaluator, KindResult
 from tasks.evaluate.exposure import (
     ExposureConfig,
     exposure_gate,
@@ -196,3 +198,24 @@ def evaluate_recommender(model: torch.nn.Module, prepared_test: list[dict[str, A
     headline = {key: flat[key] for key in HEADLINE if key in flat}
     return {"metrics": {**headline, **flat}, "passed": gate[0], "reason": gate[1], "report": report,
             "predictions": predictions, "files": files}
+
+
+class RecommenderEvaluator(KindEvaluator):
+    """`lstm_recommender`: full ranking vs the popularity and item-kNN rankers, exposure gate;
+    the pyfunc takes `user_id` + `history` (item ids, oldest first)."""
+
+    kind = RecommenderKind.name
+    input_columns = ("id", "user_id", "item_id", "ts")
+
+    def evaluate(self, ctx: EvalContext) -> KindResult:
+        """Context -> ranking and exposure metrics of the model and baselines, the exposure gate's verdict."""
+        prepared = ctx.prepared
+        result = evaluate_recommender(ctx.device_model(), prepared.splits["test"], prepared.meta,
+                                      ctx.job.evaluate.exposure, ctx.plot_dir)
+        return KindResult(metrics=result["metrics"], predictions=result["predictions"], passed=result["passed"],
+                          reason=result["reason"], model_audit=result["report"], plots=result["files"])
+
+    def input_example(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Two users' last five items, from interaction rows (`user_id`, `item_id`, `ts`, `id`)."""
+        users = rows.sort_values(["user_id", "ts", "id"]).groupby("user_id")["item_id"].apply(list).head(2)
+        return pd.DataFrame({"user_id": [str(u) for u in users.index], "history": [list(map(str, h[-5:])) for h in users]})

@@ -17,11 +17,13 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from tasks.audit.config import AuditConfig
+from tasks.evaluate.evaluator import EvalContext, KindEvaluator, KindResult
 from tasks.evaluate.rouge import ROUGE_TYPES, resolve_mode, rouge_per_doc
 from tasks.evaluate.summary_counterfactual import SelectionCheck, selection_check
 from tasks.train.bundle import load_predictor
 from tasks.train.models.lstm_summarizer import (
     SummarizerConfig,
+    SummarizerKind,
     join_sentences,
     oracle_labels,
     rouge_words,
@@ -115,3 +117,15 @@ def evaluate_summarizer(bundle_dir: str, cfg: SummarizerConfig, tokens: pa.Table
                                 "selection_check": check.model_dump(mode="json") if check else None}}
     return {"metrics": evaluation.metrics, "predictions": pa.Table.from_pandas(rows, preserve_index=False),
             "passed": check.passed if check else True, "reason": reason, "model_audit": None, "probe": report, "plots": []}
+
+
+class SummarizerEvaluator(KindEvaluator):
+    """`lstm_summarizer`: rouge-score vs Lead-3, Lead-k and the oracle, and the identity-swap check (its gate)."""
+
+    kind = SummarizerKind.name
+
+    def evaluate(self, ctx: EvalContext) -> KindResult:
+        """Context -> ROUGE metrics of the model and its baselines, the selection check's verdict."""
+        result = evaluate_summarizer(ctx.record.bundle_dir, ctx.job.model, ctx.tokens, ctx.job.audit)
+        return KindResult(metrics=result["metrics"], predictions=result["predictions"], passed=result["passed"],
+                          reason=result["reason"], probe=result["probe"])

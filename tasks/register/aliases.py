@@ -19,10 +19,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
-from tasks.evaluate.baselines import gain_gate
 from tasks.evaluate.compare import Comparison, compare_with_champion
 from tasks.evaluate.config import EvaluateConfig
 from tasks.register.config import RegisterConfig
+from tasks.register.gates import GateInput, promotion_verdicts
 
 EVENT_TAG_PREFIX = "alias_event."
 METRIC_TAG_PREFIX = "metric."
@@ -167,21 +167,15 @@ def decide_alias(
     if previous == version:  # re-deciding the champion itself: compare with nothing
         champion = None
     comparison = compare_with_champion(candidate_metrics, champion, cfg)
-    fair = fairness_passed or not reg.require_fairness_gates
-    above_baseline, baseline_reason = gain_gate(candidate_metrics, cfg.metric, cfg.min_gain_over_baseline)
-    promoted = comparison.better and fair and above_baseline
+    verdicts = promotion_verdicts(GateInput(candidate_metrics, fairness_passed, fairness_reason, cfg, reg))
+    promoted = comparison.better and not any(v.blocks for v in verdicts)
     if promoted:
         alias = reg.alias_champion
-        reason = f"promoted: {comparison.reason}"
-        if not fairness_passed:
-            reason += f"; fairness gates failed but are not required ({fairness_reason})"
+        reason = "; ".join([f"promoted: {comparison.reason}", *(v.waived for v in verdicts if not v.passed)])
     else:
         alias = reg.alias_challenger
         reasons = [] if comparison.better else [comparison.reason]
-        if not fair:
-            reasons.append(f"fairness gates failed: {fairness_reason}")
-        if not above_baseline:
-            reasons.append(baseline_reason)
+        reasons += [v.reason for v in verdicts if v.blocks]
         reason = "not promoted: " + "; ".join(reasons)
     from_version = previous if promoted else alias_version(client, name, alias)
     event = AliasEvent(

@@ -21,7 +21,8 @@ from tasks.common.locks import hold
 from tasks.common.tracking import resume_run
 from tasks.common.version import code_version
 from tasks.evaluate.config import EvaluateConfig
-from tasks.evaluate.prefect_tasks import EvalOutcome
+from tasks.evaluate.kinds import evaluator_for
+from tasks.evaluate.outcome import REPORT_NAME, EvalOutcome, read_outcome
 from tasks.register.aliases import decide_alias
 from tasks.register.config import RegisterConfig
 from tasks.register.log_model import create_version, document_version
@@ -39,7 +40,7 @@ from tasks.register.recovery import (
 )
 from tasks.train.bundle import weights_hash
 from tasks.train.kinds import ModelConfig
-from tasks.train.prefect_tasks import RECORD_NAME, TrainRecord
+from tasks.train.record import TrainRecord, read_record
 
 _log = logging.getLogger(__name__)
 
@@ -71,14 +72,6 @@ class RegisterOutcome(BaseModel):
     fairness: str = ""  # the model audit's verdict that gated the alias, e.g. "passed: subgroup AUC gap ..."
 
 
-def input_example(kind: str, tokens: pd.DataFrame) -> pd.DataFrame:
-    """A few raw input rows in the form the pyfunc takes: `text`, or `user_id` + `history` for the recommender."""
-    if kind == "lstm_recommender":
-        rows = tokens.sort_values(["user_id", "ts", "id"]).groupby("user_id")["item_id"].apply(list).head(2)
-        return pd.DataFrame({"user_id": [str(u) for u in rows.index], "history": [list(map(str, h[-5:])) for h in rows]})
-    return pd.DataFrame({"text": tokens["text"].head(3).astype(str).tolist()})
-
-
 def _read_json(handle: DatasetHandle, name: str) -> dict[str, Any]:
     path = handle.join(name)
     if not handle.fs.exists(path):
@@ -99,8 +92,8 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
     unfinished by a killed run is completed, step by step. One registration of a model at a time in
     a workspace (lock file), and one version per training even across workspaces sharing an MLflow
     server."""
-    record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
-    outcome = EvalOutcome.model_validate(_read_json(DatasetHandle(job.stage_uris["evaluate"]), "report.json"))
+    record = read_record(job.model_dir)
+    outcome = read_outcome(job.stage_uris["evaluate"])
     with hold(lock_path(job), say=_log.warning):
         return _register(MlflowClient(), job, record, outcome)
 
@@ -172,10 +165,11 @@ def _papers(job: RegisterJob, record: TrainRecord, outcome: EvalOutcome,
             **job.registry.tags}
     mitigated = [storage.join(tokens.uri, n) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
-    example = input_example(job.model.kind, first_part.select(
-        [c for c in ("id", "text", "user_id", "item_id", "ts") if c in first_part.column_names]).to_pandas())
+    evaluator = evaluator_for(job.model.kind)
+    example = evaluator.input_example(first_part.select(
+        [c for c in evaluator.input_columns if c in first_part.column_names]).to_pandas())
     extra = {"corpus_audit": storage.download(audit.uri, papers / "audit")} if hashes.get("audit") else {}
-    extra["evaluation"] = storage.download(storage.join(evaluation.uri, "report.json"), papers / "report.json")
+    extra["evaluation"] = storage.download(storage.join(evaluation.uri, REPORT_NAME), papers / REPORT_NAME)
     if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation
         for u in mitigated:
             storage.download(u, papers / "mitigated" / posixpath.basename(u))

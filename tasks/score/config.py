@@ -1,7 +1,7 @@
 """Configuration of the scheduled batch-scoring applications (YAML `pipelines.<p>.applications`)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 
 class ApplicationConfig(BaseModel):
@@ -21,10 +21,27 @@ class ApplicationConfig(BaseModel):
     demo_input_rows: int = Field(default=0, ge=0, description="rows of a synthetic demo partition to drop into an empty input folder")
 
 
-class ApplicationsConfig(BaseModel):
-    """The two applications; either may be absent."""
+class ApplicationsConfig(RootModel[dict[str, ApplicationConfig | None]]):
+    """The pipeline's applications by name; each name is one of `tasks/score/applications.py`'s
+    registry (`recommendations`, `summaries`), and any may be absent."""
 
-    model_config = ConfigDict(extra="forbid")
+    root: dict[str, ApplicationConfig | None] = Field(default_factory=dict)  # null: not configured
 
-    recommendations: ApplicationConfig | None = None
-    summaries: ApplicationConfig | None = None
+    @model_validator(mode="after")
+    def _known_applications(self) -> ApplicationsConfig:
+        from tasks.score.applications import APPLICATIONS
+
+        unknown = sorted(set(self.root) - set(APPLICATIONS))
+        if unknown:
+            raise ValueError(f"unknown application(s) {unknown}; known: {', '.join(APPLICATIONS)}")
+        return self
+
+    def items(self) -> list[tuple[str, ApplicationConfig]]:
+        """The configured applications as (name, config), in registry order."""
+        from tasks.score.applications import APPLICATIONS
+
+        return [(name, app) for name in APPLICATIONS if (app := self.root.get(name)) is not None]
+
+    def get(self, name: str) -> ApplicationConfig | None:
+        """One application's config, or None when the pipeline does not configure it."""
+        return self.root.get(name)

@@ -79,6 +79,14 @@ class BatchPredictor(ABC):
         """At most `batch_rows` input rows -> their predictions (called under inference mode)."""
 
 
+def baseline_metric_names(metrics: tuple[str, ...], evaluate: Any) -> tuple[str, ...]:
+    """A kind's test metric names + the evaluate config -> the names the evaluate stage's baseline
+    adds (`baseline_<m>`, `gain_over_baseline_<m>`), none when `evaluate.baseline` is `none`."""
+    if getattr(evaluate, "baseline", "none") == "none":
+        return ()
+    return tuple(f"{prefix}{m}" for m in metrics for prefix in ("baseline_", "gain_over_baseline_"))
+
+
 class ModelKind(ABC, Generic[CfgT]):
     """One model kind. Subclass it once per module in `tasks/train/models/`.
 
@@ -91,6 +99,14 @@ class ModelKind(ABC, Generic[CfgT]):
     config_class: ClassVar[type[BaseModel]]
     monitor: ClassVar[str]
     mode: ClassVar[Literal["max", "min"]]
+    promotion_metric: ClassVar[str | None] = None  # higher-is-better test metric promoting when `evaluate.metric` is unset; None: `monitor`/`mode`
+
+    @classmethod
+    def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:
+        """The evaluate stage's config (`EvaluateConfig`) -> the names of the test metrics the
+        evaluate stage reports for this kind, baseline figures included (`fnmatch` patterns such as
+        `f1.*` for per-label names). `evaluate.metric` must be one of them. Default: `monitor`."""
+        return (cls.monitor,)
 
     @abstractmethod
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: CfgT) -> Prepared:

@@ -9,7 +9,6 @@ from typing import Any
 import mlflow
 from prefect import task
 from prefect.cache_policies import NONE
-from pydantic import BaseModel
 from tokenizers import Tokenizer
 
 from tasks.common import storage
@@ -18,21 +17,9 @@ from tasks.common.tracking import ensure_experiment, flatten_params, training_ru
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
+from tasks.train.record import RECORD_NAME, ModelJob, TrainRecord
 from tasks.train.run_log import log_dataset_input, metrics_logger, run_logger
 from tasks.train.trainer import train_model
-
-RECORD_NAME = "train_record.json"
-
-
-class ModelJob(BaseModel):
-    """What every per-model task (train, evaluate) is given: the model, its data and its folder."""
-
-    pipeline: str
-    model_name: str
-    registered_name: str
-    model: ModelConfig
-    tokens_uri: str
-    model_dir: str
 
 
 class TrainJob(ModelJob):
@@ -45,21 +32,6 @@ class TrainJob(ModelJob):
     resume: bool = True
     config_file: str | None = None  # the run's config snapshot, logged as an MLflow artifact
     config_sha256: str | None = None
-
-
-class TrainRecord(BaseModel):
-    """What a finished training left: its cache key, MLflow run, bundle and metrics."""
-
-    cache_key: str
-    run_id: str
-    bundle_dir: str
-    kind: str
-    best_metrics: dict[str, float]
-    best_epoch: int | None
-    steps: int
-    tokens_per_s: float
-    tokens_hash: str
-    tokenizer_hash: str
 
 
 def training_order(models: dict[str, ModelConfig]) -> list[str]:

@@ -36,7 +36,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tasks.common.pretrained import init_pretrained_embedding
 from tasks.train.batching import pad_ids, token_tensors
 from tasks.train.config import TrainConfig
-from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared
+from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared, baseline_metric_names
 from tasks.train.models.padded_lstm import padded_bidirectional
 
 
@@ -170,6 +170,14 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
     config_class = ClassifierConfig
     monitor = "accuracy"
     mode = "max"
+    promotion_metric = "macro_f1"
+    TEST_METRICS = ("accuracy", "macro_f1", "ece", "roc_auc", "precision.*", "recall.*", "f1.*")
+
+    @classmethod
+    def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:
+        """Classification metrics (`tasks/evaluate/metrics.py`: per-label ones as `f1.<label>` ...),
+        and unless `evaluate.baseline` is none the TF-IDF baseline's `baseline_<m>` / `gain_over_baseline_<m>`."""
+        return cls.TEST_METRICS + baseline_metric_names(cls.TEST_METRICS, evaluate)
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: ClassifierConfig) -> Prepared:
         """Tokens table -> examples `{"input_ids", "label", ["weight"]}` per split; rows without a

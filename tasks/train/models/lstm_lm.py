@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from tasks.train.batching import pad_ids, token_tensors
 from tasks.train.config import TrainConfig
-from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared
+from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared, baseline_metric_names
 
 SEPARATOR_TOKENS = ("</s>", "<|endoftext|>", "[SEP]", "[EOS]", "<eos>", "<sep>")
 IGNORE = -100
@@ -114,6 +114,13 @@ class LanguageModelKind(ModelKind[LanguageModelConfig]):
     config_class = LanguageModelConfig
     monitor = "perplexity"
     mode = "min"
+    TEST_METRICS = ("perplexity", "loss")
+
+    @classmethod
+    def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:
+        """Test perplexity and loss, and unless `evaluate.baseline` is none the Kneser-Ney baseline's
+        `baseline_<m>` / `gain_over_baseline_<m>`."""
+        return cls.TEST_METRICS + baseline_metric_names(cls.TEST_METRICS, evaluate)
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: LanguageModelConfig) -> Prepared:
         """Tokens table -> `{"input_ids"}` examples per split (windows or documents).

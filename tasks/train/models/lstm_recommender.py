@@ -213,6 +213,14 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
     monitor = "ndcg_at_10"
     mode = "max"
 
+    @classmethod
+    def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:
+        """Ranking (at `evaluate.exposure.k`) and exposure metrics: the model's, each baseline ranker's
+        (`baseline_<ranker>_<m>`), and the model's lift over each (`lift_<m>_vs_<ranker>`)."""
+        k, rankers = evaluate.exposure.k, ("popularity", "item_knn")
+        own = (f"hit_at_{k}", f"ndcg_at_{k}", "mrr", f"coverage_at_{k}", "hit_at_1", "exposure_gini", "long_tail_share")
+        return own + tuple(f"baseline_{b}_{m}" for b in rankers for m in own) + tuple(f"lift_{m}_vs_{b}" for b in rankers for m in own[:3])
+
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: RecommenderConfig) -> Prepared:
         """Interactions table -> training windows and validation/test ranking examples (`rec_data`).
         meta: `items` (item ids; index i + 1), `item_counts` (interactions per item before each

@@ -198,6 +198,15 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
     monitor = "rouge1_f"
     mode = "max"
 
+    @classmethod
+    def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:
+        """ROUGE-1/2/L F of the model, of Lead-3, Lead-k and the oracle (`baseline_lead3_rouge1_f`,
+        `oracle_rougeL_f`, ...), where the model picks, and the identity-swap selection check."""
+        rouge = ("rouge1_f", "rouge2_f", "rougeL_f")
+        return (rouge + tuple(f"{p}{m}" for p in ("baseline_lead3_", "baseline_lead_k_", "oracle_") for m in rouge)
+                + ("mean_summary_sentences", "mean_selected_position", "lead3_only_share", "test_docs",
+                   "rouge1_f_vs_lead3", "selection_change_rate.*", "selection_change_rate_max"))
+
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: SummarizerConfig) -> Prepared:
         """Tokens table (`text`, `summary`, `split`, optional `weight`) -> examples per split:
         `{"sentences": [ids per sentence], "labels": greedy-oracle 0/1 tensor, "words": ROUGE word

@@ -43,3 +43,12 @@ def test_mitigate_gate_requests_mitigation_only_when_configured(make_corpus):
     assert needs_mitigation(results, cfg)
     assert not needs_mitigation(results, _cfg("mitigate"))
     assert needs_mitigation([], _cfg("warn", mitigation="counterfactual", mitigate_always=True))
+
+
+def test_every_gate_metric_the_config_accepts_has_one_registered_check():
+    from typing import get_args
+
+    from tasks.audit.config import GateMetric
+    from tasks.audit.gates import GATE_METRICS
+
+    assert set(GATE_METRICS) == set(get_args(GateMetric))

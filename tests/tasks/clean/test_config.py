@@ -1,7 +1,9 @@
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from tasks.clean.config import CleanConfig, LengthParams, NearDedupParams
+from tasks.clean.config import CleanConfig
+from tasks.clean.dedup import NearDedupParams
+from tasks.clean.filters import LengthParams
 
 
 class Pipeline(BaseModel):

@@ -2,7 +2,7 @@
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from tasks.clean.config import ExactDedupParams, NearDedupParams
+from tasks.clean.dedup import ExactDedupParams, NearDedupParams
 from tasks.clean.dedup import ExactDedup, NearDedup, minhash_matrix, shingle_hashes
 
 BASE = "the quick brown fox jumps over the lazy dog near the river bank on a sunny day in june".split()

@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from tasks.clean.config import LanguageParams, LengthParams, QualityParams, RepetitionParams
+from tasks.clean.filters import LanguageParams, LengthParams, QualityParams, RepetitionParams
 from tasks.clean.filters import EmptyFilter, LanguageFilter, LengthFilter, QualityFilter, RepetitionFilter
 
 

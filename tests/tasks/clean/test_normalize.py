@@ -1,7 +1,7 @@
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from tasks.clean.config import NormalizeParams
+from tasks.clean.normalize import NormalizeParams
 from tasks.clean.normalize import Normalize, normalize_text
 
 

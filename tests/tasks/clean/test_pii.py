@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tasks.clean.config import CleanConfig, PiiParams
+from tasks.clean.config import CleanConfig
+from tasks.clean.pii import PiiParams
 from tasks.clean.pii import Pii, detectors, find_spans, protect_quarantine, redact
 from tasks.clean.pii_eval import load_cases, score_cases
 from tasks.clean.pii_numbers import card_number_valid

@@ -36,6 +36,11 @@ def test_evaluate_classifier_metrics_and_plots(tmp_path: Path) -> None:
     assert got.metrics["roc_auc"] == pytest.approx(1.0)
     assert sorted(p.name for p in got.plots.values()) == ["confusion_matrix.png", "reliability.png"]
     assert all(p.stat().st_size > 1000 for p in got.plots.values())
+    from tasks.evaluate.baselines import gains
+    from tasks.train.kinds import reports_metric
+
+    emitted = {**got.metrics, **gains(got.metrics, got.metrics)}  # what the stage logs, baseline figures included
+    assert [m for m in emitted if not reports_metric("lstm_classifier", EvaluateConfig(), m)] == []  # declared by the kind
 
 
 def test_unknown_true_label_is_an_error() -> None:

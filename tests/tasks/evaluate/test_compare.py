@@ -11,7 +11,7 @@ from tasks.evaluate.config import EvaluateConfig
 
 
 def test_no_champion_means_better() -> None:
-    got = compare_with_champion({"macro_f1": 0.7}, None, EvaluateConfig())
+    got = compare_with_champion({"macro_f1": 0.7}, None, EvaluateConfig(metric="macro_f1"))
     assert got.better and got.champion_value is None and got.reason == "no champion yet"
 
 
@@ -24,7 +24,7 @@ def test_higher_is_better_with_min_improvement() -> None:
 
 
 def test_equal_is_not_better_and_lower_is_better_metrics() -> None:
-    assert not compare_with_champion({"macro_f1": 0.8}, {"macro_f1": 0.8}, EvaluateConfig()).better
+    assert not compare_with_champion({"macro_f1": 0.8}, {"macro_f1": 0.8}, EvaluateConfig(metric="macro_f1")).better
     cfg = EvaluateConfig(metric="perplexity", higher_is_better=False)
     assert compare_with_champion({"perplexity": 90.0}, {"perplexity": 100.0}, cfg).better
     lose = compare_with_champion({"perplexity": 110.0}, {"perplexity": 100.0}, cfg)
@@ -76,3 +76,8 @@ def test_predict_split_batches_and_keeps_ids() -> None:
 def test_predict_split_needs_an_input_column() -> None:
     with pytest.raises(ValueError, match="none of the predictor inputs"):
         predict_split(LengthPredictor(), pa.table({"id": ["a"]}))
+
+
+def test_an_unresolved_metric_is_refused() -> None:
+    with pytest.raises(ValueError, match="unset"):
+        compare_with_champion({"macro_f1": 0.7}, None, EvaluateConfig())

@@ -97,3 +97,8 @@ def test_compare_rankers_logs_baselines_and_lifts():
     assert flat["baseline_popularity_hit_at_1"] == pytest.approx(0.75)  # user 2's target (item 4) was never seen
     assert flat["lift_hit_at_1_vs_popularity"] == pytest.approx(1 / 0.75)
     assert "baseline_item_knn_coverage_at_1" in flat and "baseline_popularity_exposure_gini" in flat
+    from tasks.evaluate.config import EvaluateConfig
+    from tasks.train.kinds import reports_metric
+
+    declared = EvaluateConfig(exposure=ExposureConfig(k=1))
+    assert [m for m in flat if not reports_metric("lstm_recommender", declared, m)] == []  # declared by the kind

@@ -72,6 +72,10 @@ def test_model_lead3_and_oracle_on_the_same_test_rows(predictor):
     assert m["rouge1_f_vs_lead3"] > 1.5 and m["mean_summary_sentences"] == 1.0
     assert "model 9" in evaluation.headline() or "model 10" in evaluation.headline()
     assert "selection_change_rate.gender" in m and m["selection_change_rate.gender"] <= 0.2
+    from tasks.evaluate.config import EvaluateConfig
+    from tasks.train.kinds import reports_metric
+
+    assert [k for k in m if not reports_metric("lstm_summarizer", EvaluateConfig(), k)] == []  # declared by the kind
 
 
 def test_baselines_of_one_document():

@@ -70,7 +70,7 @@ def registered(bundle: Path, mlflow_store: Path, tmp_path_factory: pytest.TempPa
         )
     client = MlflowClient()
     decision = decide_and_set_alias(client, NAME, version.version, report.flat(), True, "all gates passed",
-                                    EvaluateConfig(), RegisterConfig(), papers / "aliases.jsonl")
+                                    EvaluateConfig(metric="macro_f1"), RegisterConfig(), papers / "aliases.jsonl")
     return {"version": version, "run_id": run.info.run_id,
             "card": render_model_card(card.model_copy(update={"version": version.version})), "decision": decision,
             "predictions": predictions, "report": report, "table": table}
