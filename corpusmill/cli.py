@@ -88,18 +88,30 @@ def _say(line: str) -> None:
 def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspace, env: dict[str, str],
                 stages: list[str] | None, names: list[str]) -> int:
     """The part of `cmd_run` done while holding the pipelines' locks."""
-    from corpusmill.processes import start_run_api_server
+    from corpusmill.processes import run_settings, start_run_api_server
 
-    own_api = start_run_api_server()  # None when PREFECT_API_URL names a real server
+    server = start_run_api_server()  # None when PREFECT_API_URL names a real server; it boots while we import
     from corpusmill.summary import print_summary
     from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
     from flows.score_recommendations import score_recommendations_flow
     from flows.score_summaries import score_summaries_flow
 
+    own_api = server.ready() if server is not None else None
     quiet_user_errors()  # a user error raised in a flow: one line, no traceback per Prefect level
     config_path = str(Path(args.config).resolve())
     started = time.time()
+    with run_settings(own_api):
+        results = _run_pipelines(args, config, config_path, ws, stages, names,
+                                 (corpus_to_model_flow, score_recommendations_flow, score_summaries_flow))
+    print_summary(results, ws, env, time.time() - started, run_owned_api=own_api)
+    return 0
+
+
+def _run_pipelines(args: argparse.Namespace, config: CorpusmillConfig, config_path: str, ws: Workspace,
+                   stages: list[str] | None, names: list[str], flows: tuple) -> dict[str, dict]:
+    """Each pipeline's corpus-to-model flow, then its scoring flows; their results by pipeline."""
+    corpus_to_model_flow, score_recommendations_flow, score_summaries_flow = flows
     results: dict[str, dict] = {}
     for name in names:
         pipeline_stages = [s for s in (stages or STAGES) if s != "score"]
@@ -114,8 +126,7 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
                 result["scores/summaries"] = score_summaries_flow(
                     pipeline=name, config_path=config_path, workspace=str(ws.root))
         results[name] = result
-    print_summary(results, ws, env, time.time() - started, run_owned_api=own_api)
-    return 0
+    return results
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -146,18 +146,33 @@ def _recommender(job: EvalJob, bundle_dir: str, tokens: pa.Table, plot_dir: Path
             "plots": result["files"]}
 
 
-def evaluate_one(job: EvalJob) -> EvalOutcome:
-    """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
-    started = time.time()
+def evaluation_key(job: EvalJob) -> tuple[str, TrainRecord, str | None]:
+    """The cache key of one evaluation (training key, evaluate/audit config, champion version, code,
+    weights), with the training record and the champion version it was computed from."""
     record = TrainRecord.model_validate_json((Path(job.model_dir) / RECORD_NAME).read_text())
     champion = _champion_version(job.registered_name, job.alias_champion, record.cache_key)
     key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
                        "champion": champion, "code": code_version("evaluate", "audit"),
                        "weights": weights_hash(Path(record.bundle_dir))})
+    return key, record, champion
+
+
+def reusable_evaluation(job: EvalJob, key: str) -> EvalOutcome | None:
+    """The stored outcome when the evaluation under `key` is finished and intact, else None."""
     out = DatasetHandle(job.out_uri)
-    if reusable_manifest(out, key, f"evaluate/{job.model_name}") is not None:
-        with out.fs.open(out.join("report.json"), "r") as handle:
-            return EvalOutcome.model_validate_json(handle.read())
+    if reusable_manifest(out, key, f"evaluate/{job.model_name}") is None:
+        return None
+    with out.fs.open(out.join("report.json"), "r") as handle:
+        return EvalOutcome.model_validate_json(handle.read())
+
+
+def evaluate_one(job: EvalJob) -> EvalOutcome:
+    """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
+    started = time.time()
+    key, record, champion = evaluation_key(job)
+    out = DatasetHandle(job.out_uri)
+    if (done := reusable_evaluation(job, key)) is not None:
+        return done
     kind = get_kind(job.model.kind)
     metric, higher = job.evaluate.metric, job.evaluate.higher_is_better
     tokens = DatasetHandle(job.tokens_uri).read_table()
