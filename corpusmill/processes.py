@@ -116,12 +116,20 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 
 class RunApiServer:
-    """The run's own Prefect API server, started early so that it boots while the flows are imported."""
+    """The run's own Prefect API server, started early so that it boots while the code is imported.
+    `environ`: its environment (default: this process's)."""
 
-    def __init__(self) -> None:
-        self.process, self.url = launch_ephemeral_api()
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        self.environ = environ
+        self.process, self.url = launch_ephemeral_api(environ)
         atexit.register(lambda: stop_process(self.process))
         os.environ["PREFECT_API_URL"] = self.url
+
+    def cancel(self) -> None:
+        """Stop the server and unset `PREFECT_API_URL` (started for another workspace than the run's)."""
+        stop_process(self.process)
+        if os.environ.get("PREFECT_API_URL") == self.url:
+            del os.environ["PREFECT_API_URL"]
 
     def ready(self, timeout: float = 120.0) -> str:
         """Wait until the server answers; returns its URL. When it did not start (its port taken
@@ -130,9 +138,34 @@ class RunApiServer:
         if _wait_healthy(self.process, self.url, timeout):
             return self.url
         stop_process(self.process)
-        self.process, self.url = start_ephemeral_api(timeout)
+        self.process, self.url = start_ephemeral_api(timeout, environ=self.environ)
         os.environ["PREFECT_API_URL"] = self.url
         return self.url
+
+
+def early_run_api_server(config_path: str, workspace: str | None) -> RunApiServer | None:
+    """The run's own Prefect API server, started before the config (and the model code it imports)
+    is loaded, so that both take their time at once. Only for a workspace whose Prefect database is
+    ready; without `workspace`, its root is peeked from the file's `workspace` key (the config itself
+    is parsed once, later). None when PREFECT_API_URL names a server or nothing is known yet; the
+    caller cancels it when the run's PREFECT_HOME turns out to be another."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    if workspace is None:
+        try:
+            import yaml
+
+            with open(config_path, encoding="utf-8") as handle:
+                workspace = str((yaml.safe_load(handle) or {}).get("workspace", "workspace"))
+        except (OSError, ValueError, AttributeError):
+            return None
+    from corpusmill.services import DATABASE_READY
+    from corpusmill.workspace import OFFLINE_ENV
+
+    home = Path(os.environ.get("PREFECT_HOME") or Path(workspace).expanduser().resolve() / "prefect")
+    if not (home / DATABASE_READY).exists():
+        return None
+    return RunApiServer({**OFFLINE_ENV, **os.environ, "PREFECT_HOME": str(home)})
 
 
 def start_run_api_server() -> RunApiServer | None:

@@ -11,7 +11,6 @@ from tasks.audit.gates import enforce_gates
 from tasks.audit.prefect_tasks import (
     count_quarantine_task, count_shard_task, mitigation_for, report_headline, write_report_task,
 )
-from tasks.audit.report import render_markdown
 from tasks.common.dataset import DatasetHandle, Manifest
 from tasks.common.stage import Stage, StageRun
 
@@ -45,6 +44,8 @@ class AuditStage(Stage):
         """The summary with the headline and the mitigation; the report as an artifact; the gates."""
         (run,), (done,) = units, outputs
         from prefect.artifacts import create_markdown_artifact
+
+        from tasks.audit.report import render_markdown  # imports matplotlib: not at flow import
 
         with run.out.fs.open(run.out.join("report.json"), "r") as handle:
             report = AuditReport.model_validate_json(handle.read())

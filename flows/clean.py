@@ -7,8 +7,6 @@ from prefect import flow
 
 from flows.runtime import RunContext, artifact_key, summary
 from tasks.clean.base import StepCounters
-from tasks.clean.plan import DedupPhase, build_plan
-from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_phase_task, signatures_task
 from tasks.common.dataset import DatasetHandle, Manifest
 from tasks.common.degenerate import require_clean_rows
 from tasks.common.stage import Stage, StageRun
@@ -41,6 +39,9 @@ class CleanStage(Stage):
 
     def compute(self, units: list[StageRun]) -> list[Manifest]:
         """Every phase over every shard (tasks), the row balance check, both commits."""
+        from tasks.clean.plan import DedupPhase, build_plan  # the steps' machinery: only when computing
+        from tasks.clean.prefect_tasks import CleanTarget, apply_task, decide_task, row_phase_task, signatures_task
+
         (clean_run, q_run), cfg = units, self.ctx.pipeline
         target = CleanTarget(clean_uri=clean_run.out.uri, clean_key=clean_run.key, quarantine_uri=q_run.out.uri,
                              quarantine_key=q_run.key, steps=cfg.clean, quarantine_encoding_errors=self.flag,
