@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from prefect import flow
 
+from corpusmill.workspace import Workspace
 from flows.audit import AuditStage, audit_flow
 from flows.clean import CleanStage, clean_flow
 from flows.evaluate import EvaluateStage, evaluate_flow
@@ -46,9 +47,9 @@ def corpus_to_model_flow(
     last checkpoint unless `resume` is false. Returns each stage's summary by output name.
     Ends with the summary artifact `<pipeline>-summary`, links to MLflow and the MLflow run notes.
     """
-    ctx = RunContext.load(config_path, pipeline, workspace)
-    config_path, config_sha = snapshot_config(config_path, ctx.workspace.root)  # every stage reads this copy
-    ctx = RunContext.load(config_path, pipeline, str(ctx.workspace.root))
+    root = str(Workspace.at(workspace).root if workspace else RunContext.load(config_path, pipeline).workspace.root)
+    config_path, config_sha = snapshot_config(config_path, root)  # every stage reads this copy
+    ctx = RunContext.load(config_path, pipeline, root)
     print(f"config snapshot {config_path} (sha256 {config_sha})")
     tag_current_flow_run(["corpusmill", pipeline])
     end_orphaned_runs(pipeline)  # MLflow runs left RUNNING by a killed run of this pipeline -> KILLED
