@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import RunContext
+from tasks.common.errors import quiet_warnings
 from tasks.common.stage import Stage
 from tasks.evaluate.prefect_tasks import EvalJob, EvalOutcome, evaluate_model_task, evaluation_key, reusable_evaluation
 
@@ -19,8 +20,10 @@ class EvalUnit:
     key: str
 
     def reusable(self) -> EvalOutcome | None:
-        """The stored outcome when this evaluation is finished and intact, else None."""
-        return reusable_evaluation(self.job, self.key)
+        """The stored outcome when this evaluation is finished and intact, else None (quietly:
+        `evaluate_one` checks again and says what it found)."""
+        with quiet_warnings():
+            return reusable_evaluation(self.job, self.key)
 
 
 class EvaluateStage(Stage):

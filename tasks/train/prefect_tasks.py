@@ -15,6 +15,7 @@ from tokenizers import Tokenizer
 
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.errors import quiet_warnings
 from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
@@ -111,8 +112,10 @@ class TrainUnit:
     key: str
 
     def reusable(self) -> TrainRecord | None:
-        """The finished training when it is current and its bundle intact, else None."""
-        return reusable_record(self.job, self.key)
+        """The finished training when it is current and its bundle intact, else None (quietly:
+        `train_one` checks again and says what it found)."""
+        with quiet_warnings():
+            return reusable_record(self.job, self.key)
 
 
 def train_unit(job: TrainJob) -> TrainUnit:
