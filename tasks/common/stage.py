@@ -181,11 +181,20 @@ class Stage(ABC):
 
         def reused(stage: str, keys: list[str]) -> Any:
             result.update(self.result(units, found, reused=True))
-            return Completed(name="Cached", message=f"reused {stage} (cache keys {', '.join(keys)})")
+            return Completed(name="Cached", message=f"reused {stage}: {brief(result)} (cache keys {', '.join(keys)})")
 
         reused_task = task(reused, name="stage-reused", cache_policy=NONE, task_run_name=f"{pipeline}-{self.name}")
         reused_task(self.name, [str(unit.key)[:16] for unit in units])
         return result
+
+
+def brief(result: dict[str, Any]) -> str:
+    """One line of a stage's result for a state message: rows per dataset, else the models named,
+    e.g. `clean 2802 rows, quarantine 198 rows` or `sentiment`."""
+    if "rows" in result:
+        return f"{result['rows']} rows"
+    rows = [f"{name} {value['rows']} rows" for name, value in result.items() if isinstance(value, dict) and "rows" in value]
+    return ", ".join(rows) or ", ".join(result) or "nothing to do"
 
 
 def merge_counters(parts: list[PartResult]) -> dict[str, Any]:

@@ -89,3 +89,12 @@ def test_the_parent_probe_leaves_errors_to_the_subflow(tmp_path: Path) -> None:
     assert Upper(ctx, "!").reuse_in_parent("p") is None
     _words(ctx, ["a"])
     assert Upper(ctx, "!").reuse_in_parent("p") is None  # not computed yet: nothing to reuse
+
+
+def test_brief_names_rows_or_models() -> None:
+    from tasks.common.stage import brief
+
+    assert brief({"uri": "x", "rows": 3}) == "3 rows"
+    assert brief({"clean": {"rows": 2}, "quarantine": {"rows": 1}}) == "clean 2 rows, quarantine 1 rows"
+    assert brief({"sentiment": {"run_id": "r"}}) == "sentiment"
+    assert brief({}) == "nothing to do"
