@@ -263,13 +263,18 @@ def main(argv: list[str] | None = None) -> int:
     input, damaged outputs, degenerate data; also raised inside flows) exit 2 with one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
     except ConfigError as error:
         print(f"corpusmill: config error: {error}", file=sys.stderr)
-        return 2
+        code = 2
     except CorpusmillError as error:
         print(f"corpusmill: error: {error}", file=sys.stderr)
-        return 2
+        code = 2
+    if argv is None and args.command == "run":  # the program itself: skip tearing down every module
+        from corpusmill.processes import exit_now
+
+        exit_now(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover
