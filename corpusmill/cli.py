@@ -9,12 +9,16 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from corpusmill.config import ConfigError, CorpusmillConfig, load_config
 from corpusmill.workspace import Workspace, apply_environment
 from tasks.common.errors import CorpusmillError
 from tasks.common.locks import LockTimeout, pipeline_locks
 from tasks.ingest.checks import check_sources
+
+if TYPE_CHECKING:
+    from corpusmill.processes import RunApiServer
 
 STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
 
@@ -61,7 +65,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run pipelines end to end (or some stages), then the scoring applications; print a summary."""
-    config, ws, env = _prepare(args)
+    from corpusmill.processes import early_run_api_server
+
+    early = early_run_api_server(args.config, args.workspace or os.environ.get("CORPUSMILL_HOME"))
+    try:
+        config, ws, env = _prepare(args)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    if early is not None and (early.environ or {}).get("PREFECT_HOME") != os.environ.get("PREFECT_HOME"):
+        early.cancel()  # started for another Prefect home than the run's
+        early = None
     stages = _parse_stages(args.stages)
     names = args.pipelines or config.default_pipelines()
     for name in names:
@@ -75,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     timeout = 0.0 if args.no_wait else args.wait_timeout
     try:
         with pipeline_locks(ws.lock_dir, names, timeout, say=_say):
-            return _run_locked(args, config, ws, env, stages, names)
+            return _run_locked(args, config, ws, env, stages, names, early)
     except LockTimeout as error:
         print(f"corpusmill: another run holds the workspace: {error}", file=sys.stderr)
         return 3
@@ -86,19 +101,31 @@ def _say(line: str) -> None:
 
 
 def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspace, env: dict[str, str],
-                stages: list[str] | None, names: list[str]) -> int:
-    """The part of `cmd_run` done while holding the pipelines' locks."""
-    from corpusmill.processes import start_run_api_server
+                stages: list[str] | None, names: list[str], server: RunApiServer | None = None) -> int:
+    """The part of `cmd_run` done while holding the pipelines' locks (`server`: the early API server)."""
+    from corpusmill.processes import run_settings, start_run_api_server
 
-    own_api = start_run_api_server()  # None when PREFECT_API_URL names a real server
+    if server is None:  # None when PREFECT_API_URL names a real server; it boots while we import
+        server = start_run_api_server()
     from corpusmill.summary import print_summary
     from corpusmill.user_errors import quiet_user_errors
     from flows.corpus_to_model import corpus_to_model_flow
     from flows.scoring import run_applications
 
+    own_api = server.ready() if server is not None else None
     quiet_user_errors()  # a user error raised in a flow: one line, no traceback per Prefect level
     config_path = str(Path(args.config).resolve())
     started = time.time()
+    with run_settings(own_api):
+        results = _run_pipelines(args, config, config_path, ws, stages, names, corpus_to_model_flow, run_applications)
+    print_summary(results, ws, env, time.time() - started, run_owned_api=own_api)
+    return 0
+
+
+def _run_pipelines(args: argparse.Namespace, config: CorpusmillConfig, config_path: str, ws: Workspace,
+                   stages: list[str] | None, names: list[str], corpus_to_model_flow: Any,
+                   run_applications: Any) -> dict[str, dict]:
+    """Each pipeline's corpus-to-model flow, then its applications' scoring flows; results by pipeline."""
     results: dict[str, dict] = {}
     for name in names:
         pipeline_stages = [s for s in (stages or STAGES) if s != "score"]
@@ -107,8 +134,7 @@ def _run_locked(args: argparse.Namespace, config: CorpusmillConfig, ws: Workspac
         if stages is None or "score" in stages:
             result.update(run_applications(config, name, config_path, str(ws.root)))
         results[name] = result
-    print_summary(results, ws, env, time.time() - started, run_owned_api=own_api)
-    return 0
+    return results
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -229,13 +255,18 @@ def main(argv: list[str] | None = None) -> int:
     input, damaged outputs, degenerate data; also raised inside flows) exit 2 with one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
     except ConfigError as error:
         print(f"corpusmill: config error: {error}", file=sys.stderr)
-        return 2
+        code = 2
     except CorpusmillError as error:
         print(f"corpusmill: error: {error}", file=sys.stderr)
-        return 2
+        code = 2
+    if argv is None and args.command == "run":  # the program itself: skip tearing down every module
+        from corpusmill.processes import exit_now
+
+        exit_now(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,40 +6,52 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import RunContext, summary
-from tasks.common.degenerate import require_raw_rows
+from tasks.common.dataset import Manifest
 from tasks.common.retry import storage_task_options
-from tasks.common.stage import config_hash, merge_counters, start_stage
+from tasks.common.degenerate import require_raw_rows
+from tasks.common.stage import Stage, StageRun, merge_counters
 from tasks.ingest.fingerprint import source_fingerprint
-from tasks.ingest.prefect_tasks import ingest_shard_task, plan_shards_task
+from tasks.ingest.prefect_tasks import ingest_shard_task
+from tasks.ingest.readers import plan_shards
+
+
+class IngestStage(Stage):
+    """Sources -> `raw`. Its cache key covers the sources' files (fingerprint), the shard plan and
+    the ingest/interactions config; source k > 0 derives its ids under the namespace `source<k>/`."""
+
+    name = "ingest"
+    packages = ("ingest",)
+
+    def plan(self) -> list[StageRun]:
+        """The `raw` output keyed by the planned shards and the sources' fingerprints."""
+        cfg = self.ctx.pipeline
+        self.planned = [(source, shard) for k, source in enumerate(cfg.sources)
+                        for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")]
+        shards = [shard for _, shard in self.planned]
+        files = source_fingerprint(shards)
+        if cfg.interactions is not None and cfg.interactions.items is not None:  # the items file is an input too
+            files += source_fingerprint(plan_shards(cfg.interactions.items.reader_source(), cfg.ingest))
+        shard_list = [shard.model_dump(mode="json") for shard in shards]
+        return [self.start("raw", [], cfg.sources, cfg.ingest, files, shard_list, cfg.interactions)]
+
+    def compute(self, units: list[StageRun]) -> list[Manifest]:
+        """One task per shard, then the commit."""
+        (run,), cfg = units, self.ctx.pipeline
+        shard_task = ingest_shard_task.with_options(**storage_task_options(self.ctx.config.runner))  # transient errors only
+        futures = [shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet",
+                                            cfg.interactions)
+                   for i, (source, shard) in enumerate(self.planned)]
+        parts = [future.result() for future in futures]
+        require_raw_rows(self.ctx.pipeline.name, [s.uri for s in cfg.sources], sum(p.rows for p in parts))
+        return [run.commit(parts, merge_counters(parts))]
+
+    def result(self, units: list[StageRun], outputs: list[Manifest], reused: bool) -> dict[str, Any]:
+        """The `raw` summary."""
+        return summary(outputs[0], reused)
 
 
 @flow(name="ingest", log_prints=True)
 def ingest_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
     """Read the pipeline's source(s) into `<data>/<pipeline>/raw`; reuse it when sources and config
-    are unchanged. Source k > 0 derives its ids under the namespace `source<k>/`."""
-    ctx = RunContext.load(config_path, pipeline, workspace)
-    cfg = ctx.pipeline
-    retrying = storage_task_options(ctx.config.runner)  # transient storage errors only
-    plan_task, shard_task = plan_shards_task.with_options(**retrying), ingest_shard_task.with_options(**retrying)
-    planned = [
-        (source, shard)
-        for k, source in enumerate(cfg.sources)
-        for shard in plan_task(source, cfg.ingest, f"source{k}/" if k else "")
-    ]
-    shards = [shard for _, shard in planned]
-    files = source_fingerprint(shards)
-    if cfg.interactions is not None and cfg.interactions.items is not None:  # the items file is an input too
-        items = cfg.interactions.items.reader_source()
-        files += source_fingerprint(plan_task(items, cfg.ingest))
-    shard_list = [shard.model_dump(mode="json") for shard in shards]
-    run = start_stage("raw", ctx.stage_uri("raw"), [], config_hash(cfg.sources, cfg.ingest, files, shard_list, cfg.interactions), ("ingest",))
-    if (done := run.reusable()) is not None:
-        return summary(done, reused=True)
-    futures = [
-        shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet",
-                                 cfg.interactions)
-        for i, (source, shard) in enumerate(planned)
-    ]
-    parts = [future.result() for future in futures]
-    require_raw_rows(pipeline, [source.uri for source in cfg.sources], sum(part.rows for part in parts))
-    return summary(run.commit(parts, merge_counters(parts)), reused=False)
+    are unchanged."""
+    return IngestStage(RunContext.load(config_path, pipeline, workspace)).run()

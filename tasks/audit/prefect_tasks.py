@@ -13,7 +13,6 @@ from tasks.audit.config import AuditConfig
 from tasks.audit.corpus import AuditCounts, FilterCounts, count_quarantine, count_shard, merge_counts, merge_filter_counts
 from tasks.audit.corpus_report import AuditReport, build_report
 from tasks.audit.gates import needs_mitigation
-from tasks.audit.report import make_plots, render_html, render_markdown
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, PartResult, read_part
 
@@ -45,6 +44,8 @@ def write_report_task(counts: list[AuditCounts], filters: list[FilterCounts], cf
                       out_uri: str, key: str) -> tuple[AuditReport, list[PartResult], list[str]]:
     """Merge counts, build the report, write report.json/.md/.html, PNG plots and one Parquet part
     per record list (groups, filter_impact, npmi, gates) into the audit work area."""
+    from tasks.audit.report import make_plots, render_html, render_markdown  # matplotlib: only when writing
+
     out = DatasetHandle(out_uri)
     merged = merge_counts(counts, cfg.npmi_vocab_size)
     report = build_report(merged, merge_filter_counts(filters) if filters else None, cfg)

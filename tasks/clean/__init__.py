@@ -1,7 +1,21 @@
-"""The clean stage: typed steps over Arrow shards, grouped into row phases and corpus-wide dedup phases."""
-from tasks.clean.base import DECISION_SCHEMA, PhaseResult, StepCount, StepCounters
-from tasks.clean.config import CleanConfig
-from tasks.clean.plan import CleanPlan, DedupPhase, RowPhase, build_plan, quarantine_schema
+"""The clean stage: typed steps over Arrow shards, grouped into row phases and corpus-wide dedup phases.
 
-__all__ = ["DECISION_SCHEMA", "CleanConfig", "CleanPlan", "DedupPhase", "PhaseResult", "RowPhase", "StepCount",
-           "StepCounters", "build_plan", "quarantine_schema"]
+The names below are loaded on first use (PEP 562), so that importing `tasks.clean.config` (the
+config parser does) does not import the dedup and PII machinery."""
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "DECISION_SCHEMA": "tasks.clean.base", "PhaseResult": "tasks.clean.base", "StepCount": "tasks.clean.base",
+    "StepCounters": "tasks.clean.base", "CleanConfig": "tasks.clean.config", "CleanPlan": "tasks.clean.plan",
+    "DedupPhase": "tasks.clean.plan", "RowPhase": "tasks.clean.plan", "build_plan": "tasks.clean.plan",
+    "quarantine_schema": "tasks.clean.plan",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The exported name `name`, imported from its module on first use."""
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tasks.clean' has no attribute {name!r}")

@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _log = logging.getLogger("corpusmill")
 
@@ -22,8 +25,25 @@ class DegenerateDataError(CorpusmillError):
     """The data left after a stage cannot feed the next one (no rows, too few rows for a split)."""
 
 
+_QUIET: ContextVar[bool] = ContextVar("corpusmill_quiet_warnings", default=False)
+
+
+@contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Within the block, `warn` says nothing: a probe whose findings are checked (and said) again
+    later, e.g. a parent flow's reuse check before the stage's own run."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
 def warn(message: str) -> None:
-    """A warning on the console and, inside a Prefect run, in the run's logs."""
+    """A warning on the console and, inside a Prefect run, in the run's logs (nothing inside
+    `quiet_warnings()`)."""
+    if _QUIET.get():
+        return
     try:
         from prefect.logging import get_run_logger
 

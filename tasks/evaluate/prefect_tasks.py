@@ -31,9 +31,9 @@ from tasks.evaluate.outcome import REPORT_NAME, EvalJob, EvalOutcome
 from tasks.register.aliases import alias_version, champion_metrics
 from tasks.train.bundle import weights_hash
 from tasks.train.kinds import promotion_metric
-from tasks.train.record import read_record
+from tasks.train.record import TrainRecord, read_record
 
-__all__ = ["EvalJob", "EvalOutcome", "evaluate_model_task", "evaluate_one"]
+__all__ = ["EvalJob", "EvalOutcome", "evaluate_model_task", "evaluate_one", "evaluation_key", "reusable_evaluation"]
 
 
 def _champion_version(name: str, alias: str, train_key: str) -> str | None:
@@ -49,18 +49,33 @@ def _champion_version(name: str, alias: str, train_key: str) -> str | None:
     return None if tags.get("train_cache_key") == train_key else version
 
 
-def evaluate_one(job: EvalJob) -> EvalOutcome:
-    """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
-    started = time.time()
+def evaluation_key(job: EvalJob) -> tuple[str, TrainRecord, str | None]:
+    """The cache key of one evaluation (training key, evaluate/audit config, champion version, code,
+    weights), with the training record and the champion version it was computed from."""
     record = read_record(job.model_dir)
     champion = _champion_version(job.registered_name, job.alias_champion, record.cache_key)
     key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
                        "champion": champion, "code": code_version("evaluate", "audit"),
                        "weights": weights_hash(Path(record.bundle_dir))})
+    return key, record, champion
+
+
+def reusable_evaluation(job: EvalJob, key: str) -> EvalOutcome | None:
+    """The stored outcome when the evaluation under `key` is finished and intact, else None."""
     out = DatasetHandle(job.out_uri)
-    if reusable_manifest(out, key, f"evaluate/{job.model_name}") is not None:
-        with out.fs.open(out.join(REPORT_NAME), "r") as handle:
-            return EvalOutcome.model_validate_json(handle.read())
+    if reusable_manifest(out, key, f"evaluate/{job.model_name}") is None:
+        return None
+    with out.fs.open(out.join(REPORT_NAME), "r") as handle:
+        return EvalOutcome.model_validate_json(handle.read())
+
+
+def evaluate_one(job: EvalJob) -> EvalOutcome:
+    """Evaluate (or reuse the evaluation of) one trained model; log test metrics to its MLflow run."""
+    started = time.time()
+    key, record, champion = evaluation_key(job)
+    out = DatasetHandle(job.out_uri)
+    if (done := reusable_evaluation(job, key)) is not None:
+        return done
     metric, higher = promotion_metric(job.model.kind, job.evaluate)  # the config refused a metric the kind lacks
     scratch = tempfile.TemporaryDirectory(prefix="corpusmill-eval-")  # plots drawn here, then uploaded
     plot_dir = Path(scratch.name) / "plots"

@@ -1,4 +1,5 @@
-"""Prefect tasks of the ingest stage: thin wrappers over `plan_shards` and `read_shard`."""
+"""Prefect task of the ingest stage: a thin wrapper over `read_shard` (the shards are planned by
+`flows.ingest.IngestStage.plan`, a plain call)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,20 +9,14 @@ import pyarrow.compute as pc
 from prefect import task
 from prefect.cache_policies import NONE
 
-from tasks.common.retry import storage_task_options
 from tasks.common.dataset import DatasetHandle, PartResult
+from tasks.common.retry import storage_task_options
 from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.ingest.interactions import InteractionsConfig, interaction_batches
-from tasks.ingest.readers import plan_shards, read_shard
+from tasks.ingest.readers import read_shard
 
 FALLBACK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
                              ("encoding_error", pa.bool_())])
-
-
-@task(name="ingest-plan", cache_policy=NONE, **storage_task_options())
-def plan_shards_task(source: SourceConfig, cfg: IngestConfig, id_namespace: str = "") -> list:
-    """List the input's shards (files, byte ranges, row groups) without reading them."""
-    return plan_shards(source, cfg, id_namespace)
 
 
 @task(name="ingest-shard", cache_policy=NONE, **storage_task_options())

@@ -100,14 +100,11 @@ def register_one(job: RegisterJob) -> RegisterOutcome:
 
 def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outcome: EvalOutcome) -> RegisterOutcome:
     name = job.registered_name
-    verdict = f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
-    found = versions_of_training(client, name, record.cache_key, weights_hash(Path(record.bundle_dir)))
+    verdict = _verdict(outcome)
+    found, state, done = _registration(client, job, record, outcome)
     version = str(found[0].version) if found else ""
-    state = registration_state(client, name, version, Path(job.alias_log)) if found else ""
-    if state == COMPLETE:
-        aliases = ", ".join(client.get_model_version(name, version).aliases) or "none"
-        return RegisterOutcome(name=name, version=version, alias=aliases,
-                               reason="already registered from this exact training run", reused=True, fairness=verdict)
+    if done is not None:
+        return done
     if state in ("", CREATED):
         with tempfile.TemporaryDirectory() as papers, resume_run(record.run_id):  # MLflow logs local files
             card, tags, extra, example = _papers(job, record, outcome, Path(papers))
@@ -132,6 +129,33 @@ def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outco
         outcome.metrics, Path(job.alias_log))
     return RegisterOutcome(name=name, version=version, alias=decision.alias, reason=decision.reason, reused=False,
                            markdown=decision.to_markdown(), fairness=verdict)
+
+
+def _verdict(outcome: EvalOutcome) -> str:
+    return f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
+
+
+def _registration(client: MlflowClient, job: RegisterJob, record: TrainRecord,
+                  outcome: EvalOutcome) -> tuple[list[Any], str, RegisterOutcome | None]:
+    """The versions of this training (and weights), the state of the lowest, and the outcome when
+    that registration is complete (reused), else None."""
+    name = job.registered_name
+    found = versions_of_training(client, name, record.cache_key, weights_hash(Path(record.bundle_dir)))
+    version = str(found[0].version) if found else ""
+    state = registration_state(client, name, version, Path(job.alias_log)) if found else ""
+    if state != COMPLETE:
+        return found, state, None
+    aliases = ", ".join(client.get_model_version(name, version).aliases) or "none"
+    return found, state, RegisterOutcome(name=name, version=version, alias=aliases, reused=True,
+                                         reason="already registered from this exact training run",
+                                         fairness=_verdict(outcome))
+
+
+def finished_registration(job: RegisterJob) -> RegisterOutcome | None:
+    """The outcome of a complete registration of this exact training (nothing left to do), else None."""
+    record = read_record(job.model_dir)
+    outcome = read_outcome(job.stage_uris["evaluate"])
+    return _registration(MlflowClient(), job, record, outcome)[2]
 
 
 def _papers(job: RegisterJob, record: TrainRecord, outcome: EvalOutcome,

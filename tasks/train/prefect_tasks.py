@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from tokenizers import Tokenizer
 
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
+from tasks.common.errors import quiet_warnings
 from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
@@ -62,6 +64,37 @@ def train_cache_key(job: TrainJob, tokens_hash: str) -> str:
                         "pretrained": job.pretrained_key})
 
 
+def reusable_record(job: TrainJob, key: str) -> TrainRecord | None:
+    """The model's `train_record.json` when it holds cache key `key` and the bundle's files match
+    their recorded sha256 (a damaged bundle is a warning: `retraining <name>`); else None."""
+    record_path = Path(job.model_dir) / RECORD_NAME
+    if not record_path.exists():
+        return None
+    record = TrainRecord.model_validate_json(record_path.read_text())
+    if record.cache_key == key and bundle_intact(Path(record.bundle_dir), f"retraining {job.registered_name}"):
+        return record
+    return None
+
+
+@dataclass
+class TrainUnit:
+    """One model of the train stage as a unit of the stage contract: its job and cache key."""
+
+    job: TrainJob
+    key: str
+
+    def reusable(self) -> TrainRecord | None:
+        """The finished training when it is current and its bundle intact, else None (quietly:
+        `train_one` checks again and says what it found)."""
+        with quiet_warnings():
+            return reusable_record(self.job, self.key)
+
+
+def train_unit(job: TrainJob) -> TrainUnit:
+    """The unit of one training: its cache key from the verified tokens (IntegrityError when damaged)."""
+    return TrainUnit(job=job, key=train_cache_key(job, _tokens_hash_and_tokenizer(DatasetHandle(job.tokens_uri))[0]))
+
+
 def train_one(job: TrainJob) -> TrainRecord:
     """Train (or reuse) one model: read tokens, prepare, train with checkpoints, save the bundle.
 
@@ -75,10 +108,8 @@ def train_one(job: TrainJob) -> TrainRecord:
     key = train_cache_key(job, tokens_hash)
     model_dir = Path(job.model_dir)
     record_path = model_dir / RECORD_NAME
-    if record_path.exists():
-        record = TrainRecord.model_validate_json(record_path.read_text())
-        if record.cache_key == key and bundle_intact(Path(record.bundle_dir), f"retraining {job.registered_name}"):
-            return record
+    if (record := reusable_record(job, key)) is not None:
+        return record
     tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_path))
     kind = get_kind(job.model.kind)
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -45,10 +46,11 @@ def e2e(prefect_harness, tmp_path_factory):
     old = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workspace}/mlflow.db"
     workspace.mkdir()
+    started = datetime.now(UTC)
     try:
         first = _run_all(config, workspace)
         second = _run_all(config, workspace)
-        yield {"root": root, "config": config, "ws": workspace, "first": first, "second": second}
+        yield {"root": root, "config": config, "ws": workspace, "first": first, "second": second, "started": started}
     finally:
         if old is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -100,6 +102,35 @@ def test_second_run_reuses_every_stage_and_scores_nothing_new(e2e):
         assert registered["reused"] and registered["alias"] == "champion"
     assert e2e["second"]["demo-shop"]["scores/recommendations"]["new_rows"] == 0
     assert e2e["second"]["demo-news"]["scores/summaries"]["new_rows"] == 0
+
+
+def test_the_reused_run_paid_for_no_stage_subflow(e2e):
+    """Each stage ran once as a subflow (first run) and once as a `Cached` task run (second run)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter, FlowRunFilterName, FlowRunFilterStartTime, TaskRunFilter, TaskRunFilterName,
+        TaskRunFilterStartTime,
+    )
+
+    stages = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register")
+    names = [f"{p}-{s}" for p in PIPELINES for s in stages]
+    since = e2e["started"]  # runs of this module's two runs only (the Prefect backend is shared by the session)
+    with get_client(sync_client=True) as client:
+        flows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since)))
+        tasks = client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since)))
+    for name in names:
+        assert len([r for r in flows if r.name == name]) == 1, f"{name}: one subflow, in the first run"
+        reused = [r for r in tasks if r.name == name]
+        assert len(reused) == 1 and reused[0].state.name == "Cached", f"{name}: one Cached task run"
+    for name in PIPELINES:  # the same results, reuse aside
+        first, second = e2e["first"][name], e2e["second"][name]
+        for key in ("raw", "clean", "quarantine", "audit", "tokens"):
+            assert {**first[key], "reused": True} == second[key]
+        model = MODELS[name]
+        assert first["models"][model]["metrics"] == second["models"][model]["metrics"]
+        assert first["models"][model]["training"] == second["models"][model]["training"]
 
 
 def test_champion_predicts_raw_text_in_a_fresh_process(e2e):

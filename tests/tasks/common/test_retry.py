@@ -19,7 +19,7 @@ from tasks.common.dataset import DatasetHandle
 from tasks.common.errors import CorpusmillError, IntegrityError
 from tasks.common.retry import is_transient, retry_transient, storage_task_options
 from tasks.ingest.config import IngestConfig, SourceConfig
-from tasks.ingest.prefect_tasks import ingest_shard_task, plan_shards_task
+from tasks.ingest.prefect_tasks import ingest_shard_task
 from tasks.ingest.shards import IngestError, plan_shards
 from tasks.score.prefect_tasks import score_partition_task
 from tasks.tokenize.prefect_tasks import audit_tokens_shard_task, encode_shard_task
@@ -98,7 +98,7 @@ def test_a_state_without_an_exception_is_not_retried():
     assert not retry_transient(None, None, Completed(data=1))
 
 
-@pytest.mark.parametrize("task", [plan_shards_task, ingest_shard_task, row_phase_task, signatures_task, decide_task,
+@pytest.mark.parametrize("task", [ingest_shard_task, row_phase_task, signatures_task, decide_task,
                                   apply_task, encode_shard_task, audit_tokens_shard_task, score_partition_task],
                          ids=lambda t: t.name)
 def test_storage_shard_tasks_retry_transient_errors_by_default(task):
@@ -154,17 +154,8 @@ def ingest_one_file(source: SourceConfig, out_uri: str, retries: int) -> str:
     """Plan the source (as the ingest flow does) and ingest its one shard with the given retries;
     returns the shard task's run id (its exception, if any, is left in its state)."""
     options = storage_task_options(RunnerConfig(retries=retries, retry_delay_seconds=0))
-    [shard] = plan_shards_task.with_options(**options)(source, IngestConfig())
+    [shard] = plan_shards(source, IngestConfig())
     future = ingest_shard_task.with_options(**options).submit(shard, source, IngestConfig(), out_uri, "k", "part-00000.parquet")
-    future.wait()
-    return str(future.task_run_id)
-
-
-@flow(name="retry-test-plan")
-def plan_only(source: SourceConfig) -> str:
-    """Plan the source in a storage task with 2 retries; returns the task's run id."""
-    future = plan_shards_task.with_options(**storage_task_options(RunnerConfig(retries=2, retry_delay_seconds=0))).submit(
-        source, IngestConfig())
     future.wait()
     return str(future.task_run_id)
 
@@ -208,10 +199,11 @@ def test_a_deterministic_failure_fails_at_once_with_one_attempt(case, flaky, tmp
     assert "IngestError" in run.state.message or "docs.jsonl" in run.state.message
 
 
-def test_a_bad_parquet_file_fails_planning_at_once(flaky, tmp_path, prefect_harness):
+def test_a_bad_parquet_file_fails_planning_at_once(flaky, tmp_path):
+    """Planning is a plain call in the stage's `plan` (no task): a bad footer fails it on the first read."""
     source = flaky("docs.parquet", b"PAR1 but not really a parquet file", fmt="parquet")
-    run = _task_run(plan_only(source))
-    assert run.state.is_failed() and run.run_count == 1
+    with pytest.raises(Exception, match="docs.parquet"):
+        plan_shards(source, IngestConfig())
     assert len((tmp_path / "opens.log").read_text().splitlines()) == 1, "the file was read once"
 
 
