@@ -10,6 +10,8 @@ from `data/<pipeline>/evaluate/<model>/report.json`: test accuracy, the baseline
 counterfactual probe gap with its bootstrap interval and verdict, the gate's decision, wall time.
 
     OMP_NUM_THREADS=1 nice -n 10 python -m bench.mitigation --root /tmp/mit sst2 none counterfactual reweight
+    # built-in (gender) pairs only, without the pairs the shipped sst2 block names:
+    OMP_NUM_THREADS=1 nice -n 10 python -m bench.mitigation --root /tmp/mit --drop-pairs --label=-builtin sst2 counterfactual
 
 Run from the repository root (the pipelines' `../shared/data` paths are relative to it).
 """
@@ -27,12 +29,16 @@ import yaml
 VARIANTS = ("none", "counterfactual", "reweight")
 
 
-def variant_config(data: dict, pipeline: str, mitigation: str, pairs: list[list[str]] | None = None) -> dict:
+def variant_config(data: dict, pipeline: str, mitigation: str, pairs: list[list[str]] | None = None,
+                   drop_pairs: bool = False) -> dict:
     """pipelines.yaml data -> a config holding only `pipeline`, whose `audit` applies `mitigation`
-    to every run (`mitigate_always`), with `pairs` added to the counterfactual swap pairs."""
+    to every run (`mitigate_always`), with `pairs` added to the counterfactual swap pairs (after
+    removing the block's own pairs when `drop_pairs`: the built-in pairs only)."""
     block = json.loads(json.dumps(data["pipelines"][pipeline]))  # deep copy
     audit = dict(block.get("audit") or {})
     audit.update({"mitigation": mitigation, "mitigate_always": mitigation != "none"})
+    if drop_pairs:
+        audit.pop("counterfactual_pairs", None)
     if pairs:
         audit["counterfactual_pairs"] = [*audit.get("counterfactual_pairs", []), *pairs]
     block["audit"] = audit
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, help="folder for the configs and one workspace per variant")
     parser.add_argument("--config", default="pipelines.yaml")
     parser.add_argument("--pairs", default="", help="extra swap pairs, e.g. 'american:indian,christian:muslim'")
+    parser.add_argument("--drop-pairs", action="store_true", help="ignore the pipeline's own counterfactual_pairs")
     parser.add_argument("--label", default="", help="suffix of the variants' folder names")
     args = parser.parse_args(argv)
     data = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
@@ -88,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants:
         name = variant + args.label
         config = root / f"{name}.yaml"
-        config.write_text(yaml.safe_dump(variant_config(data, args.pipeline, variant, pairs), sort_keys=False))
+        config.write_text(yaml.safe_dump(variant_config(data, args.pipeline, variant, pairs, args.drop_pairs), sort_keys=False))
         started = time.time()
         done = subprocess.run([sys.executable, "-c", "import sys; from corpusmill.cli import main; sys.exit(main())",
                                "run", args.pipeline, "--config", str(config), "--workspace", str(root / name)],

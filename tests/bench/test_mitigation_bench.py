@@ -47,3 +47,11 @@ def test_row_reports_gap_interval_failing_axes_and_alias(tmp_path):
     assert "0.8000" in line and "0.7900" in line
     assert "0.330 [0.220, 0.410] en/nationality (indian > american)" in line
     assert "| nationality |" in line and "challenger" in line
+
+
+def test_drop_pairs_keeps_only_the_extra_pairs():
+    data = yaml.safe_load((ROOT / "pipelines.yaml").read_text(encoding="utf-8"))
+    block = variant_config(data, "sst2", "counterfactual", drop_pairs=True)["pipelines"]["sst2"]
+    assert "counterfactual_pairs" not in block["audit"]
+    block = variant_config(data, "sst2", "counterfactual", pairs=[["a", "b"]], drop_pairs=True)["pipelines"]["sst2"]
+    assert block["audit"]["counterfactual_pairs"] == [["a", "b"]]
