@@ -81,15 +81,27 @@ def verdict(value: float, ci_low: float | None, ci_high: float | None, limit: fl
 
 
 REMEDY = ("what to do: read the probe in evaluate/<model>/report.json (`probe.axes`: gap, interval, groups); "
-          "retrain with `audit: {mitigation: counterfactual, mitigate_always: true}` (augments the train split "
-          "with identity-swapped copies) and rerun; if the gap is acceptable for your use after review, promote "
-          "by hand (`MlflowClient().set_registered_model_alias(name, 'champion', version)`) or set "
+          "retrain with `audit: {mitigation: counterfactual, mitigate_always: true, counterfactual_pairs: "
+          "{pairs}}` (adds identity-swapped copies of the train rows: the built-in pairs swap gender terms "
+          "only, so name the failing axis's terms; reweighting did not help on SST-2) and rerun; if the gap "
+          "is acceptable for your use after review, promote by hand "
+          "(`MlflowClient().set_registered_model_alias(name, 'champion', version)`) or set "
           "`register: {require_fairness_gates: false}`; see docs/baselines_and_gates.md")
+_FAILING = regex.compile(r"counterfactual gap [^;]*? on \w+/\w+ \((\w+) > (\w+)\)")
+
+
+def suggested_pairs(reason: str) -> str:
+    """The swap pairs the hint suggests for a gate reason: `[[high, low]]` of the worst failing
+    probe axis when the reason names it ("... on en/nationality (indian > american) ..."), else a
+    placeholder `[[<term>, <term>], ...]`."""
+    found = _FAILING.search(reason)
+    return f"[[{found.group(1)}, {found.group(2)}], ...]" if found else "[[<term>, <term>], ...]"
 
 
 def gate_hint_lines(registered: dict) -> list[str]:
-    """The run summary's hint under a model kept from `champion` by the fairness gates ([] otherwise)."""
+    """The run summary's hint under a model kept from `champion` by the fairness gates ([] otherwise),
+    with swap pairs suggested from the failing probe axis named in the reason."""
     reason = str(registered.get("reason", ""))
     if "fairness gates failed" not in reason:
         return []
-    return [f"            {REMEDY}"]
+    return ["            " + REMEDY.replace("{pairs}", suggested_pairs(reason))]

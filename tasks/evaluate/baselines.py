@@ -127,8 +127,9 @@ def baseline_sentence(metrics: dict[str, float], metric: str) -> str:
     base = metrics.get(f"baseline_{metric}")
     if gain is None or base is None or metric not in metrics:
         return ""
+    lower = metric in LOWER_IS_BETTER
     scale, unit = (1.0, "") if metric in ("perplexity", "loss") else (100.0, " points")
-    figures = f"{metric} {metrics[metric]:.4g} vs {base:.4g}"
+    figures = f"{metric} {metrics[metric]:.4g} vs {base:.4g}" + ("; lower is better" if lower else "")
     if gain > 0:
         return f"beats the baseline by {gain * scale:.2f}{unit} ({figures})"
     return f"does not beat the baseline: {gain * scale:+.2f}{unit} ({figures})"
@@ -177,15 +178,26 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
     return [f"            baseline: {baseline_sentence(metrics, metric)}"] if metric else []
 
 
-def card_section(metrics: dict[str, Any]) -> list[str]:
-    """The model card's `## Baseline` section ([] when no baseline was computed): one sentence per
-    metric that has a baseline figure, the headline one (accuracy, else perplexity) first."""
+BASELINE_NOTES = {
+    "lstm_classifier": ("Baseline: TF-IDF + logistic regression trained on the same train split, `C` tuned on "
+                        "validation, scored on the same test rows (`baseline_*` metrics in MLflow)."),
+    "lstm_lm": ("Baseline: an interpolated modified Kneser-Ney n-gram model over the same token ids, counted on "
+                "the train windows, scored on the same test targets: per-token perplexity on the same tokens "
+                "(`baseline_*` metrics in MLflow)."),
+}
+
+
+def card_section(metrics: dict[str, Any], kind: str | None = None) -> list[str]:
+    """The model card's `## Baseline` section ([] when no baseline was computed): a note naming the
+    baseline of the model's `kind` (generic when unknown), then one sentence per metric that has a
+    baseline figure, the headline one (accuracy, else perplexity) first."""
     metric = _headline_metric(metrics)
     if metric is None:
         return []
     others = [k[len("gain_over_baseline_"):] for k in metrics
               if k.startswith("gain_over_baseline_") and k[len("gain_over_baseline_"):] in ("macro_f1", "roc_auc")]
     lines = [f"- The model {baseline_sentence(metrics, m)}." for m in dict.fromkeys([metric, *others])]
-    note = ("Baseline: TF-IDF + logistic regression (or a Kneser-Ney n-gram LM) trained on the same train "
-            "split, tuned on validation, scored on the same test rows (`baseline_*` metrics in MLflow).")
+    note = BASELINE_NOTES.get(kind or "", (
+        "Baseline: TF-IDF + logistic regression (or a Kneser-Ney n-gram LM) trained on the same train "
+        "split, tuned on validation, scored on the same test rows (`baseline_*` metrics in MLflow)."))
     return ["## Baseline", "", note, "", *lines, ""]

@@ -77,7 +77,7 @@ def render_model_card(card: CardInput) -> str:
     parts += _section("Training parameters", _table([{"parameter": k, "value": v}
                                                      for k, v in _flatten(card.training_params).items()]))
     parts += _section("Metrics", _kv({k: _num(v) for k, v in sorted(card.metrics.items())}))
-    parts += card_section(card.metrics)
+    parts += card_section(card.metrics, card.kind)
     parts += _section("Metrics per group", _table(card.group_metrics))
     parts += _section("Model audit gates", _gates(card.model_gates))
     audit_lines = ([card.corpus_audit_headline, ""] if card.corpus_audit_headline else [])

@@ -66,6 +66,11 @@ def test_summary_says_what_to_do_when_the_gate_blocks():
     blocked = {"reason": "not promoted: fairness gates failed: not promoted: counterfactual gap 0.4"}
     [line] = gate_hint_lines(blocked)
     assert "mitigation: counterfactual" in line and "require_fairness_gates" in line
+    assert "counterfactual_pairs: [[<term>, <term>], ...]" in line  # no axis named: a placeholder
+    named = {"reason": "not promoted: fairness gates failed: not promoted: counterfactual gap 0.329 [0.223, 0.411] "
+                       "on en/nationality (indian > american) vs limit 0.1; 2 axes fail"}
+    [line] = gate_hint_lines(named)
+    assert "counterfactual_pairs: [[indian, american], ...]" in line
     assert gate_hint_lines({"reason": "promoted: no champion yet"}) == []
 
 

@@ -122,3 +122,15 @@ def test_lm_baseline_scores_the_same_test_targets_as_the_lstm():
     assert result.params["test_tokens"] == sum(len(w["input_ids"]) - 1 for w in test_windows) > 0
     assert result.name == "kneser_ney_3gram"
     assert 1.0 < result.metrics["perplexity"] < tokenizer.get_vocab_size()
+
+
+def test_card_section_names_the_baseline_of_the_kind():
+    lm = {"perplexity": 4.136, **gains({"perplexity": 4.136}, {"perplexity": 7.034})}
+    card = "\n".join(card_section(lm, "lstm_lm"))
+    assert "Kneser-Ney" in card and "TF-IDF" not in card
+    assert "The model beats the baseline by 2.90 (perplexity 4.136 vs 7.034; lower is better)." in card
+    clf = {"accuracy": 0.85, **gains({"accuracy": 0.85}, {"accuracy": 0.80})}
+    card = "\n".join(card_section(clf, "lstm_classifier"))
+    assert "TF-IDF + logistic regression" in card and "Kneser-Ney" not in card
+    assert "The model beats the baseline by 5.00 points (accuracy 0.85 vs 0.8)." in card
+    assert "Kneser-Ney" in "\n".join(card_section(clf))  # kind unknown: the generic note names both
