@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corpusmill.config import ConfigError, CorpusmillConfig, load_config
 from corpusmill.workspace import Workspace, apply_environment
-from tasks.common.errors import CorpusmillError
+from tasks.common.errors import ConfigError, CorpusmillError
 from tasks.common.locks import LockTimeout, pipeline_locks
-from tasks.ingest.checks import check_sources
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the config imports every stage's config, the model kinds' among them (torch):
+    # `run` starts its Prefect API server first, then parses the config while the server boots
+    from corpusmill.config import CorpusmillConfig
     from corpusmill.processes import RunApiServer
 
 STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score")
@@ -29,6 +29,8 @@ def _workspace(args: argparse.Namespace, config: CorpusmillConfig) -> Workspace:
 
 
 def _prepare(args: argparse.Namespace) -> tuple[CorpusmillConfig, Workspace, dict[str, str]]:
+    from corpusmill.config import load_config
+
     config = load_config(args.config)
     ws = _workspace(args, config)
     env = ws.environment(config.mlflow_tracking_uri)
@@ -48,12 +50,16 @@ def _parse_stages(text: str | None) -> list[str] | None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Parse and validate the config file; print the pipelines it defines."""
+    from corpusmill.config import load_config
+
     config = load_config(args.config)
     for name, pipeline in config.pipelines.items():
         flag = "default" if pipeline.default else "       "
         models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items()) or "(data only)"
         sources = " + ".join(f"{source.format} {source.uri}" for source in pipeline.sources)
         print(f"{flag}  {name}: {sources} -> {models}")
+    from tasks.ingest.checks import check_sources
+
     problems = check_sources({name: p.sources for name, p in config.pipelines.items()}, deep=args.deep)
     for problem in problems:
         print(f"corpusmill: error: {problem}", file=sys.stderr)
@@ -81,6 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = args.pipelines or config.default_pipelines()
     for name in names:
         config.pipeline(name)
+    from tasks.ingest.checks import check_sources
+
     problems = check_sources({name: config.pipeline(name).sources for name in names})
     if problems:
         raise CorpusmillError(problems[0])

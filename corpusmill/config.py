@@ -13,7 +13,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tasks.audit.config import AuditConfig
 from tasks.clean.config import CleanConfig
-from tasks.common.errors import CorpusmillError
+from tasks.common.errors import ConfigError
 from tasks.common.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_SECONDS
 from tasks.evaluate.config import EvaluateConfig
 from tasks.ingest.config import IngestConfig, SourceConfig
@@ -24,10 +24,6 @@ from tasks.tokenize.config import SplitConfig, TokenizeConfig
 from tasks.train.kinds import ModelConfig, promotion_metric, reports_metric, test_metrics
 
 DEFAULT_CONFIG = Path("pipelines.yaml")
-
-
-class ConfigError(CorpusmillError, ValueError):
-    """A `pipelines.yaml` that cannot be used; the message names the file and each bad key."""
 
 
 class RunnerConfig(BaseModel):

@@ -17,6 +17,10 @@ class CorpusmillError(Exception):
     """An error the user can act on; its message names the file or source and the cause."""
 
 
+class ConfigError(CorpusmillError, ValueError):
+    """A `pipelines.yaml` that cannot be used; the message names the file and each bad key."""
+
+
 class IntegrityError(CorpusmillError):
     """A finished dataset, bundle or checkpoint does not match what was recorded when it was written."""
 
