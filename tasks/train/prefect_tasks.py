@@ -110,6 +110,7 @@ def train_one(job: TrainJob) -> TrainRecord:
     tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_path))
     kind = get_kind(job.model.kind)
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
+    prepared = kind.training_examples(prepared, job.model, model_dir / "teacher")  # e.g. distillation targets, cached
     checkpoints = model_dir / "checkpoints" / key
     for stale in (model_dir / "checkpoints").glob("*"):
         if stale != checkpoints or not job.resume:
