@@ -12,7 +12,7 @@ from tasks.common.pretrained import PretrainedUnavailable, load_pretrained_token
 from tasks.train.distill import DistillConfig, attach_teacher, distill_losses, distill_params
 from tasks.train.kind import Prepared
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
-from tasks.train.teacher import MASK_ID, TeacherClassifier, augment_rows, encode_sentences, load_encoder, predict_logits
+from tasks.train.teacher import MASK_ID, TeacherClassifier, _frozen_prefix, augment_rows, encode_sentences, load_encoder, mean_pool, predict_logits
 from tasks.train.trainer import evaluate_examples, train_model
 
 from .conftest import toy_corpus
@@ -127,7 +127,7 @@ def test_teacher_is_fine_tuned_cached_and_labels_augmentations(tmp_path, one_tor
     texts = ["a great , moving film", "dull and lifeless", "wonderful acting", "a boring mess", "truly lovely", "awful script"] * 3
     rows = [torch.tensor(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
     examples = [{"input_ids": r, "label": 1 - i % 2} for i, r in enumerate(rows)]
-    cfg = DistillConfig(augment_copies=2, teacher_train={"epochs": 1, "batch_size": 6})
+    cfg = DistillConfig(augment_copies=2, teacher_train={"epochs": 1, "batch_size": 6, "trainable_layers": 2})
     out, info = attach_teacher(examples[:12], examples[12:], examples[12:], 2, cfg, tmp_path)
     assert len(out) == 12 * 3 and [e["label"] for e in out[12:]] == [-1] * 24
     assert all(e["teacher_logits"].shape == (2,) for e in out) and 0 <= info["teacher_test_accuracy"] <= 1
@@ -138,3 +138,17 @@ def test_teacher_is_fine_tuned_cached_and_labels_augmentations(tmp_path, one_tor
     model = TeacherClassifier(load_encoder(), 2)
     model.load_state_dict(state)
     torch.testing.assert_close(predict_logits(model, rows[:12], 64), torch.stack([e["teacher_logits"] for e in out[:12]]))
+
+
+def test_frozen_bottom_layers_run_once_and_give_the_full_forward():
+    _, encoder = _minilm()
+    torch.manual_seed(0)
+    model = TeacherClassifier(encoder, 2).eval()
+    rows = [torch.randint(1000, 9000, (n,)) for n in (3, 7, 12, 5)]
+    prefix = _frozen_prefix(model.bert, rows, 4, 64)
+    assert [len(p) for p in prefix] == [5, 9, 14, 7]  # [CLS] ... [SEP]
+    x = torch.nn.utils.rnn.pad_sequence(prefix, batch_first=True)
+    mask = torch.arange(x.shape[1])[None] < torch.tensor([len(p) for p in prefix])[:, None]
+    with torch.inference_mode():
+        top = model.head(mean_pool(model.bert.layers(x, mask, 4), mask))
+    torch.testing.assert_close(top, predict_logits(model, rows, 64), atol=1e-5, rtol=1e-5)
