@@ -50,7 +50,7 @@ def run_arm(tokens, tokenizer, cfg: ClassifierConfig, out: Path) -> dict[str, fl
 def main(arguments: list[str]) -> None:
     """Arms (JSON strings) -> one printed line per arm after the TF-IDF + LR baseline line."""
     torch.set_num_threads(1)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     tokens, tokenizer = tokens_for("pretrained")
     baseline = tfidf_lr_baseline(tokens)
     print(f"TF-IDF+LR dev {baseline.metrics['accuracy']:.4f}  C={baseline.params['C']}", flush=True)

@@ -134,6 +134,8 @@ def train_one(job: TrainJob) -> TrainRecord:
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})
+        if "distill" in prepared.meta:  # the teacher's figures (validation/test accuracy, seconds, augmented rows)
+            mlflow.log_metrics({f"distill.{k}": float(v) for k, v in prepared.meta["distill"].items()})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
                              resume=job.resume, log_metrics=metrics_logger(job.model_name))
         chosen = kind.finalize(result.model, prepared, job.model)  # e.g. the summary length, on validation
