@@ -33,7 +33,7 @@ def train_replica(job) -> None:
     tokens_hash, tokenizer_uri = _tokens_hash_and_tokenizer(tokens)
     tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_uri))
     kind = get_kind(job.model.kind)
-    prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
+    prepared = kind.training_examples(kind.prepare(tokens.read_table(), tokenizer, job.model), job.model, Path(job.model_dir) / "teacher")
     checkpoints = Path(job.model_dir) / "checkpoints" / train_cache_key(job, tokens_hash)
     Trainer(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, dist=DistContext.from_env()).run(resume=job.resume)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import pandas as pd
@@ -153,6 +154,11 @@ class ModelKind(ABC, Generic[CfgT]):
         validation split (e.g. a summary length) -> JSON-able entries added to `meta` (and so to
         the bundle). Default: none."""
         return {}
+
+    def training_examples(self, prepared: Prepared, cfg: CfgT, cache_dir: Path | None = None) -> Prepared:
+        """Hook of the train stage only (evaluation and baselines call `prepare` alone), after
+        `prepare`: e.g. teacher logits for distillation, cached under `cache_dir`. Default: unchanged."""
+        return prepared
 
     def warm_start(self, model: nn.Module, cfg: CfgT) -> None:
         """Hook after `build` for a fresh (not resumed) training run: e.g. load pretrained weights."""

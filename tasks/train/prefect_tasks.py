@@ -113,6 +113,7 @@ def train_one(job: TrainJob) -> TrainRecord:
     tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_path))
     kind = get_kind(job.model.kind)
     prepared = kind.prepare(tokens.read_table(), tokenizer, job.model)
+    prepared = kind.training_examples(prepared, job.model, model_dir / "teacher")  # e.g. distillation targets, cached
     checkpoints = model_dir / "checkpoints" / key
     for stale in (model_dir / "checkpoints").glob("*"):
         if stale != checkpoints or not job.resume:
@@ -136,6 +137,8 @@ def train_one(job: TrainJob) -> TrainRecord:
         mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
                            "data.validation_examples": len(prepared.splits.get("validation", [])),
                            "data.test_examples": len(prepared.splits.get("test", []))})
+        if "distill" in prepared.meta:  # the teacher's figures (validation/test accuracy, seconds, augmented rows)
+            mlflow.log_metrics({f"distill.{k}": float(v) for k, v in prepared.meta["distill"].items()})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
                              resume=job.resume, log_metrics=metrics_logger(job.model_name))
         chosen = kind.finalize(result.model, prepared, job.model)  # e.g. the summary length, on validation

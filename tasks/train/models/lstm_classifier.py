@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from safetensors.torch import load_file
 from sklearn.metrics import f1_score
 from tokenizers import Tokenizer
@@ -36,6 +36,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tasks.common.pretrained import init_pretrained_embedding
 from tasks.train.batching import pad_ids, token_tensors
 from tasks.train.config import TrainConfig
+from tasks.train.distill import DistillConfig, attach_teacher, distill_losses
 from tasks.train.kind import SPLITS, BatchPredictor, ModelKind, Prepared, baseline_metric_names
 from tasks.train.models.padded_lstm import padded_bidirectional
 
@@ -64,7 +65,14 @@ class ClassifierConfig(BaseModel):
         description="epoch at which each layer group below the head starts training, top first "
         "(LSTM layers top-down, then the embedding); groups not listed stay frozen; null: all train",
     )
+    distill: DistillConfig | None = Field(default=None, description="knowledge distillation from a fine-tuned MiniLM teacher (tasks/train/distill.py)")
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _distill_alone(self) -> ClassifierConfig:
+        if self.distill is not None and self.pretrained_lm is not None:
+            raise ValueError("distill and pretrained_lm cannot be combined")
+        return self
 
 
 class LSTMClassifier(nn.Module):
@@ -195,7 +203,22 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
                 {"input_ids": _nonempty(x), "label": y} | ({"weight": 1.0 if weights[i] is None else float(weights[i])} if weights else {})
                 for i, (x, y) in enumerate(zip(ids, ys))
             ]
-        return Prepared(splits=splits, meta={"labels": labels})
+        meta: dict[str, Any] = {"labels": labels}
+        if cfg.distill is not None:  # checked by training_examples: the teacher reads these ids
+            meta["vocab_check"] = [tokenizer.get_vocab_size(), tokenizer.token_to_id("[MASK]")]
+        return Prepared(splits=splits, meta=meta)
+
+    def training_examples(self, prepared: Prepared, cfg: ClassifierConfig, cache_dir: Path | None = None) -> Prepared:
+        """With `distill`: the train examples gain the teacher's logits and teacher-labelled
+        augmented examples follow (`distill.attach_teacher`, cached under `cache_dir`); meta gains
+        the `distill` figures (teacher validation/test accuracy, seconds). Without: unchanged."""
+        if cfg.distill is None:
+            return prepared
+        if prepared.meta.get("vocab_check") != [30522, 103]:
+            raise ValueError("distill needs tokenize: {kind: pretrained, name: all-minilm-l6-v2} (the teacher's WordPiece ids)")
+        s = prepared.splits
+        train, info = attach_teacher(s["train"], s["validation"], s["test"], len(prepared.meta["labels"]), cfg.distill, cache_dir)
+        return Prepared(splits=s | {"train": train}, meta=prepared.meta | {"distill": info})
 
     def build(self, cfg: ClassifierConfig, meta: dict[str, Any], vocab_size: int) -> nn.Module:
         return LSTMClassifier(vocab_size, len(meta["labels"]), cfg)
@@ -205,11 +228,14 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         batch = {"input_ids": ids, "lengths": lengths, "labels": torch.tensor([e["label"] for e in examples])}
         if "weight" in examples[0]:
             batch["weight"] = torch.tensor([e["weight"] for e in examples], dtype=torch.float32)
+        if "teacher_logits" in examples[0]:
+            batch["teacher_logits"] = torch.stack([e["teacher_logits"] for e in examples])
+            batch["distill"] = examples[0]["distill"]
         return batch
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         logits = model(batch["input_ids"], batch["lengths"])
-        losses = F.cross_entropy(logits.float(), batch["labels"], reduction="none")
+        losses = distill_losses(logits.float(), batch["labels"], batch.get("teacher_logits"), batch.get("distill"))
         if "weight" in batch:
             loss = (losses * batch["weight"]).sum() / batch["weight"].sum().clamp_min(1e-12)
         else:
