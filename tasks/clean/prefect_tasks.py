@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
 from tasks.common.retry import storage_task_options
+from tasks.common.storage import read_parquet_schema
 from tasks.clean.base import StepCounters
 from tasks.clean.config import CleanConfig
 from tasks.clean.plan import DedupPhase, RowPhase, build_plan, quarantine_schema
@@ -73,21 +74,12 @@ def _run_phase_streamed(target: CleanTarget, index: int, in_uri: str, out_name: 
                 dropped.append(result.quarantined)
             yield result.kept
 
-    in_schema = _schema_of(in_uri)
+    in_schema = read_parquet_schema(in_uri)
     q_schema = quarantine_schema(in_schema)
     # kept first (its stream fills `dropped`), quarantine last: a finished quarantine part means both are done
     kept = clean.write_part(target.clean_key, out_name, kept_batches(), schema=in_schema, counters=counts)
     q_part = quarantine.write_part(target.quarantine_key, q_name, [t.cast(q_schema) for t in dropped], schema=q_schema)
     return ShardOutcome(kept=kept, quarantined=q_part, counters=kept.counters)
-
-
-def _schema_of(uri: str) -> pa.Schema:
-    import fsspec
-    import pyarrow.parquet as pq
-
-    fs, path = fsspec.core.url_to_fs(uri)
-    with fs.open(path, "rb") as handle:
-        return pq.read_schema(handle)
 
 
 @task(name="clean-row-phase", cache_policy=NONE, **storage_task_options())
@@ -105,7 +97,7 @@ def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str)
         assert isinstance(phase, DedupPhase)
         batches = (phase.signatures(pa.Table.from_batches([b]))
                    for b in iter_part_batches(in_uri, batch_rows=target.batch_rows))
-        empty = phase.signatures(_schema_of(in_uri).empty_table())  # the schema when the shard has no rows left
+        empty = phase.signatures(read_parquet_schema(in_uri).empty_table())  # the schema when the shard has no rows left
         clean.write_part(target.clean_key, sig_name, batches, schema=empty.schema)
     return target.work_uri(sig_name)
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError
 
+from tasks.common import storage
 from tasks.common.errors import IntegrityError
 from tasks.common.faults import commit_point
 from tasks.common.integrity import FileDigest, file_digest, verify_files
@@ -151,12 +152,8 @@ class DatasetHandle:
 
     # ---- writing -----------------------------------------------------------------------
     def write_atomic_bytes(self, path: str, data: bytes) -> None:
-        """Write bytes to `path` through a temporary name and a rename."""
-        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-        with self.fs.open(tmp, "wb") as handle:
-            handle.write(data)
-        self.fs.mv(tmp, path)
+        """Write bytes to `path` (on this dataset's filesystem) atomically: `storage.write_atomic`."""
+        storage.write_atomic(self.fs, path, data)
 
     def work_uri(self, key: str, name: str) -> str:
         """URI (with protocol when remote) of a file in the work area of run `key`."""

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 
 def is_local(uri: str) -> bool:
@@ -56,11 +59,33 @@ def read_json(uri: str) -> Any:
 def write_bytes(uri: str, data: bytes) -> None:
     """Write `data` to `uri` atomically (a temporary name in the same folder, then a rename)."""
     fs, path = fsspec.core.url_to_fs(str(uri))
+    write_atomic(fs, path, data)
+
+
+def write_atomic(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
+    """The one atomic write: `data` to `path` on `fs` through a temporary name in the same folder
+    (flushed to disk on a local filesystem), then a rename; readers see the old file or the whole
+    new one. The temporary file is removed when the write fails."""
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    with fs.open(tmp, "wb") as handle:
-        handle.write(data)
-    fs.mv(tmp, path)
+    try:
+        with fs.open(tmp, "wb") as handle:
+            handle.write(data)
+            if isinstance(fs, LocalFileSystem):
+                handle.flush()
+                os.fsync(handle.fileno())
+        fs.mv(tmp, path)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
+
+
+def read_parquet_schema(uri: str) -> pa.Schema:
+    """The Arrow schema of the Parquet file at `uri` (its footer only, no row is read)."""
+    fs, path = fsspec.core.url_to_fs(str(uri))
+    with fs.open(path, "rb") as handle:
+        return pq.read_schema(handle)
 
 
 def write_text(uri: str, text: str) -> None:

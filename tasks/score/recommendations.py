@@ -31,27 +31,22 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks.common.dataset import PARQUET_COMPRESSION
+from tasks.common.storage import read_parquet_schema
 from tasks.score.incremental import ScoredPartition, list_partitions, output_path
 
 EVENT_COLUMNS = ("user_id", "item_id", "ts")
 
 
-def _schema_names(uri: str) -> list[str]:
-    fs, path = fsspec.core.url_to_fs(uri)
-    with fs.open(path, "rb") as handle:
-        return pq.ParquetFile(handle).schema_arrow.names
-
-
 def is_event_partition(input_uri: str, partition: str) -> bool:
     """True when the partition holds interaction events (`user_id`, `item_id`), not histories."""
-    names = _schema_names(f"{input_uri.rstrip('/')}/{partition}")
+    names = read_parquet_schema(f"{input_uri.rstrip('/')}/{partition}").names
     return {"user_id", "item_id"} <= set(names) and "history" not in names
 
 
 def read_events(uri: str, users: pa.Array | None = None) -> pa.Table:
     """One window's events (`user_id`, `item_id` as strings, `ts` int64 or null), optionally only
     of `users`; raises ValueError naming the file when a required column is missing."""
-    names = _schema_names(uri)
+    names = read_parquet_schema(uri).names
     missing = [c for c in ("user_id", "item_id") if c not in names]
     if missing:
         raise ValueError(f"{uri}: recommendation input needs the columns user_id and item_id; missing {missing}")

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from fsspec.implementations.local import LocalFileSystem
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
+from tasks.common import storage
 from tasks.common.errors import warn
 from tasks.common.integrity import FileDigest
 from tasks.train.checksums import digest_bytes, file_problem, folder_problems
@@ -53,19 +55,10 @@ class TrainerState:
 
 
 def atomic_write(path: Path, data: bytes) -> FileDigest:
-    """Write `data` to `path` via a temporary file in the same folder, fsync, then `os.replace`:
-    readers see the old file or the complete new one, never a partial file. Returns its size and sha256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write `data` to the local `path` with the I/O layer's one atomic write (temporary file in the
+    same folder, fsync, rename: readers see the old file or the complete new one); returns its size
+    and sha256."""
+    storage.write_atomic(LocalFileSystem(), str(path), data)
     return digest_bytes(data)
 
 

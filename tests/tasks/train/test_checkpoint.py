@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 import torch
 from safetensors import safe_open
 
@@ -30,10 +31,10 @@ def test_atomic_write_leaves_the_old_file_on_a_crash(tmp_path, monkeypatch):
     target = tmp_path / "model.safetensors"
     atomic_write(target, b"old complete content")
 
-    def crash(src, dst):
+    def crash(*args, **kwargs):
         raise OSError("simulated crash before the rename")
 
-    monkeypatch.setattr(checkpoint.os, "replace", crash)
+    monkeypatch.setattr(LocalFileSystem, "mv", crash)  # the rename of the I/O layer's atomic write
     with pytest.raises(OSError):
         atomic_write(target, b"new content that never lands")
     assert target.read_bytes() == b"old complete content"
