@@ -20,7 +20,7 @@ from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
 from tasks.train.kinds import ModelConfig, get_kind
 from tasks.train.record import RECORD_NAME, ModelJob, TrainRecord
-from tasks.train.run_log import log_dataset_input, metrics_logger, run_logger
+from tasks.train.run_log import last_logged_steps, log_dataset_input, metrics_logger, run_logger
 from tasks.train.trainer import train_model
 
 
@@ -140,7 +140,8 @@ def train_one(job: TrainJob) -> TrainRecord:
         if "distill" in prepared.meta:  # the teacher's figures (validation/test accuracy, seconds, augmented rows)
             mlflow.log_metrics({f"distill.{k}": float(v) for k, v in prepared.meta["distill"].items()})
         result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
-                             resume=job.resume, log_metrics=metrics_logger(job.model_name))
+                             resume=job.resume,
+                             log_metrics=metrics_logger(job.model_name, logged_upto=last_logged_steps(run.info.run_id)))
         chosen = kind.finalize(result.model, prepared, job.model)  # e.g. the summary length, on validation
         mlflow.log_params({f"chosen.{k}": json.dumps(v) for k, v in chosen.items()})
         bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta | chosen, tokenizer)

@@ -36,17 +36,37 @@ def epoch_line(name: str, epoch: int, metrics: dict[str, float]) -> str:
     return f"{name} epoch {epoch}: {shown}"
 
 
-def metrics_logger(name: str, log: Callable[[dict[str, float], int], None] | None = None) -> LogFn:
+def metrics_logger(name: str, log: Callable[[dict[str, float], int], None] | None = None,
+                   logged_upto: Callable[[str], int] | None = None) -> LogFn:
     """The trainer's `log_metrics` callback: every call goes to MLflow (`mlflow.log_metrics`, or
-    `log`); per-epoch calls (those with `epoch_train_loss`) also write an epoch line to the run logger."""
+    `log`); per-epoch calls (those with `epoch_train_loss`) also write an epoch line to the run logger.
+    With `logged_upto` (metric key -> last step the run already holds, see `last_logged_steps`), a
+    metric at a step the run already has is not sent again: a resumed training replays the steps
+    after its last checkpoint (to the same values), which the interrupted attempt may have logged."""
     send = log or (lambda metrics, step: mlflow.log_metrics(metrics, step=step))
 
     def log_metrics(metrics: dict[str, float], step: int) -> None:
-        send(metrics, step)
+        fresh = metrics if logged_upto is None else {k: v for k, v in metrics.items() if step > logged_upto(k)}
+        if fresh:
+            send(fresh, step)
         if "epoch_train_loss" in metrics:
             run_logger().info(epoch_line(name, step, metrics))
 
     return log_metrics
+
+
+def last_logged_steps(run_id: str) -> Callable[[str], int]:
+    """Metric key -> the last step MLflow run `run_id` holds for it (-1 when none); one query per
+    key, on first use."""
+    client = mlflow.MlflowClient()
+    last: dict[str, int] = {}
+
+    def upto(key: str) -> int:
+        if key not in last:
+            last[key] = max((m.step for m in client.get_metric_history(run_id, key)), default=-1)
+        return last[key]
+
+    return upto
 
 
 def log_dataset_input(uri: str, name: str, digest: str, context: str = "training") -> None:
