@@ -1,29 +1,13 @@
 """Evaluate: every model of the pipeline on the held-out test split, per identity group, vs the champion."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from prefect import flow
 
 from flows.runtime import RunContext
-from tasks.common.errors import quiet_warnings
-from tasks.common.stage import Stage
+from tasks.common.stage import Stage, WorkUnit
 from tasks.evaluate.prefect_tasks import EvalJob, EvalOutcome, evaluate_model_task, evaluation_key, reusable_evaluation
-
-
-@dataclass
-class EvalUnit:
-    """One model's evaluation as a unit of the stage contract."""
-
-    job: EvalJob
-    key: str
-
-    def reusable(self) -> EvalOutcome | None:
-        """The stored outcome when this evaluation is finished and intact, else None (quietly:
-        `evaluate_one` checks again and says what it found)."""
-        with quiet_warnings():
-            return reusable_evaluation(self.job, self.key)
 
 
 class EvaluateStage(Stage):
@@ -41,15 +25,15 @@ class EvaluateStage(Stage):
                        out_uri=ctx.stage_uri(f"evaluate/{name}"), evaluate=ctx.pipeline.evaluate,
                        audit=ctx.pipeline.audit, alias_champion=ctx.pipeline.registry.alias_champion)
 
-    def plan(self) -> list[EvalUnit]:
+    def plan(self) -> list[WorkUnit]:
         """One unit per model, keyed by its training, the config, the champion, code and weights."""
-        return [EvalUnit(job=(job := self._job(name)), key=evaluation_key(job)[0]) for name in self.ctx.pipeline.models]
+        return [WorkUnit(job=(job := self._job(name)), key=evaluation_key(job)[0], find=reusable_evaluation) for name in self.ctx.pipeline.models]
 
-    def compute(self, units: list[EvalUnit]) -> list[EvalOutcome]:
+    def compute(self, units: list[WorkUnit]) -> list[EvalOutcome]:
         """One task per model."""
         return [evaluate_model_task(unit.job) for unit in units]
 
-    def result(self, units: list[EvalUnit], outputs: list[EvalOutcome], reused: bool) -> dict[str, Any]:
+    def result(self, units: list[WorkUnit], outputs: list[EvalOutcome], reused: bool) -> dict[str, Any]:
         """Per model: its test metrics and the fairness verdict."""
         return {unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed}
                 for unit, outcome in zip(units, outputs)}

@@ -1,26 +1,13 @@
 """Register: each evaluated model as an MLflow pyfunc that takes raw input; aliases moved only through the gates."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from prefect import flow
 
 from flows.runtime import RunContext, artifact_key
-from tasks.common.stage import Stage
+from tasks.common.stage import Stage, WorkUnit
 from tasks.register.prefect_tasks import RegisterJob, RegisterOutcome, finished_registration, register_model_task
-
-
-@dataclass
-class RegisterUnit:
-    """One model's registration as a unit of the stage contract (its key: the training's)."""
-
-    job: RegisterJob
-    key: str = ""
-
-    def reusable(self) -> RegisterOutcome | None:
-        """The outcome when this exact training is registered and its alias decided, else None."""
-        return finished_registration(self.job)
 
 
 class RegisterStage(Stage):
@@ -41,13 +28,13 @@ class RegisterStage(Stage):
             registry=ctx.pipeline.registry, evaluate=ctx.pipeline.evaluate, alias_log=str(ctx.workspace.alias_log),
         )
 
-    def plan(self) -> list[RegisterUnit]:
+    def plan(self) -> list[WorkUnit]:
         """One unit per model (none when the registry is disabled)."""
         if not self.ctx.pipeline.registry.enabled:
             return []
-        return [RegisterUnit(job=self._job(name), key=name) for name in self.ctx.pipeline.models]
+        return [WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job)) for name in self.ctx.pipeline.models]
 
-    def compute(self, units: list[RegisterUnit]) -> list[RegisterOutcome]:
+    def compute(self, units: list[WorkUnit]) -> list[RegisterOutcome]:
         """One task per model; a new alias decision becomes a Prefect markdown artifact."""
         outcomes = []
         for unit in units:
@@ -61,7 +48,7 @@ class RegisterStage(Stage):
             outcomes.append(outcome)
         return outcomes
 
-    def result(self, units: list[RegisterUnit], outputs: list[RegisterOutcome], reused: bool) -> dict[str, Any]:
+    def result(self, units: list[WorkUnit], outputs: list[RegisterOutcome], reused: bool) -> dict[str, Any]:
         """Per model: name, version, alias and why."""
         return {unit.job.model_name: outcome.model_dump(exclude={"markdown"}) for unit, outcome in zip(units, outputs)}
 

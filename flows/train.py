@@ -6,9 +6,9 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import RunContext
-from tasks.common.stage import Stage, StageContext
+from tasks.common.stage import Stage, StageContext, WorkUnit
 from tasks.train.prefect_tasks import (
-    TrainJob, TrainRecord, TrainUnit, record_summary, train_model_task, train_unit, training_order, with_pretrained_lm,
+    TrainJob, TrainRecord, record_summary, train_model_task, train_unit, training_order, with_pretrained_lm,
 )
 
 
@@ -39,7 +39,7 @@ class TrainStage(Stage):
         )
         return with_pretrained_lm(job, trained)
 
-    def plan(self) -> list[TrainUnit]:
+    def plan(self) -> list[WorkUnit]:
         """One unit per model in training order; a fine-tuned model's key includes its LM's key, so
         planning reads the LM's record (a missing one leaves the later keys to `compute`)."""
         units, trained = [], {}
@@ -50,7 +50,7 @@ class TrainStage(Stage):
             units.append(unit)
         return units
 
-    def compute(self, units: list[TrainUnit]) -> list[TrainRecord]:
+    def compute(self, units: list[WorkUnit]) -> list[TrainRecord]:
         """Train (or reuse) each model in order, one task each."""
         records: dict[str, TrainRecord] = {}
         for unit in units:
@@ -58,7 +58,7 @@ class TrainStage(Stage):
             records[name] = train_model_task(self._job(name, records))
         return [records[unit.job.model_name] for unit in units]
 
-    def result(self, units: list[TrainUnit], outputs: list[TrainRecord], reused: bool) -> dict[str, Any]:
+    def result(self, units: list[WorkUnit], outputs: list[TrainRecord], reused: bool) -> dict[str, Any]:
         """Per model: MLflow run, bundle, best epoch and validation metrics (config order)."""
         records = {unit.job.model_name: record for unit, record in zip(units, outputs)}
         for name, record in records.items():

@@ -14,13 +14,17 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from tasks.common.dataset import DatasetHandle, InputRef, Manifest, PartResult, cache_key, stable_hash
 from tasks.common.errors import IntegrityError, quiet_warnings, warn
 from tasks.common.version import code_version
+
+JobT = TypeVar("JobT")
+OutT = TypeVar("OutT")
 
 
 def config_hash(*sections: BaseModel | dict[str, Any] | list[Any] | str | None) -> str:
@@ -96,6 +100,23 @@ class Unit(Protocol):
     def reusable(self) -> Any | None:
         """The finished output (manifest, record, outcome) when it can be reused, else None."""
         ...
+
+
+@dataclass
+class WorkUnit(Generic[JobT, OutT]):
+    """A unit that is not a dataset (one training, one evaluation, one registration): its job, its
+    cache key, and `find(job, key)`, which returns the finished output under that key when it is
+    current and intact, else None. `reusable()` asks quietly: the stage's own compute checks again
+    and says what it found."""
+
+    job: JobT
+    key: str
+    find: Callable[[JobT, str], OutT | None]
+
+    def reusable(self) -> OutT | None:
+        """The finished output when it can be reused, else None."""
+        with quiet_warnings():
+            return self.find(self.job, self.key)
 
 
 class StageContext(Protocol):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from tokenizers import Tokenizer
 
 from tasks.common import storage
 from tasks.common.dataset import DatasetHandle, stable_hash
-from tasks.common.errors import quiet_warnings
+from tasks.common.stage import WorkUnit
 from tasks.common.tracking import ensure_experiment, flatten_params, training_run
 from tasks.common.version import code_version
 from tasks.train.bundle import bundle_intact, save_bundle
@@ -76,23 +75,11 @@ def reusable_record(job: TrainJob, key: str) -> TrainRecord | None:
     return None
 
 
-@dataclass
-class TrainUnit:
-    """One model of the train stage as a unit of the stage contract: its job and cache key."""
-
-    job: TrainJob
-    key: str
-
-    def reusable(self) -> TrainRecord | None:
-        """The finished training when it is current and its bundle intact, else None (quietly:
-        `train_one` checks again and says what it found)."""
-        with quiet_warnings():
-            return reusable_record(self.job, self.key)
-
-
-def train_unit(job: TrainJob) -> TrainUnit:
-    """The unit of one training: its cache key from the verified tokens (IntegrityError when damaged)."""
-    return TrainUnit(job=job, key=train_cache_key(job, _tokens_hash_and_tokenizer(DatasetHandle(job.tokens_uri))[0]))
+def train_unit(job: TrainJob) -> WorkUnit[TrainJob, TrainRecord]:
+    """The unit of one training: its cache key from the verified tokens (IntegrityError when damaged);
+    reusable when `reusable_record` finds the finished training and its bundle intact."""
+    key = train_cache_key(job, _tokens_hash_and_tokenizer(DatasetHandle(job.tokens_uri))[0])
+    return WorkUnit(job=job, key=key, find=reusable_record)
 
 
 def train_one(job: TrainJob) -> TrainRecord:
