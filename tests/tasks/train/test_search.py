@@ -1,14 +1,20 @@
 """The seeded hyper-parameter search: nested MLflow runs, best on validation, test split never read."""
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import mlflow
 import pytest
 
+from corpusmill.cli import main
+from tasks.common.dataset import DatasetHandle
+from tasks.common.errors import CorpusmillError
 from tasks.train.kind import Prepared
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
 from tasks.train.search import ParamSpec, SearchConfig, search, with_overrides
+from tasks.train.tune import search_config, tune_model, yaml_overrides
 
 pytest.importorskip("optuna", reason="the search needs Optuna: pip install 'corpusmill[search]'")
 
@@ -91,3 +97,43 @@ def test_overrides_are_validated_and_name_bad_keys():
         with_overrides(cfg, {"dropout": 1.5})
     with pytest.raises(KeyError, match="lr.x"):
         with_overrides(cfg, {"lr.x": 1})
+
+
+def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(toy_tokens, tokenizer, tracking, tmp_path, monkeypatch, one_torch_thread):
+    handle = DatasetHandle(str(tmp_path / "tokens"))
+    part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
+    tokenizer.save(handle.work_file("k", "tokenizer.json"))
+    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v",
+                  started=time.time(), extra_files=["tokenizer.json"])
+    seen: list[set[str]] = []
+    real_prepare = ClassifierKind.prepare
+
+    def spy(self, tokens, tok, cfg):
+        seen.append(set(tokens["split"].to_pylist()))
+        return real_prepare(self, tokens, tok, cfg)
+
+    monkeypatch.setattr(ClassifierKind, "prepare", spy)
+    cfg = ClassifierConfig(embedding_dim=4, hidden_size=4, train={"epochs": 1, "batch_size": 32, "progress": False})
+    config = search_config("lstm_classifier", trials=1, seed=0, space_json='{"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}')
+    result = tune_model("toy", "sentiment", cfg, handle.uri, "toy", tmp_path / "artifacts", tmp_path / "search", config)
+    assert seen == [{"train", "validation"}]  # the test rows were filtered out before the kind saw the table
+    parent = tracking.get_run(result.parent_run_id)
+    assert parent.data.tags["pipeline"] == "toy" and parent.info.run_name == "toy-sentiment-search"
+    assert float(parent.data.params["best.train.lr"]) == pytest.approx(result.best_params["train.lr"])
+    assert "train: {lr: " in yaml_overrides(result.best_params)
+    with pytest.raises(CorpusmillError, match="no tokens dataset"):
+        tune_model("toy", "sentiment", cfg, str(tmp_path / "absent"), "toy", tmp_path / "artifacts", tmp_path / "s2", config)
+    with pytest.raises(CorpusmillError, match="--space"):
+        search_config("lstm_lm", trials=2, seed=0)
+
+
+def test_cli_tune_names_a_missing_model_or_tokens_dataset(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the CLI exports the workspace environment
+    config = tmp_path / "pipelines.yaml"
+    config.write_text("pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
+                      "    models: {sentiment: {kind: lstm_classifier}}\n")
+    common = ["--config", str(config), "--workspace", str(tmp_path / "ws")]
+    assert main(["tune", "p", "nope", *common]) == 2
+    assert "no model 'nope'" in capsys.readouterr().err
+    assert main(["tune", "p", "sentiment", "--trials", "2", *common]) == 2
+    assert "no tokens dataset" in capsys.readouterr().err
