@@ -78,7 +78,8 @@ class TrialRecord:
 
 @dataclass
 class SearchResult:
-    """The search outcome: best params/value on validation, every trial, the parent run id."""
+    """The search outcome: best params/value on validation, every trial, the parent run id and the
+    best trial's trained model (best epoch's weights, on CPU), so it need not be retrained."""
 
     monitor: str
     mode: str
@@ -86,6 +87,7 @@ class SearchResult:
     best_value: float
     trials: list[TrialRecord]
     parent_run_id: str
+    best_model: Any = None
 
 
 def with_overrides(cfg: BaseModel, params: dict[str, Any]) -> BaseModel:
@@ -135,7 +137,7 @@ def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size:
     it) and the search config. The parent is the active MLflow run, or a new run `run_name`. Each
     trial logs its params, per-epoch metrics and `objective` (= best `val_<monitor>`) in a nested
     run; the parent gets `best.<param>` params, `best_val_<monitor>` and `search.best_run_id`.
-    Out: a `SearchResult`. A trial whose validation metric is NaN counts as the worst value.
+    Out: a `SearchResult` (with the best trial's model). A NaN validation metric counts as the worst value.
     """
     optuna = _optuna()
     tc = cfg.train  # every kind config has `train: TrainConfig`
@@ -145,6 +147,7 @@ def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size:
         raise ValueError("the search needs a non-empty validation split (the objective is measured there)")
     worst = -math.inf if mode == "max" else math.inf
     records: list[TrialRecord] = []
+    kept: dict[str, Any] = {}
     sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=config.startup_trials)
     study = optuna.create_study(direction="maximize" if mode == "max" else "minimize", sampler=sampler)
     own_parent = mlflow.active_run() is None
@@ -168,6 +171,9 @@ def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size:
                 value = float(result.best_metrics.get(monitor, math.nan))
                 value = worst if math.isnan(value) else value
                 mlflow.log_metrics({"objective": value, f"best_val_{monitor}": value, "best_epoch": float(result.best_epoch or 0)})
+            better = not records or (value > max(r.value for r in records) if mode == "max" else value < min(r.value for r in records))
+            if better:
+                kept["model"] = result.model.cpu()
             records.append(TrialRecord(trial.number, params, value, run.info.run_id))
             run_logger().info("search trial %d: %s -> val_%s=%.4f", trial.number, params, monitor, value)
             return value
@@ -180,4 +186,4 @@ def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size:
     finally:
         if own_parent:
             mlflow.end_run()
-    return SearchResult(monitor, mode, best.params, best.value, records, parent.info.run_id)
+    return SearchResult(monitor, mode, best.params, best.value, records, parent.info.run_id, kept.get("model"))

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import mlflow
 import pytest
+import torch
 
 from corpusmill.cli import main
 from tasks.common.dataset import DatasetHandle
 from tasks.common.errors import CorpusmillError
 from tasks.train.kind import Prepared
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
+from tasks.train.trainer import evaluate_examples
 from tasks.train.search import ParamSpec, SearchConfig, search, with_overrides
 from tasks.train.tune import search_config, tune_model, yaml_overrides
 
@@ -70,6 +72,9 @@ def test_two_trial_search_logs_nested_runs_and_picks_the_best_on_validation(toy_
         assert max(h.value for h in history) == pytest.approx(trial.value)
     best = max(result.trials, key=lambda t: t.value)
     assert result.best_value == best.value and result.best_params == best.params
+    # the kept model is the best trial's: it scores the best trial's validation accuracy again
+    again = evaluate_examples(KIND, result.best_model, prepared.splits["validation"], cfg.train, torch.device("cpu"))
+    assert again["accuracy"] == pytest.approx(best.value)
     logged = tracking.get_run(parent.info.run_id).data
     assert logged.tags["search.best_run_id"] == best.run_id
     assert logged.metrics["best_val_accuracy"] == pytest.approx(best.value)
