@@ -14,6 +14,9 @@ the reported test set. Prints dev accuracy / macro-F1 and wall time of each arm.
     .venv/bin/python -m bench.ulmfit --data ../shared/data/sst2
     .venv/bin/python -m bench.ulmfit --lm-extra-csv ../shared/data/imdb_5k/movie_review.csv \
         --vocab-size 12000 --embedding-dim 256 --hidden 256 --epochs 6 --lm-epochs 1   # README figures
+    # option (a) of issue 14: the LM reads all unlabelled English text of ../shared/data (bench.lm_corpus)
+    .venv/bin/python -m bench.ulmfit --lm-shared ../shared/data --vocab-size 8000 --embedding-dim 256 \
+        --hidden 512 --epochs 6 --lm-epochs 1 --lm-max-steps 1200 --lm-bundle-out workspace/lm_shared
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import torch
 
+from bench.lm_corpus import SOURCES as SHARED_SOURCES
+from bench.lm_corpus import unlabelled_english
 from tasks.tokenize import SplitConfig, TokenizeConfig, attach_splits, encode_table, split_table, train_tokenizer
 from tasks.train.bundle import save_bundle
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
@@ -60,7 +65,7 @@ def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None
     text, split `train`, label null] -> one tokens table and the tokenizer trained on the
     train.tsv (+ extra) text. Classifiers leave the unlabelled rows out; the LM reads them."""
     train, dev = read_sst2(data / "train.tsv", "train"), read_sst2(data / "dev.tsv", "dev")
-    tokenize = TokenizeConfig(kind=kind, vocab_size=vocab_size, max_length=128 if extra is None else 512)
+    tokenize = TokenizeConfig(kind=kind, vocab_size=vocab_size, max_length=128 if extra is None else 2048)
     texts = [train["text"].to_pylist()] + ([extra["text"].to_pylist()] if extra is not None else [])
     tokenizer = train_tokenizer(texts, tokenize)
     train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed)))
@@ -79,6 +84,39 @@ def run_classifier(tokens: pa.Table, tokenizer, cfg: ClassifierConfig, out: Path
             "best_epoch": float(result.best_epoch or 0), "seconds": time.perf_counter() - start}
 
 
+def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Path) -> tuple[Path, float]:
+    """Train the `lstm_lm` on every `train` row (labelled or not) -> (bundle folder, seconds).
+
+    With `--lm-minutes`, 8 calibration steps measure tokens/s and the training windows are cut to
+    a seeded random subset that one epoch covers in that budget (so the LR schedule still ends)."""
+    start = time.perf_counter()
+    lm_cfg = LanguageModelConfig(embedding_dim=args.embedding_dim, hidden_size=args.hidden, num_layers=args.layers, seq_len=64,
+                                 train={"epochs": args.lm_epochs, "batch_size": 32, "lr": 3e-3, "progress": False,
+                                        "seed": args.seed, "device": args.device, "early_stopping_patience": None,
+                                        "max_steps": args.lm_max_steps})
+    lm_tokens = tokens
+    if args.lm_dev_text:
+        lm_tokens = tokens.set_column(tokens.schema.get_field_index("split"), "split",
+                                      pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]))
+    prepared = LM.prepare(lm_tokens, tokenizer, lm_cfg)
+    windows = len(prepared.splits["train"])
+    if args.lm_minutes is not None:
+        probe_cfg = lm_cfg.model_copy(update={"train": lm_cfg.train.model_copy(update={"max_steps": 8})})
+        probe = train_model(LM, probe_cfg, prepared, tokenizer.get_vocab_size(), work / "lm_probe")
+        budget = args.lm_minutes * 60 - (time.perf_counter() - start) - 30  # ~30 s for validation
+        keep = min(windows, int(budget * probe.tokens_per_s / 64 / args.lm_epochs))
+        order = torch.randperm(windows, generator=torch.Generator().manual_seed(args.seed))[:keep].tolist()
+        prepared.splits["train"] = [prepared.splits["train"][i] for i in sorted(order)]
+        print(f"lm: {probe.tokens_per_s:.0f} tokens/s -> {keep} of {windows} windows per epoch fit {args.lm_minutes} min", flush=True)
+    result = train_model(LM, lm_cfg, prepared, tokenizer.get_vocab_size(), work / "lm")
+    bundle = save_bundle(args.lm_bundle_out or work / "lm_bundle", LM.name, lm_cfg, result.model.cpu(), {}, tokenizer)
+    seconds = time.perf_counter() - start
+    seen = result.steps * 32 * 64
+    print(f"lm done: val perplexity {result.best_metrics.get('perplexity', float('nan')):.1f} in {seconds:.0f}s, "
+          f"{result.steps} steps (~{seen / 1e6:.2f}M tokens seen, {len(prepared.splits['train']) * 64 / 1e6:.2f}M per epoch)", flush=True)
+    return bundle, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/sst2"))
@@ -94,6 +132,11 @@ def main() -> None:
     parser.add_argument("--lm-extra-csv", type=Path, default=None,
                         help="unlabelled CSV text the LM also reads, e.g. ../shared/data/imdb_5k/movie_review.csv")
     parser.add_argument("--lm-extra-column", default="review")
+    parser.add_argument("--lm-shared", type=Path, default=None,
+                        help="the LM also reads all unlabelled English text of this ../shared/data folder (bench.lm_corpus; never SST-2 dev)")
+    parser.add_argument("--lm-bundle-out", type=Path, default=None, help="keep the pretrained LM bundle (+ tokenizer) here")
+    parser.add_argument("--lm-bundle", type=Path, default=None, help="reuse this LM bundle (same text + --vocab-size) instead of pretraining")
+    parser.add_argument("--lm-minutes", type=float, default=None, help="wall-clock budget of LM pretraining (windows subsampled to fit)")
     parser.add_argument("--tokenizer", default="bpe", choices=["bpe", "wordpiece", "unigram"])
     parser.add_argument("--lr", type=float, default=None, help="classifier lr (default: TrainConfig's)")
     parser.add_argument("--dropout", type=float, default=0.3)
@@ -105,6 +148,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     extra = read_unlabelled(args.lm_extra_csv, args.lm_extra_column) if args.lm_extra_csv else None
+    if args.lm_shared is not None:
+        shared, report = unlabelled_english(args.lm_shared, [s for s in SHARED_SOURCES if s != "sst2_train"])
+        print(f"unlabelled LM text: {report}", flush=True)
+        extra = shared if extra is None else pa.concat_tables([extra, shared])
     tokens, tokenizer = tokens_tables(args.data, args.vocab_size, args.seed, extra, args.tokenizer)
     counts = {s: int(pc.sum(pc.equal(tokens["split"], s)).as_py()) for s in ("train", "validation", "test")}
     print(f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, "
@@ -117,23 +164,11 @@ def main() -> None:
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if not args.skip_scratch:
-            rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
-            print(f"scratch done: {rows['scratch']}", flush=True)
-
-        start = time.perf_counter()
-        lm_cfg = LanguageModelConfig(embedding_dim=args.embedding_dim, hidden_size=args.hidden, num_layers=args.layers, seq_len=64,
-                                     train={"epochs": args.lm_epochs, "batch_size": 32, "lr": 3e-3, "progress": False,
-                                            "seed": args.seed, "device": args.device, "early_stopping_patience": None,
-                                            "max_steps": args.lm_max_steps})
-        lm_tokens = tokens
-        if args.lm_dev_text:
-            lm_tokens = tokens.set_column(tokens.schema.get_field_index("split"), "split",
-                                          pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]))
-        lm_result = train_model(LM, lm_cfg, LM.prepare(lm_tokens, tokenizer, lm_cfg), tokenizer.get_vocab_size(), work / "lm")
-        lm_bundle = save_bundle(work / "lm_bundle", LM.name, lm_cfg, lm_result.model.cpu(), {}, tokenizer)
-        lm_seconds = time.perf_counter() - start
-        print(f"lm done: val perplexity {lm_result.best_metrics.get('perplexity', float('nan')):.1f} in {lm_seconds:.0f}s", flush=True)
+        if args.lm_bundle is not None:
+            lm_bundle, lm_seconds = args.lm_bundle, 0.0
+            print(f"lm: reusing {lm_bundle} (its tokenizer must equal this run's: same text, same --vocab-size)", flush=True)
+        else:
+            lm_bundle, lm_seconds = pretrain_lm(tokens, tokenizer, args, work)
 
         groups_below_head = args.layers + 1  # LSTM layers, then the embedding
         unfreeze = list(range(1, groups_below_head + 1))
@@ -144,6 +179,9 @@ def main() -> None:
             rows[name] = run_classifier(tokens, tokenizer, cfg, work / name)
             rows[name]["lm_seconds"] = lm_seconds
             print(f"{name} done: {rows[name]}", flush=True)
+        if not args.skip_scratch:
+            rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
+            print(f"scratch done: {rows['scratch']}", flush=True)
 
     print(f"\nSST-2 dev ({counts['test']} rows); {args.layers}x LSTM emb {args.embedding_dim} hidden {args.hidden}, one direction, "
           f"{args.epochs} classifier epochs, LM {args.lm_epochs} epochs on train text{' + dev text' if args.lm_dev_text else ''}, "

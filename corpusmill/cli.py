@@ -1,4 +1,4 @@
-"""`corpusmill` command line: run, validate, serve, ui.
+"""`corpusmill` command line: run, validate, tune, serve, ui, stack.
 
 Environment (Prefect home, MLflow store, offline switches) is set here, before Prefect is imported.
 """
@@ -215,6 +215,25 @@ def cmd_stack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Seeded search of one model's hyper-parameters on validation (trials = nested MLflow runs)."""
+    config, ws, _ = _prepare(args)
+    pipeline = config.pipeline(args.pipeline)
+    if args.model not in pipeline.models:
+        raise ConfigError(f"pipeline {args.pipeline!r} has no model {args.model!r}; known: {', '.join(pipeline.models)}")
+    from tasks.train.tune import resolve_pretrained_lm, search_config, tune_model, yaml_overrides
+
+    model = resolve_pretrained_lm(pipeline.models[args.model], {m: ws.model_dir(pipeline.name, m) for m in pipeline.models})
+    search = search_config(model.kind, args.trials, args.seed, args.space)
+    result = tune_model(pipeline.name, args.model, model, ws.stage_uri(pipeline.name, "tokens"), pipeline.name,
+                        ws.mlflow_artifact_root, ws.model_dir(pipeline.name, args.model) / "search", search)
+    for trial in result.trials:
+        print(f"trial {trial.number}: val_{result.monitor}={trial.value:.4f}  {trial.params}")
+    print(f"best on validation: val_{result.monitor}={result.best_value:.4f} (MLflow parent run {result.parent_run_id})")
+    print(f"pipelines.{pipeline.name}.models.{args.model} overrides:\n{yaml_overrides(result.best_params)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `corpusmill` command."""
     parser = argparse.ArgumentParser(prog="corpusmill", description=__doc__)
@@ -247,6 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "ui":
             p.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port (default 5000)")
         p.set_defaults(func=func)
+    tune = sub.add_parser("tune", help="seeded hyper-parameter search of one model on validation (Optuna TPE)")
+    tune.add_argument("pipeline")
+    tune.add_argument("model")
+    tune.add_argument("--trials", type=int, default=8, help="number of trainings (default 8)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler (default 0)")
+    tune.add_argument("--space", default=None, help='JSON {"train.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": true}, ...}')
+    common(tune)
+    tune.set_defaults(func=cmd_tune)
     st = sub.add_parser("stack", help="start/stop/check the production stack (servers, S3, Dask, worker) as processes")
     st.add_argument("action", choices=("up", "down", "status"))
     st.add_argument("--state-dir", default=None, help="state folder (default workspace/stack, $CORPUSMILL_STACK_STATE_DIR)")
