@@ -11,7 +11,6 @@ import hashlib
 import json
 import posixpath
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -182,11 +181,11 @@ class DatasetHandle:
         (required then). The sidecar JSON is written after the part, so its presence means done.
         """
         final = posixpath.join(self.work_dir(key), name)
-        tmp = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
-        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
         rows = 0
-        writer: pq.ParquetWriter | None = None
-        with self.fs.open(tmp, "wb") as sink:
+
+        def stream(sink: Any) -> None:
+            nonlocal rows
+            writer: pq.ParquetWriter | None = None
             for batch in batches:
                 if writer is None:
                     writer = pq.ParquetWriter(sink, batch.schema, compression=PARQUET_COMPRESSION)
@@ -198,7 +197,8 @@ class DatasetHandle:
                     raise ValueError(f"part {name} of {self.uri} got no batches and no schema")
                 writer = pq.ParquetWriter(sink, schema, compression=PARQUET_COMPRESSION)
             writer.close()
-        self.fs.mv(tmp, final)
+
+        storage.write_atomic(self.fs, final, stream)
         result = PartResult(name=name, rows=rows, counters=counters or {})
         self.write_atomic_bytes(f"{final}.json", result.model_dump_json().encode("utf-8"))
         return result

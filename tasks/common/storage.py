@@ -12,10 +12,10 @@ import os
 import posixpath
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 import pyarrow as pa
@@ -62,15 +62,19 @@ def write_bytes(uri: str, data: bytes) -> None:
     write_atomic(fs, path, data)
 
 
-def write_atomic(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
-    """The one atomic write: `data` to `path` on `fs` through a temporary name in the same folder
-    (flushed to disk on a local filesystem), then a rename; readers see the old file or the whole
-    new one. The temporary file is removed when the write fails."""
+def write_atomic(fs: fsspec.AbstractFileSystem, path: str, data: bytes | Callable[[IO[bytes]], None]) -> None:
+    """The one atomic write: `data` (bytes, or a function that writes into the open file) to `path`
+    on `fs` through a temporary name in the same folder (flushed to disk on a local filesystem),
+    then a rename; readers see the old file or the whole new one. The temporary file is removed
+    when the write fails."""
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         with fs.open(tmp, "wb") as handle:
-            handle.write(data)
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
             if isinstance(fs, LocalFileSystem):
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -79,6 +83,12 @@ def write_atomic(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
         if fs.exists(tmp):
             fs.rm(tmp)
         raise
+
+
+def write_parquet(uri: str, table: pa.Table, compression: str = "zstd") -> None:
+    """Write `table` as one Parquet file at `uri` atomically (`write_atomic`)."""
+    fs, path = fsspec.core.url_to_fs(str(uri))
+    write_atomic(fs, path, lambda sink: pq.write_table(table, sink, compression=compression))
 
 
 def read_parquet_schema(uri: str) -> pa.Schema:

@@ -7,7 +7,6 @@ plus `_manifest.json` listing every output partition. Re-running the same window
 from __future__ import annotations
 
 import posixpath
-import uuid
 from collections.abc import Callable
 from datetime import datetime, UTC
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from tasks.common import storage
 from tasks.common.dataset import MANIFEST_NAME, PARQUET_COMPRESSION
 
 
@@ -74,7 +74,6 @@ def score_partition(
     """
     in_fs, in_path = fsspec.core.url_to_fs(f"{input_uri.rstrip('/')}/{partition}")
     target = output_path(output_uri, model_version, partition)
-    out_fs, out_path = fsspec.core.url_to_fs(target)
     scored_at = datetime.now(UTC).isoformat(timespec="seconds")
     tables: list[pa.Table] = []
     with in_fs.open(in_path, "rb") as handle:
@@ -90,11 +89,7 @@ def score_partition(
     if not tables:
         raise ValueError(f"input partition {input_uri}/{partition} is empty or unreadable")
     table = pa.concat_tables(tables, promote_options="default")
-    out_fs.makedirs(posixpath.dirname(out_path), exist_ok=True)
-    tmp = f"{out_path}.tmp-{uuid.uuid4().hex[:8]}"
-    with out_fs.open(tmp, "wb") as sink:
-        pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
-    out_fs.mv(tmp, out_path)
+    storage.write_parquet(target, table, compression=PARQUET_COMPRESSION)
     return ScoredPartition(input=partition, output=target, model_version=model_version, rows=table.num_rows)
 
 
@@ -119,22 +114,12 @@ def update_scores_manifest(output_uri: str, model_name: str) -> ScoresManifest:
         model_name=model_name, partitions=partitions, rows=sum(p.rows for p in partitions),
         updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    fs.makedirs(path, exist_ok=True)
-    target = posixpath.join(path, MANIFEST_NAME)
-    tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
-    with fs.open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(manifest.model_dump_json(indent=2))
-    fs.mv(tmp, target)
+    storage.write_atomic(fs, posixpath.join(path, MANIFEST_NAME), manifest.model_dump_json(indent=2).encode("utf-8"))
     return manifest
 
 
 def write_input_partition(input_uri: str, name: str, table: pa.Table) -> str:
     """Drop one input partition into an input folder atomically (used to seed demo input)."""
-    fs, path = fsspec.core.url_to_fs(input_uri)
-    fs.makedirs(path, exist_ok=True)
-    target = posixpath.join(path, name)
-    tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
-    with fs.open(tmp, "wb") as sink:
-        pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
-    fs.mv(tmp, target)
+    target = storage.join(input_uri, name)
+    storage.write_parquet(target, table, compression=PARQUET_COMPRESSION)
     return target

@@ -20,7 +20,6 @@ A partition with a `history` column (or no `item_id`) is scored row by row inste
 from __future__ import annotations
 
 import posixpath
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks.common.dataset import PARQUET_COMPRESSION
+from tasks.common import storage
 from tasks.common.storage import read_parquet_schema
 from tasks.score.incremental import ScoredPartition, list_partitions, output_path
 
@@ -100,12 +100,7 @@ def score_window(predictor: Any, input_uri: str, partition: str, output_uri: str
     frame["scored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     table = pa.Table.from_pandas(frame, preserve_index=False)
     target = output_path(output_uri, model_version, partition)
-    fs, path = fsspec.core.url_to_fs(target)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    with fs.open(tmp, "wb") as sink:
-        pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
-    fs.mv(tmp, path)
+    storage.write_parquet(target, table, compression=PARQUET_COMPRESSION)
     return ScoredPartition(input=partition, output=target, model_version=model_version, rows=table.num_rows)
 
 
