@@ -152,20 +152,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     services.ensure_prefect_database(env)
     processes = [services.start_prefect_server(env, args.prefect_port), services.start_mlflow_ui(ws, env, args.mlflow_port)]
-    with services.interrupt_on_sigterm():
-        try:
-            services.wait_for_port(args.prefect_port, 120)
-            services.wait_for_port(args.mlflow_port, 120)
-            prefect_url, mlflow_url = f"http://{services.HOST}:{args.prefect_port}", f"http://{services.HOST}:{args.mlflow_port}"
-            print(f"Prefect UI: {prefect_url}/runs  (flow runs, a subflow per stage, artifacts)")
-            print(f"MLflow UI:  {links.experiments_url(mlflow_url)}  (experiments per pipeline, Models)")
-            print("Ctrl-C stops both.", flush=True)
-            while all(p.poll() is None for p in processes):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            print("\nstopping the Prefect server and the MLflow UI ...", flush=True)
-        finally:
-            services.stop(processes)
+    with services.stopping_on_interrupt(processes, "\nstopping the Prefect server and the MLflow UI ..."):
+        services.wait_for_port(args.prefect_port, 120)
+        services.wait_for_port(args.mlflow_port, 120)
+        prefect_url, mlflow_url = f"http://{services.HOST}:{args.prefect_port}", f"http://{services.HOST}:{args.mlflow_port}"
+        print(f"Prefect UI: {prefect_url}/runs  (flow runs, a subflow per stage, artifacts)")
+        print(f"MLflow UI:  {links.experiments_url(mlflow_url)}  (experiments per pipeline, Models)")
+        print("Ctrl-C stops both.", flush=True)
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
     return 0
 
 
@@ -177,25 +172,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from corpusmill import services
 
     processes = []
-    with services.interrupt_on_sigterm():
-        try:
-            if "PREFECT_API_URL" not in os.environ:
-                if not services.port_open(args.prefect_port):
-                    services.ensure_prefect_database(env)
-                    processes.append(services.start_prefect_server(env, args.prefect_port))
-                    services.wait_for_port(args.prefect_port, 120)
-                os.environ["PREFECT_API_URL"] = f"http://{services.HOST}:{args.prefect_port}/api"
-            from prefect import serve
+    with services.stopping_on_interrupt(processes, "\nstopping: serve, then the Prefect server it started ..."):
+        if "PREFECT_API_URL" not in os.environ:
+            if not services.port_open(args.prefect_port):
+                services.ensure_prefect_database(env)
+                processes.append(services.start_prefect_server(env, args.prefect_port))
+                services.wait_for_port(args.prefect_port, 120)
+            os.environ["PREFECT_API_URL"] = f"http://{services.HOST}:{args.prefect_port}/api"
+        from prefect import serve
 
-            from flows.deployments import build_deployments
+        from flows.deployments import build_deployments
 
-            deployments = build_deployments(config, str(Path(args.config).resolve()), str(ws.root))
-            print(services.serve_banner(deployments, os.environ["PREFECT_API_URL"]), flush=True)
-            serve(*deployments, print_starting_message=False)
-        except KeyboardInterrupt:
-            print("\nstopping: serve, then the Prefect server it started ...", flush=True)
-        finally:
-            services.stop(processes)
+        deployments = build_deployments(config, str(Path(args.config).resolve()), str(ws.root))
+        print(services.serve_banner(deployments, os.environ["PREFECT_API_URL"]), flush=True)
+        serve(*deployments, print_starting_message=False)
     return 0
 
 

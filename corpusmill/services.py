@@ -138,6 +138,19 @@ def interrupt_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def stopping_on_interrupt(processes: list[subprocess.Popen[bytes]], message: str) -> Iterator[None]:
+    """Run the block until it ends or Ctrl-C / SIGTERM interrupts it (then `message` is printed,
+    no traceback); either way the `processes` (those the block started; it may append) are stopped."""
+    with interrupt_on_sigterm():
+        try:
+            yield
+        except KeyboardInterrupt:
+            print(message, flush=True)
+        finally:
+            stop(processes)
+
+
 def serve_banner(deployments: list[Any], api_url: str) -> str:
     """What `corpusmill serve` prints: the deployments and a command that runs one from another terminal."""
     names = [f"{d.flow_name}/{d.name}" for d in deployments]
