@@ -75,3 +75,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def tokens_uri(toy_tokens, tokenizer, tmp_path, monkeypatch) -> str:
+    """A finished `tokens` dataset of the toy corpus (one part + tokenizer.json) in `tmp_path`, and
+    MLflow pointed at `tmp_path/mlflow.db`: what `train_one` reads."""
+    import time
+
+    from tasks.common.dataset import DatasetHandle
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    handle = DatasetHandle(str(tmp_path / "tokens"))
+    part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
+    tokenizer.save(handle.work_file("k", "tokenizer.json"))
+    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v",
+                  started=time.time(), extra_files=["tokenizer.json"])
+    return handle.uri

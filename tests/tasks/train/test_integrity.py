@@ -4,7 +4,6 @@ reused training whose bundle changed is retrained to the same weights."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from tasks.train.checkpoint import LATEST, TrainerState, load_checkpoint, read_l
 from tasks.train.kinds import get_kind
 from tasks.train.models.lstm_classifier import ClassifierConfig
 from tasks.train.prefect_tasks import TrainJob, train_one
+from tests.tasks.train.test_checkpoint import tiny_setup
 
 
 def flip(path: Path) -> None:
@@ -47,14 +47,6 @@ def test_a_damaged_bundle_is_refused_naming_the_file(bundle_dir, damage):
     assert len(problems) == 1 and "model.safetensors" in problems[0]
     with pytest.raises(IntegrityError, match=r"bundle/model.safetensors: (size|sha256)"):
         load_bundle(bundle_dir)
-
-
-def tiny_setup(seed: int = 0):
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 2))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 / (step + 1))
-    return model, optimizer, scheduler
 
 
 def two_checkpoints(root: Path):
@@ -92,17 +84,6 @@ def test_a_garbage_latest_pointer_falls_back(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         state = load_checkpoint(tmp_path, *tiny_setup(seed=1))
     assert state is not None and state.global_step == 6
-
-
-@pytest.fixture
-def tokens_uri(toy_tokens, tokenizer, tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    handle = DatasetHandle(str(tmp_path / "tokens"))
-    part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
-    tokenizer.save(handle.work_file("k", "tokenizer.json"))
-    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v",
-                  started=time.time(), extra_files=["tokenizer.json"])
-    return handle.uri
 
 
 def test_a_reused_training_with_a_damaged_bundle_is_retrained_to_the_same_weights(tokens_uri, tmp_path, caplog, one_torch_thread):

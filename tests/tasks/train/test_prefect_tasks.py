@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from pathlib import Path
 
 import mlflow
@@ -13,7 +12,6 @@ import torch
 from safetensors.torch import load_file
 
 import tasks.train.prefect_tasks as train_tasks
-from tasks.common.dataset import DatasetHandle
 from tasks.train.models.lstm_classifier import ClassifierConfig
 from tasks.train.prefect_tasks import TrainJob, train_one
 
@@ -27,17 +25,6 @@ def crash_at(step: int):
         if done == step:
             raise Crash(f"simulated crash at step {done}")
     return on_step
-
-
-@pytest.fixture
-def tokens_uri(toy_tokens, tokenizer, tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    handle = DatasetHandle(str(tmp_path / "tokens"))
-    part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
-    tokenizer.save(handle.work_file("k", "tokenizer.json"))
-    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v",
-                  started=time.time(), extra_files=["tokenizer.json"])
-    return handle.uri
 
 
 def job(tokens_uri: str, root: Path, name: str, resume: bool = True) -> TrainJob:
