@@ -13,6 +13,7 @@ from tasks.train.checkpoint import read_latest
 from tasks.train.device import seeded
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
 from tasks.train.trainer import Trainer, train_model
+from tests.tasks.train.test_trainer import Crash, crash_at
 
 CLASSIFIER = ClassifierKind()
 
@@ -39,18 +40,6 @@ class RecordingKind(ClassifierKind):
     def param_groups(self, model: nn.Module, cfg: Any) -> list[dict[str, Any]]:
         rest = [p for name, p in model.named_parameters() if name != "embedding.weight"]
         return [{"params": rest}, {"params": [model.embedding.weight], "lr_scale": 0.5}]
-
-
-class Crash(RuntimeError):
-    pass
-
-
-def crash_at(step: int):
-    def on_step(global_step: int, loss: float) -> None:
-        if global_step == step:
-            raise Crash(f"simulated crash at step {step}")
-
-    return on_step
 
 
 @pytest.fixture(scope="module")
