@@ -12,6 +12,7 @@ MinHash dedup 14x8 on word 5-grams, PIIFormatter). CPU seconds (user+sys) of the
 docs/s per core; peak RSS comes from getrusage(RUSAGE_CHILDREN) of a fresh measuring process.
 datatrove is installed for this benchmark only (`pip install datatrove`).
 """
+
 from __future__ import annotations
 
 import os
@@ -106,7 +107,9 @@ def run_ours(corpus: Path, work: Path) -> dict[str, int]:
     for number, phase in enumerate(plan.phases):
         target = work / f"phase{number}"
         target.mkdir(parents=True, exist_ok=True)
-        decisions = phase.decide([phase.signatures(pq.read_table(f)) for f in files]) if isinstance(phase, DedupPhase) else None
+        decisions = (
+            phase.decide([phase.signatures(pq.read_table(f)) for f in files]) if isinstance(phase, DedupPhase) else None
+        )
         outputs = []
         for f in files:
             table = pq.read_table(f)
@@ -118,17 +121,30 @@ def run_ours(corpus: Path, work: Path) -> dict[str, int]:
         files = outputs
     kept = sum(pq.read_metadata(f).num_rows for f in files)
     steps = counters.steps
-    return {"kept": kept, "exact_removed": sum(steps["exact_dedup"].dropped.values()),
-            "near_removed": sum(steps["near_dedup"].dropped.values())}
+    return {
+        "kept": kept,
+        "exact_removed": sum(steps["exact_dedup"].dropped.values()),
+        "near_removed": sum(steps["near_dedup"].dropped.values()),
+    }
 
 
 def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     """datatrove with the equivalent steps; its word tokenizer replaced by a whitespace/CJK splitter (no downloads)."""
     import regex
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupFilter, ExactDedupSignature, ExactFindDedups
-    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
-                                                  MinhashDedupFilter, MinhashDedupSignature)
+    from datatrove.pipeline.dedup.exact_dedup import (
+        ExactDedupConfig,
+        ExactDedupFilter,
+        ExactDedupSignature,
+        ExactFindDedups,
+    )
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
     from datatrove.pipeline.filters import LambdaFilter
     from datatrove.pipeline.formatters import FTFYFormatter, PIIFormatter
     from datatrove.pipeline.readers import ParquetReader
@@ -142,7 +158,9 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     dt_xxhash.xxhash32 = lambda data: xxhash.xxh32_intdigest(data.encode() if isinstance(data, str) else data)
     dt_xxhash.xxhash64 = lambda data: xxhash.xxh64_intdigest(data.encode() if isinstance(data, str) else data)
 
-    token = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+")
+    token = regex.compile(
+        r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+"
+    )
 
     class SimpleTokenizer(WordTokenizer):
         def word_tokenize(self, text: str) -> list[str]:
@@ -164,14 +182,34 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     minhash = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8)
     tok = SimpleTokenizer("en")
     stages = [
-        [ParquetReader(str(corpus), glob_pattern="*.parquet"), FTFYFormatter(), LambdaFilter(long_enough), ParquetWriter(str(work / "s1"))],
-        [ParquetReader(str(work / "s1"), glob_pattern="*.parquet"), ExactDedupSignature(str(work / "esig"), config=exact)],
+        [
+            ParquetReader(str(corpus), glob_pattern="*.parquet"),
+            FTFYFormatter(),
+            LambdaFilter(long_enough),
+            ParquetWriter(str(work / "s1")),
+        ],
+        [
+            ParquetReader(str(work / "s1"), glob_pattern="*.parquet"),
+            ExactDedupSignature(str(work / "esig"), config=exact),
+        ],
         [ExactFindDedups(str(work / "esig"), str(work / "edup"), config=exact)],
-        [ParquetReader(str(work / "s1"), glob_pattern="*.parquet"), ExactDedupFilter(str(work / "edup"), config=exact), ParquetWriter(str(work / "s2"))],
-        [ParquetReader(str(work / "s2"), glob_pattern="*.parquet"), MinhashDedupSignature(str(work / "msig"), config=minhash, language=tok)],
+        [
+            ParquetReader(str(work / "s1"), glob_pattern="*.parquet"),
+            ExactDedupFilter(str(work / "edup"), config=exact),
+            ParquetWriter(str(work / "s2")),
+        ],
+        [
+            ParquetReader(str(work / "s2"), glob_pattern="*.parquet"),
+            MinhashDedupSignature(str(work / "msig"), config=minhash, language=tok),
+        ],
         [MinhashDedupBuckets(str(work / "msig"), str(work / "mbuck"), config=minhash)],
         [MinhashDedupCluster(str(work / "mbuck"), str(work / "mrem"), config=minhash)],
-        [ParquetReader(str(work / "s2"), glob_pattern="*.parquet"), MinhashDedupFilter(str(work / "mrem")), PIIFormatter(), ParquetWriter(str(work / "s3"))],
+        [
+            ParquetReader(str(work / "s2"), glob_pattern="*.parquet"),
+            MinhashDedupFilter(str(work / "mrem")),
+            PIIFormatter(),
+            ParquetWriter(str(work / "s3")),
+        ],
     ]
     for number, pipeline in enumerate(stages):
         tasks = minhash.num_buckets if number == 5 else 1  # the bucket stage runs one task per bucket
@@ -192,8 +230,10 @@ def worker(kind: str, corpus: Path) -> None:
     result = run_ours(corpus, work) if kind == "ours" else run_datatrove(corpus, work)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result.update(wall_s=time.perf_counter() - start,
-                  cpu_s=usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime)
+    result.update(
+        wall_s=time.perf_counter() - start,
+        cpu_s=usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime,
+    )
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result))
 
@@ -217,7 +257,9 @@ def measure(kind: str, corpus: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0, help="base corpus = scale x 200 MB (the 4x run is 4 times that)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="base corpus = scale x 200 MB (the 4x run is 4 times that)"
+    )
     parser.add_argument("--skip-datatrove", action="store_true")
     parser.add_argument("--worker", choices=["ours", "datatrove"], help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
@@ -241,13 +283,17 @@ def main() -> None:
     print(f"corpusmill 4x: {ours4}")
     docs = planted1["docs"]
     ours_rate = docs / ours1["cpu_s"]
-    print(f"\ncorpusmill: {ours_rate:,.0f} docs/s per core (CPU s {ours1['cpu_s']:.1f}, wall s {ours1['wall_s']:.1f}); "
-          f"duplicates removed: exact {ours1['exact_removed']}, near {ours1['near_removed']} "
-          f"(planted {planted1['exact']} exact, {planted1['near']} near)")
+    print(
+        f"\ncorpusmill: {ours_rate:,.0f} docs/s per core (CPU s {ours1['cpu_s']:.1f}, wall s {ours1['wall_s']:.1f}); "
+        f"duplicates removed: exact {ours1['exact_removed']}, near {ours1['near_removed']} "
+        f"(planted {planted1['exact']} exact, {planted1['near']} near)"
+    )
     if not args.skip_datatrove:
         theirs_rate = docs / theirs["cpu_s"]
-        print(f"datatrove:  {theirs_rate:,.0f} docs/s per core (CPU s {theirs['cpu_s']:.1f}, wall s {theirs['wall_s']:.1f}); "
-              f"duplicates removed: exact {theirs['exact_removed']}, near {theirs['near_removed']}")
+        print(
+            f"datatrove:  {theirs_rate:,.0f} docs/s per core (CPU s {theirs['cpu_s']:.1f}, wall s {theirs['wall_s']:.1f}); "
+            f"duplicates removed: exact {theirs['exact_removed']}, near {theirs['near_removed']}"
+        )
         print(f"ratio corpusmill / datatrove: {ours_rate / theirs_rate:.2f}x docs/s per core")
     change = (ours4["peak_rss_mb"] - ours1["peak_rss_mb"]) / ours1["peak_rss_mb"]
     print(f"corpusmill peak RSS: 1x {ours1['peak_rss_mb']:.0f} MB, 4x {ours4['peak_rss_mb']:.0f} MB ({change:+.0%})")

@@ -12,6 +12,7 @@ teacher settings + augmentation), so arms that share a teacher fine-tune it once
         '{"distill": {"alpha": 0.5, "temperature": 2}}' \
         '{"distill": {"alpha": 1.0, "soft_loss": "mse", "augment_copies": 4}}'
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,14 @@ from tasks.train.trainer import evaluate_examples, train_model
 KIND = ClassifierKind()
 CACHE = Path(__file__).resolve().parents[1] / "workspace" / "bench-distill"
 # the `sst2` block of pipelines.yaml (the model), seed as bench.transfer
-RECIPE = {"embedding_dim": 384, "embedding_init": "pretrained", "hidden_size": 128, "dropout": 0.5, "pooling": "max", "max_length": 64}
+RECIPE = {
+    "embedding_dim": 384,
+    "embedding_init": "pretrained",
+    "hidden_size": 128,
+    "dropout": 0.5,
+    "pooling": "max",
+    "max_length": 64,
+}
 RECIPE_TRAIN = {"epochs": 12, "batch_size": 32, "lr": 2e-3, "early_stopping_patience": 3, "progress": False, "seed": 13}
 
 
@@ -42,9 +50,14 @@ def run_arm(tokens, tokenizer, cfg: ClassifierConfig, out: Path) -> dict[str, fl
     teacher_s = time.perf_counter() - start
     result = train_model(KIND, cfg, prepared, tokenizer.get_vocab_size(), out)
     dev = evaluate_examples(KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))
-    return {"dev_accuracy": dev["accuracy"], "val_accuracy": result.best_metrics["accuracy"], "best_epoch": float(result.best_epoch or 0),
-            "student_seconds": time.perf_counter() - start - teacher_s, "prepare_seconds": teacher_s,
-            "train_examples": float(len(prepared.splits["train"]))} | prepared.meta.get("distill", {})
+    return {
+        "dev_accuracy": dev["accuracy"],
+        "val_accuracy": result.best_metrics["accuracy"],
+        "best_epoch": float(result.best_epoch or 0),
+        "student_seconds": time.perf_counter() - start - teacher_s,
+        "prepare_seconds": teacher_s,
+        "train_examples": float(len(prepared.splits["train"])),
+    } | prepared.meta.get("distill", {})
 
 
 def main(arguments: list[str]) -> None:
@@ -60,10 +73,19 @@ def main(arguments: list[str]) -> None:
         cfg = ClassifierConfig(**(RECIPE | overrides), train=train)
         with tempfile.TemporaryDirectory() as tmp:
             r = run_arm(tokens, tokenizer, cfg, Path(tmp))
-        teacher = (f"  teacher val {r['teacher_val_accuracy']:.4f} dev {r['teacher_test_accuracy']:.4f} "
-                   f"({r['teacher_seconds']:.0f} s, {r['augmented_examples']:.0f} augmented)") if "teacher_val_accuracy" in r else ""
-        print(f"{text:80} student val {r['val_accuracy']:.4f} dev {r['dev_accuracy']:.4f} best epoch {r['best_epoch']:.0f} "
-              f"{r['student_seconds']:.0f} s (+{r['prepare_seconds']:.0f} s prepare/teacher){teacher}", flush=True)
+        teacher = (
+            (
+                f"  teacher val {r['teacher_val_accuracy']:.4f} dev {r['teacher_test_accuracy']:.4f} "
+                f"({r['teacher_seconds']:.0f} s, {r['augmented_examples']:.0f} augmented)"
+            )
+            if "teacher_val_accuracy" in r
+            else ""
+        )
+        print(
+            f"{text:80} student val {r['val_accuracy']:.4f} dev {r['dev_accuracy']:.4f} best epoch {r['best_epoch']:.0f} "
+            f"{r['student_seconds']:.0f} s (+{r['prepare_seconds']:.0f} s prepare/teacher){teacher}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ file with the default clean steps, and runs the CLI as the only child of a fresh
 peak RSS is that child's `ru_maxrss` (RUSAGE_CHILDREN: the largest process of the run); the sum over
 the process tree is sampled every 0.2 s with psutil as a cross-check.
 """
+
 from __future__ import annotations
 
 import os
@@ -102,18 +103,43 @@ def measure(megabytes: int, tmp: Path, code: Path) -> dict:
     ws.mkdir(parents=True)
     config = ws / "pipelines.yaml"
     config.write_text(CONFIG.format(ws=ws, uri=corpus))
-    env = dict(os.environ, PYTHONPATH=str(code), DO_NOT_TRACK="true", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               MLFLOW_DISABLE_TELEMETRY="true", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    cmd = [sys.executable, "-m", "corpusmill.cli", "run", "mem", "--stages", "ingest,clean",
-           "--config", str(config), "--workspace", str(ws)]
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(code),
+        DO_NOT_TRACK="true",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "corpusmill.cli",
+        "run",
+        "mem",
+        "--stages",
+        "ingest,clean",
+        "--config",
+        str(config),
+        "--workspace",
+        str(ws),
+    ]
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, cwd=code, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, cwd=code, check=False
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"]:
         raise RuntimeError(f"run failed at {megabytes} MB:\n{result['tail']}\n{out.stderr[-2000:]}")
     shutil.rmtree(ws, ignore_errors=True)
-    return {"mb": megabytes, "docs": docs, "peak_rss_mb": round(result["peak_rss_mb"]),
-            "tree_peak_mb": round(result["tree_peak_mb"]), "wall_s": round(time.perf_counter() - start, 1)}
+    return {
+        "mb": megabytes,
+        "docs": docs,
+        "peak_rss_mb": round(result["peak_rss_mb"]),
+        "tree_peak_mb": round(result["tree_peak_mb"]),
+        "wall_s": round(time.perf_counter() - start, 1),
+    }
 
 
 def main() -> None:
@@ -127,8 +153,10 @@ def main() -> None:
     for r in (small, large):
         print(json.dumps(r))
     change = (large["peak_rss_mb"] - small["peak_rss_mb"]) / small["peak_rss_mb"]
-    print(f"peak RSS ingest+clean: {small['mb']} MB -> {small['peak_rss_mb']} MB, {large['mb']} MB -> "
-          f"{large['peak_rss_mb']} MB ({change:+.0%}); process tree {small['tree_peak_mb']} -> {large['tree_peak_mb']} MB")
+    print(
+        f"peak RSS ingest+clean: {small['mb']} MB -> {small['peak_rss_mb']} MB, {large['mb']} MB -> "
+        f"{large['peak_rss_mb']} MB ({change:+.0%}); process tree {small['tree_peak_mb']} -> {large['tree_peak_mb']} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ counterfactual probe gap with its bootstrap interval and verdict, the gate's dec
 
 Run from the repository root (the pipelines' `../shared/data` paths are relative to it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ import yaml
 VARIANTS = ("none", "counterfactual", "reweight")
 
 
-def variant_config(data: dict, pipeline: str, mitigation: str, pairs: list[list[str]] | None = None,
-                   drop_pairs: bool = False) -> dict:
+def variant_config(
+    data: dict, pipeline: str, mitigation: str, pairs: list[list[str]] | None = None, drop_pairs: bool = False
+) -> dict:
     """pipelines.yaml data -> a config holding only `pipeline`, whose `audit` applies `mitigation`
     to every run (`mitigate_always`), with `pairs` added to the counterfactual swap pairs (after
     removing the block's own pairs when `drop_pairs`: the built-in pairs only)."""
@@ -59,8 +61,10 @@ def read_outcome(workspace: Path, pipeline: str) -> dict:
 def axis_text(axis: dict) -> str:
     """`0.329 [0.223, 0.411] en/nationality (indian > american)` for one probe axis record."""
     interval = f" [{axis['ci_low']:.3f}, {axis['ci_high']:.3f}]" if axis.get("ci_low") is not None else ""
-    return (f"{axis['mean_gap']:.3f}{interval} {axis['language']}/{axis['axis']} "
-            f"({axis['high_group']} > {axis['low_group']})")
+    return (
+        f"{axis['mean_gap']:.3f}{interval} {axis['language']}/{axis['axis']} "
+        f"({axis['high_group']} > {axis['low_group']})"
+    )
 
 
 def row(variant: str, outcome: dict, wall: float, limit: float) -> str:
@@ -70,9 +74,11 @@ def row(variant: str, outcome: dict, wall: float, limit: float) -> str:
     axes = sorted(report["probe"]["axes"], key=lambda a: a["mean_gap"], reverse=True)
     failing = [a for a in axes if a.get("ci_low") is not None and a["ci_low"] > limit]
     gate = "champion" if report["fairness_passed"] else "challenger"
-    return (f"| {variant} | {metrics.get('accuracy', float('nan')):.4f} | "
-            f"{metrics.get('baseline_accuracy', float('nan')):.4f} | {axis_text(axes[0])} | "
-            f"{', '.join(a['axis'] for a in failing) or '-'} | {gate} | {wall:.0f} s |")
+    return (
+        f"| {variant} | {metrics.get('accuracy', float('nan')):.4f} | "
+        f"{metrics.get('baseline_accuracy', float('nan')):.4f} | {axis_text(axes[0])} | "
+        f"{', '.join(a['axis'] for a in failing) or '-'} | {gate} | {wall:.0f} s |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,19 +101,41 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants:
         name = variant + args.label
         config = root / f"{name}.yaml"
-        config.write_text(yaml.safe_dump(variant_config(data, args.pipeline, variant, pairs, args.drop_pairs), sort_keys=False))
+        config.write_text(
+            yaml.safe_dump(variant_config(data, args.pipeline, variant, pairs, args.drop_pairs), sort_keys=False)
+        )
         started = time.time()
-        done = subprocess.run([sys.executable, "-c", "import sys; from corpusmill.cli import main; sys.exit(main())",
-                               "run", args.pipeline, "--config", str(config), "--workspace", str(root / name)],
-                              check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from corpusmill.cli import main; sys.exit(main())",
+                "run",
+                args.pipeline,
+                "--config",
+                str(config),
+                "--workspace",
+                str(root / name),
+            ],
+            check=False,
+        )
         wall = time.time() - started
         if done.returncode != 0:
             print(f"{name}: corpusmill run exited {done.returncode}", file=sys.stderr)
             continue
         outcome = read_outcome(root / name, args.pipeline)
-        print(json.dumps({"variant": name, "wall_s": round(wall, 1), "metrics": outcome["report"]["metrics"],
-                          "reason": outcome["report"]["fairness_reason"], "mitigation": outcome["mitigation_headline"],
-                          "axes": outcome["report"]["probe"]["axes"]}))
+        print(
+            json.dumps(
+                {
+                    "variant": name,
+                    "wall_s": round(wall, 1),
+                    "metrics": outcome["report"]["metrics"],
+                    "reason": outcome["report"]["fairness_reason"],
+                    "mitigation": outcome["mitigation_headline"],
+                    "axes": outcome["report"]["probe"]["axes"],
+                }
+            )
+        )
         rows.append(row(name, outcome, wall, limit))
     print("| mitigation | test accuracy | TF-IDF + LR | largest probe gap [95 % CI] | failing axes | alias | wall |")
     print("|---|---|---|---|---|---|---|")

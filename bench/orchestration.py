@@ -13,6 +13,7 @@ the machine's load average is printed with the figures.
 
 Runs on its own Prefect API server (as `corpusmill run` does) over the workspace's PREFECT_HOME.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,17 +58,28 @@ def measure(pipeline: str, config: str, repeat: int, shards: int) -> list[tuple[
                 assert stage.reuse(stage.plan()) is not None, f"{pipeline}/{stage.name} is not finished: run it first"
 
         rows.append((name, "reuse check only (plan + verify)", _median_s(check, repeat)))
-        rows.append((name, "reused: one task run in the parent", _median_s(lambda s=stage: s.reuse_in_parent(pipeline),
-                                                                              repeat)))
+        rows.append(
+            (name, "reused: one task run in the parent", _median_s(lambda s=stage: s.reuse_in_parent(pipeline), repeat))
+        )
         subflow = stage_flow.with_options(task_runner=runner, flow_run_name=f"{pipeline}-{name}")
         extra = {"config_sha256": None} if name == "train" else {}
-        rows.append((name, "reused: subflow, no heartbeats",
-                     _median_s(lambda f=subflow, e=extra: f(pipeline=pipeline, config_path=config, **e), repeat)))
+        rows.append(
+            (
+                name,
+                "reused: subflow, no heartbeats",
+                _median_s(lambda f=subflow, e=extra: f(pipeline=pipeline, config_path=config, **e), repeat),
+            )
+        )
     noop_task = task(_noop, name="noop-shard")
     rows.append((f"{shards} shards", "plain calls", _median_s(lambda: [_noop(i) for i in range(shards)], repeat)))
     rows.append((f"{shards} shards", "task calls", _median_s(lambda: [noop_task(i) for i in range(shards)], repeat)))
-    rows.append((f"{shards} shards", "task .submit (threads)",
-                 _median_s(lambda: [f.result() for f in [noop_task.submit(i) for i in range(shards)]], repeat)))
+    rows.append(
+        (
+            f"{shards} shards",
+            "task .submit (threads)",
+            _median_s(lambda: [f.result() for f in [noop_task.submit(i) for i in range(shards)]], repeat),
+        )
+    )
     return rows
 
 
@@ -102,20 +114,34 @@ def main() -> None:
         from prefect.task_runners import ThreadPoolTaskRunner
 
         subflow = flow(name="bench-subflow")(lambda: None)
-        parent = flow(name="bench-parent")(lambda: rows.append((
-            "empty flow", "subflow, no heartbeats", _median_s(subflow.with_options(task_runner=ThreadPoolTaskRunner()),
-                                                               args.repeat))))
+        parent = flow(name="bench-parent")(
+            lambda: rows.append(
+                (
+                    "empty flow",
+                    "subflow, no heartbeats",
+                    _median_s(subflow.with_options(task_runner=ThreadPoolTaskRunner()), args.repeat),
+                )
+            )
+        )
         parent()
-    heartbeat = flow(name="bench-parent-heartbeats")(lambda: rows.append((
-        "empty flow", "subflow, heartbeats on (Prefect default)", _median_s(flow(name="bench-subflow")(lambda: None),
-                                                                            args.repeat))))
+    heartbeat = flow(name="bench-parent-heartbeats")(
+        lambda: rows.append(
+            (
+                "empty flow",
+                "subflow, heartbeats on (Prefect default)",
+                _median_s(flow(name="bench-subflow")(lambda: None), args.repeat),
+            )
+        )
+    )
     if own is not None:
         from prefect.settings import temporary_settings
 
         with temporary_settings(updates={"api.url": own}):
             heartbeat()
-    print(f"{args.pipeline}, medians of {args.repeat}, load average {os.getloadavg()[0]:.1f} "
-          f"({os.cpu_count()} CPUs), bench {time.perf_counter() - started:.0f} s\n")
+    print(
+        f"{args.pipeline}, medians of {args.repeat}, load average {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} CPUs), bench {time.perf_counter() - started:.0f} s\n"
+    )
     print("| stage / shards | how | seconds |\n|---|---|---|")
     for what, how, seconds in rows:
         print(f"| {what} | {how} | {seconds:.3f} |")

@@ -8,6 +8,7 @@
 The fixture is tests/fixtures/pii_cases.jsonl (231 hand-written cases: 155 PII items of 8 types and
 88 hard negatives; see tests/fixtures/make_pii_cases.py). Scoring: tasks/clean/pii_eval.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,7 +31,9 @@ def redactor(code: Path, only: list[str] | None = None):
     import pyarrow as pa
 
     pii = importlib.import_module("tasks.clean.pii")
-    params = getattr(pii, "PiiParams", None) or importlib.import_module("tasks.clean.config").PiiParams  # older checkouts: config
+    params = (
+        getattr(pii, "PiiParams", None) or importlib.import_module("tasks.clean.config").PiiParams
+    )  # older checkouts: config
     known = params.model_fields["types"].annotation.__args__[0].__args__
     default = list(params().types)
     types = default + [k for k in known if k not in default]  # the default order first (it matters)
@@ -54,8 +57,12 @@ def throughput(run, docs: int) -> str:
     spec.loader.exec_module(bench_clean)
     pools = bench_clean.sentence_pools()
     rng = random.Random(0)
-    planted = ["Contact Mr. John Smith at +1 (415) 555-2671.", "Mail jane.doe@example.com today.",
-               "IBAN DE89 3704 0044 0532 0130 00, ref 2291.", "Call (020) 7946-0958 or 06 12 34 56 78."]
+    planted = [
+        "Contact Mr. John Smith at +1 (415) 555-2671.",
+        "Mail jane.doe@example.com today.",
+        "IBAN DE89 3704 0044 0532 0130 00, ref 2291.",
+        "Call (020) 7946-0958 or 06 12 34 56 78.",
+    ]
     texts = []
     for i in range(docs):
         pool = pools[rng.randrange(len(pools))]

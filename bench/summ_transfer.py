@@ -7,6 +7,7 @@ DATASET: `ag_news` (../shared/data/ag_news_test: description -> its headline; an
 than the BBC, one-paragraph texts), `scitldr` (../shared/data/scitldr_a test: abstract -> first
 TLDR; scientific, abstractive). Prints one JSON line with the metrics.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,16 @@ def ag_news(limit: int) -> pa.Table:
 
 def scitldr(limit: int) -> pa.Table:
     """SciTLDR-A test rows -> `id`, `text` (the abstract's sentences, one per line), `summary` (first TLDR)."""
-    rows = [json.loads(line) for line in (DATA / "scitldr_a" / "test.jsonl").read_text(encoding="utf-8").splitlines()][:limit]
-    return pa.table({"id": [r["paper_id"] for r in rows], "text": ["\n".join(s.strip() for s in r["source"]) for r in rows],
-                     "summary": [r["target"][0] for r in rows]})
+    rows = [json.loads(line) for line in (DATA / "scitldr_a" / "test.jsonl").read_text(encoding="utf-8").splitlines()][
+        :limit
+    ]
+    return pa.table(
+        {
+            "id": [r["paper_id"] for r in rows],
+            "text": ["\n".join(s.strip() for s in r["source"]) for r in rows],
+            "summary": [r["target"][0] for r in rows],
+        }
+    )
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ Contenders:
     .venv/bin/python bench/tokenize.py                # ~64 MB
     .venv/bin/python bench/tokenize.py --mb 8 --repeats 1
 """
+
 from __future__ import annotations
 
 import os
@@ -106,14 +107,16 @@ def main() -> None:
     source = "shared data (sst2 + imdb_5k + ag_news_test)" if (args.data / "sst2").is_dir() else "generated text"
     base = shared_texts(args.data) if (args.data / "sst2").is_dir() else generated_texts()
     cfg = TokenizeConfig(kind="bpe", vocab_size=8000, max_length=1_000_000)
-    tok = train_tokenizer([base[i:i + 5000] for i in range(0, len(base), 5000)], cfg)
+    tok = train_tokenizer([base[i : i + 5000] for i in range(0, len(base), 5000)], cfg)
     texts = replicate(base, args.mb)
     megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     table = pa.table({"text": texts})
     rows = args.batch_rows
-    batches = [texts[i:i + rows] for i in range(0, len(texts), rows)]
-    print(f"{source}: {len(texts):,} rows, {megabytes:.1f} MB; bpe vocab {tok.get_vocab_size()}; "
-          f"batch {rows} rows; {os.cpu_count()} CPUs (shared machine: figures vary run to run)")
+    batches = [texts[i : i + rows] for i in range(0, len(texts), rows)]
+    print(
+        f"{source}: {len(texts):,} rows, {megabytes:.1f} MB; bpe vocab {tok.get_vocab_size()}; "
+        f"batch {rows} rows; {os.cpu_count()} CPUs (shared machine: figures vary run to run)"
+    )
 
     def to_ids(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
         return {"input_ids": [e.ids for e in tok.encode_batch(batch["text"])]}
@@ -133,8 +136,10 @@ def main() -> None:
     print(f"\n{'contender':30} {'seconds':>8} {'MB/s':>8} {'stage speed / this':>19}")
     for name, s in seconds.items():
         print(f"{name:30} {s:8.2f} {megabytes / s:8.2f} {s / stage:18.2f}x")
-    print(f"\ntargets: stage >= 0.9x raw encode_batch -> {seconds['raw encode_batch'] / stage:.2f}x; "
-          f"stage >= 2x datasets.map -> {seconds['datasets.map(batched=True)'] / stage:.2f}x")
+    print(
+        f"\ntargets: stage >= 0.9x raw encode_batch -> {seconds['raw encode_batch'] / stage:.2f}x; "
+        f"stage >= 2x datasets.map -> {seconds['datasets.map(batched=True)'] / stage:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ pads every 256-row chunk to its longest row) even though it also tokenises.
     .venv/bin/python -m bench.train --scoring-only --no-bidirectional   # predictor only, one direction
     .venv/bin/python -m bench.train --device cuda    # would shadow the stdlib `tokenize` as a script)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,13 +46,21 @@ def synthetic_corpus(n: int, vocab: int, seed: int) -> tuple[list[str], list[str
     return texts, labels
 
 
-def raw_train(cfg: ClassifierConfig, vocab_size: int, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], device: torch.device, packed: bool) -> float:
+def raw_train(
+    cfg: ClassifierConfig,
+    vocab_size: int,
+    batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    packed: bool,
+) -> float:
     """Raw embedding + LSTM (+ max pooling) + linear training steps over pre-padded batches ->
     tokens/s; `packed` packs each batch first, as the model does (the padded variant reads padding)."""
     torch.manual_seed(0)
     directions = 2 if cfg.bidirectional else 1
     embedding = torch.nn.Embedding(vocab_size, cfg.embedding_dim).to(device)
-    lstm = torch.nn.LSTM(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, bidirectional=cfg.bidirectional).to(device)
+    lstm = torch.nn.LSTM(
+        cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, bidirectional=cfg.bidirectional
+    ).to(device)
     head = torch.nn.Linear(cfg.hidden_size * directions, 2).to(device)
     params = [*embedding.parameters(), *lstm.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=cfg.train.lr)
@@ -63,8 +72,12 @@ def raw_train(cfg: ClassifierConfig, vocab_size: int, batches: list[tuple[torch.
         with autocast(device, dtype):
             embedded = embedding(ids)
             if packed:
-                sequence = torch.nn.utils.rnn.pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
-                output, _ = torch.nn.utils.rnn.pad_packed_sequence(lstm(sequence)[0], batch_first=True, padding_value=float("-inf"))
+                sequence = torch.nn.utils.rnn.pack_padded_sequence(
+                    embedded, lengths, batch_first=True, enforce_sorted=False
+                )
+                output, _ = torch.nn.utils.rnn.pad_packed_sequence(
+                    lstm(sequence)[0], batch_first=True, padding_value=float("-inf")
+                )
             else:
                 output, _ = lstm(embedded)
             loss = torch.nn.functional.cross_entropy(head(output.max(dim=1).values).float(), labels)
@@ -99,7 +112,9 @@ def main() -> None:
     parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the best of each is reported")
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--scoring-only", action="store_true", help="skip the training comparison; score with a 5-step model")
+    parser.add_argument(
+        "--scoring-only", action="store_true", help="skip the training comparison; score with a 5-step model"
+    )
     args = parser.parse_args()
 
     texts, labels = synthetic_corpus(args.examples + 200, vocab=5000, seed=0)
@@ -107,32 +122,57 @@ def main() -> None:
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]"]))
     ids = [e.ids for e in tokenizer.encode_batch(texts)]
-    table = pa.table({
-        "id": [str(i) for i in range(len(texts))],
-        "input_ids": pa.array(ids, pa.list_(pa.int32())),
-        "split": ["train"] * args.examples + ["validation"] * 200,
-        "label": labels,
-    })
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(len(texts))],
+            "input_ids": pa.array(ids, pa.list_(pa.int32())),
+            "split": ["train"] * args.examples + ["validation"] * 200,
+            "label": labels,
+        }
+    )
     kind = ClassifierKind()
     cfg = ClassifierConfig(
-        embedding_dim=args.hidden, hidden_size=args.hidden, bidirectional=args.bidirectional, dropout=0.0, pooling="max",
-        train={"epochs": 1, "batch_size": args.batch_size, "device": args.device, "progress": False, "deterministic": args.deterministic},
+        embedding_dim=args.hidden,
+        hidden_size=args.hidden,
+        bidirectional=args.bidirectional,
+        dropout=0.0,
+        pooling="max",
+        train={
+            "epochs": 1,
+            "batch_size": args.batch_size,
+            "device": args.device,
+            "progress": False,
+            "deterministic": args.deterministic,
+        },
     )
     device = select_device(cfg.train.device)
     prepared = kind.prepare(table, tokenizer, cfg)
     vocab = tokenizer.get_vocab_size()
 
     train = prepared.splits["train"]
-    order = bucket_batches([len(e["input_ids"]) for e in train], cfg.train.batch_size, cfg.train.bucket_size, shuffle=True, seed=cfg.train.seed)
-    raw_batches = [(*pad_ids([train[i]["input_ids"] for i in idx]), torch.tensor([train[i]["label"] for i in idx])) for idx in order]
+    order = bucket_batches(
+        [len(e["input_ids"]) for e in train],
+        cfg.train.batch_size,
+        cfg.train.bucket_size,
+        shuffle=True,
+        seed=cfg.train.seed,
+    )
+    raw_batches = [
+        (*pad_ids([train[i]["input_ids"] for i in idx]), torch.tensor([train[i]["label"] for i in idx]))
+        for idx in order
+    ]
     score_texts = (texts * (args.score_rows // len(texts) + 1))[: args.score_rows]
     frame = pd.DataFrame({"text": score_texts})
     chunks = [score_texts[i : i + 256] for i in range(0, len(score_texts), 256)]
-    pre_tokenised = [pad_ids([torch.tensor(e.ids[: cfg.max_length]) for e in tokenizer.encode_batch(c)]) for c in chunks]
+    pre_tokenised = [
+        pad_ids([torch.tensor(e.ids[: cfg.max_length]) for e in tokenizer.encode_batch(c)]) for c in chunks
+    ]
     # the same rows cut as the predictor cuts them (each chunk length-sorted, 64-row sub-batches):
     # the ratio against this isolates the predictor's own overhead (tokenising, padding, output)
     sorted_ids = [sorted((e.ids[: cfg.max_length] for e in tokenizer.encode_batch(c)), key=len) for c in chunks]
-    pre_sorted = [pad_ids([torch.tensor(x) for x in rows[i : i + 64]]) for rows in sorted_ids for i in range(0, len(rows), 64)]
+    pre_sorted = [
+        pad_ids([torch.tensor(x) for x in rows[i : i + 64]]) for rows in sorted_ids for i in range(0, len(rows), 64)
+    ]
 
     # warm-up (one-time imports, allocator, kernels); then interleaved repeats, best of each kept,
     # so load from other processes on a shared machine hurts both sides alike
@@ -162,10 +202,18 @@ def main() -> None:
     shape = f"batch {args.batch_size}, emb/hidden {args.hidden}, {'bi' if args.bidirectional else 'uni'}directional, deterministic={args.deterministic}"
     print(f"device: {device} (torch {torch.__version__}, {torch.get_num_threads()} threads); {shape}")
     if not args.scoring_only:
-        print(f"training  trainer {tps:10.0f} tokens/s   raw nn.LSTM padded {raw_tps:10.0f} tokens/s   ratio {tps / raw_tps:.2f}x (target >= 0.85x)")
-        print(f"          trainer {tps:10.0f} tokens/s   raw nn.LSTM packed {raw_packed_tps:10.0f} tokens/s   ratio {tps / raw_packed_tps:.2f}x (same computation as the model)")
-    print(f"scoring   predict {predictor_rps:10.0f} rows/s     raw forward (padded) {raw_rps:8.0f} rows/s     ratio {predictor_rps / raw_rps:.2f}x (target >= 0.8x)")
-    print(f"          predict {predictor_rps:10.0f} rows/s     raw forward (sorted)  {best['sorted']:7.0f} rows/s     ratio {predictor_rps / best['sorted']:.2f}x (same sub-batches: overhead only)")
+        print(
+            f"training  trainer {tps:10.0f} tokens/s   raw nn.LSTM padded {raw_tps:10.0f} tokens/s   ratio {tps / raw_tps:.2f}x (target >= 0.85x)"
+        )
+        print(
+            f"          trainer {tps:10.0f} tokens/s   raw nn.LSTM packed {raw_packed_tps:10.0f} tokens/s   ratio {tps / raw_packed_tps:.2f}x (same computation as the model)"
+        )
+    print(
+        f"scoring   predict {predictor_rps:10.0f} rows/s     raw forward (padded) {raw_rps:8.0f} rows/s     ratio {predictor_rps / raw_rps:.2f}x (target >= 0.8x)"
+    )
+    print(
+        f"          predict {predictor_rps:10.0f} rows/s     raw forward (sorted)  {best['sorted']:7.0f} rows/s     ratio {predictor_rps / best['sorted']:.2f}x (same sub-batches: overhead only)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Arms (JSON objects of `ClassifierConfig` overrides; `tok` picks the tokenizer: `
 
 Prints the TF-IDF + LR baseline (on each tokenizer's rows: the same text) and one line per arm.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,10 @@ from tasks.train.models.lstm_classifier import ClassifierConfig
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst2"
 BASE = {"embedding_dim": 256, "hidden_size": 128, "bidirectional": True, "dropout": 0.5, "max_length": 64}
 BASE_TRAIN = {"epochs": 12, "batch_size": 32, "lr": 2e-3, "progress": False, "seed": 13, "early_stopping_patience": 3}
-TOKENIZERS = {"wordpiece16k": TokenizeConfig(kind="wordpiece", vocab_size=16000, min_frequency=1, max_length=128),
-              "pretrained": TokenizeConfig(kind="pretrained", name="all-minilm-l6-v2", max_length=128)}
+TOKENIZERS = {
+    "wordpiece16k": TokenizeConfig(kind="wordpiece", vocab_size=16000, min_frequency=1, max_length=128),
+    "pretrained": TokenizeConfig(kind="pretrained", name="all-minilm-l6-v2", max_length=128),
+}
 
 
 def tokens_for(name: str) -> tuple[pa.Table, object]:
@@ -38,7 +41,9 @@ def tokens_for(name: str) -> tuple[pa.Table, object]:
     train, dev = read_sst2(DATA / "train.tsv", "train"), read_sst2(DATA / "dev.tsv", "dev")
     cfg = TOKENIZERS[name]
     tokenizer = train_tokenizer([train["text"].to_pylist()], cfg)
-    train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=13)))
+    train = attach_splits(
+        train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=13))
+    )
     dev = dev.append_column("split", pa.array(["test"] * dev.num_rows))
     return encode_table(pa.concat_tables([train, dev]), tokenizer, cfg), tokenizer
 
@@ -52,14 +57,19 @@ def main(arguments: list[str]) -> None:
         if tok not in tokenized:
             tokenized[tok] = tokens_for(tok)
             baseline = tfidf_lr_baseline(tokenized[tok][0])
-            print(f"TF-IDF+LR ({tok} rows) dev {baseline.metrics['accuracy']:.4f}  C={baseline.params['C']}", flush=True)
+            print(
+                f"TF-IDF+LR ({tok} rows) dev {baseline.metrics['accuracy']:.4f}  C={baseline.params['C']}", flush=True
+            )
         tokens, tokenizer = tokenized[tok]
         train = BASE_TRAIN | overrides.pop("train", {})
         cfg = ClassifierConfig(**(BASE | overrides), train=train)
         with tempfile.TemporaryDirectory() as tmp:
             result = run_classifier(tokens, tokenizer, cfg, Path(tmp))
-        print(f"{text:90} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  "
-              f"best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s", flush=True)
+        print(
+            f"{text:90} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  "
+            f"best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ untuned recipe for a same-run comparison). Trials are nested MLflow runs in expe
 
     python -m bench.tune --trials 4 --seed 0 --tracking-uri sqlite:////tmp/tune/mlflow.db
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,15 @@ from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
 from tasks.train.search import CLASSIFIER_SPACE, ParamSpec, SearchConfig, search
 from tasks.train.trainer import evaluate_examples
 
-RECIPE = {"embedding_dim": 384, "embedding_init": "pretrained", "hidden_size": 128, "bidirectional": True,
-          "dropout": 0.5, "pooling": "max", "max_length": 64}
+RECIPE = {
+    "embedding_dim": 384,
+    "embedding_init": "pretrained",
+    "hidden_size": 128,
+    "bidirectional": True,
+    "dropout": 0.5,
+    "pooling": "max",
+    "max_length": 64,
+}
 SPACE = CLASSIFIER_SPACE | {"train.epochs": ParamSpec(type="int", low=3, high=8)}
 
 
@@ -35,7 +43,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0, help="TPE sampler seed")
     parser.add_argument("--tracking-uri", default=None, help="MLflow store (default: a temporary SQLite file)")
-    parser.add_argument("--with-recipe", action="store_true", help="also retrain the untuned recipe and score it on dev")
+    parser.add_argument(
+        "--with-recipe", action="store_true", help="also retrain the untuned recipe and score it on dev"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -47,17 +57,24 @@ def main() -> None:
         mlflow.set_experiment("sst2-search")
         with mlflow.start_run(run_name="sst2-sentiment-search"):
             prepared = kind.prepare(tokens, tokenizer, base)
-            config = SearchConfig(trials=args.trials, seed=args.seed, startup_trials=max(1, min(args.trials // 2, 4)), space=SPACE)
+            config = SearchConfig(
+                trials=args.trials, seed=args.seed, startup_trials=max(1, min(args.trials // 2, 4)), space=SPACE
+            )
             result = search(kind, base, prepared, tokenizer.get_vocab_size(), Path(tmp) / "trials", config)
         for trial in result.trials:
             print(f"trial {trial.number}: val {trial.value:.4f}  {trial.params}", flush=True)
-        print(f"search: {args.trials} trials in {time.perf_counter() - t0:.0f} s; best val {result.best_value:.4f} {result.best_params}", flush=True)
+        print(
+            f"search: {args.trials} trials in {time.perf_counter() - t0:.0f} s; best val {result.best_value:.4f} {result.best_params}",
+            flush=True,
+        )
         dev = evaluate_examples(kind, result.best_model, prepared.splits["test"], base.train, torch.device("cpu"))
         print(f"\nSST-2 dev.tsv (read only here), seed {BASE_TRAIN['seed']}, sampler seed {args.seed}")
         print(f"tuned   val {result.best_value:.4f}  dev {dev['accuracy']:.4f}  {result.best_params}")
         if args.with_recipe:
             r = run_classifier(tokens, tokenizer, base, Path(tmp) / "recipe")
-            print(f"recipe  val {r['val_accuracy']:.4f}  dev {r['dev_accuracy']:.4f}  best epoch {r['best_epoch']:.0f}  {r['seconds']:.0f} s")
+            print(
+                f"recipe  val {r['val_accuracy']:.4f}  dev {r['dev_accuracy']:.4f}  best epoch {r['best_epoch']:.0f}  {r['seconds']:.0f} s"
+            )
     print(f"total wall {time.perf_counter() - t0:.0f} s")
 
 

@@ -18,6 +18,7 @@ the reported test set. Prints dev accuracy / macro-F1 and wall time of each arm.
     .venv/bin/python -m bench.ulmfit --lm-shared ../shared/data --vocab-size 8000 --embedding-dim 256 \
         --hidden 512 --epochs 6 --lm-epochs 1 --lm-max-steps 1200 --lm-bundle-out workspace/lm_shared
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,11 @@ LM = LanguageModelKind()
 
 def read_sst2(path: Path, prefix: str) -> pa.Table:
     """SST-2 TSV (`label`, `sentence`; no quoting) -> rows `id`, `text`, `label` (string)."""
-    raw = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
-                         convert_options=pacsv.ConvertOptions(column_types={"label": pa.string(), "sentence": pa.string()}))
+    raw = pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
+        convert_options=pacsv.ConvertOptions(column_types={"label": pa.string(), "sentence": pa.string()}),
+    )
     ids = pa.array([f"{prefix}-{i}" for i in range(raw.num_rows)])
     return pa.table({"id": ids, "text": raw["sentence"], "label": raw["label"]})
 
@@ -53,14 +57,22 @@ def read_sst2(path: Path, prefix: str) -> pa.Table:
 def read_unlabelled(path: Path, column: str) -> pa.Table:
     """A CSV of extra LM text (e.g. imdb_5k's `review`) -> rows `id`, `text`, `label` (null),
     HTML line breaks replaced by spaces; labels in the file are NOT used."""
-    raw = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}))
+    raw = pacsv.read_csv(
+        path, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
+    )
     text = pc.replace_substring_regex(raw[column], r"<br\s*/?>", " ")
-    return pa.table({"id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]), "text": text,
-                     "label": pa.nulls(raw.num_rows, pa.string())})
+    return pa.table(
+        {
+            "id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]),
+            "text": text,
+            "label": pa.nulls(raw.num_rows, pa.string()),
+        }
+    )
 
 
-def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None = None,
-                  kind: str = "bpe") -> tuple[pa.Table, object]:
+def tokens_tables(
+    data: Path, vocab_size: int, seed: int, extra: pa.Table | None = None, kind: str = "bpe"
+) -> tuple[pa.Table, object]:
     """train.tsv (split train/validation by id hash) + dev.tsv (split `test`) [+ unlabelled extra
     text, split `train`, label null] -> one tokens table and the tokenizer trained on the
     train.tsv (+ extra) text. Classifiers leave the unlabelled rows out; the LM reads them."""
@@ -68,9 +80,13 @@ def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None
     tokenize = TokenizeConfig(kind=kind, vocab_size=vocab_size, max_length=128 if extra is None else 2048)
     texts = [train["text"].to_pylist()] + ([extra["text"].to_pylist()] if extra is not None else [])
     tokenizer = train_tokenizer(texts, tokenize)
-    train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed)))
+    train = attach_splits(
+        train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed))
+    )
     dev = dev.append_column("split", pa.array(["test"] * dev.num_rows))
-    parts = [train, dev] + ([extra.append_column("split", pa.array(["train"] * extra.num_rows))] if extra is not None else [])
+    parts = [train, dev] + (
+        [extra.append_column("split", pa.array(["train"] * extra.num_rows))] if extra is not None else []
+    )
     return encode_table(pa.concat_tables(parts), tokenizer, tokenize), tokenizer
 
 
@@ -80,8 +96,13 @@ def run_classifier(tokens: pa.Table, tokenizer, cfg: ClassifierConfig, out: Path
     prepared = CLASSIFIER.prepare(tokens, tokenizer, cfg)
     result = train_model(CLASSIFIER, cfg, prepared, tokenizer.get_vocab_size(), out)
     dev = evaluate_examples(CLASSIFIER, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))
-    return {"dev_accuracy": dev["accuracy"], "dev_macro_f1": dev["macro_f1"], "val_accuracy": result.best_metrics["accuracy"],
-            "best_epoch": float(result.best_epoch or 0), "seconds": time.perf_counter() - start}
+    return {
+        "dev_accuracy": dev["accuracy"],
+        "dev_macro_f1": dev["macro_f1"],
+        "val_accuracy": result.best_metrics["accuracy"],
+        "best_epoch": float(result.best_epoch or 0),
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Path) -> tuple[Path, float]:
@@ -90,14 +111,29 @@ def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Pat
     With `--lm-minutes`, 8 calibration steps measure tokens/s and the training windows are cut to
     a seeded random subset that one epoch covers in that budget (so the LR schedule still ends)."""
     start = time.perf_counter()
-    lm_cfg = LanguageModelConfig(embedding_dim=args.embedding_dim, hidden_size=args.hidden, num_layers=args.layers, seq_len=64,
-                                 train={"epochs": args.lm_epochs, "batch_size": 32, "lr": 3e-3, "progress": False,
-                                        "seed": args.seed, "device": args.device, "early_stopping_patience": None,
-                                        "max_steps": args.lm_max_steps})
+    lm_cfg = LanguageModelConfig(
+        embedding_dim=args.embedding_dim,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+        seq_len=64,
+        train={
+            "epochs": args.lm_epochs,
+            "batch_size": 32,
+            "lr": 3e-3,
+            "progress": False,
+            "seed": args.seed,
+            "device": args.device,
+            "early_stopping_patience": None,
+            "max_steps": args.lm_max_steps,
+        },
+    )
     lm_tokens = tokens
     if args.lm_dev_text:
-        lm_tokens = tokens.set_column(tokens.schema.get_field_index("split"), "split",
-                                      pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]))
+        lm_tokens = tokens.set_column(
+            tokens.schema.get_field_index("split"),
+            "split",
+            pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]),
+        )
     prepared = LM.prepare(lm_tokens, tokenizer, lm_cfg)
     windows = len(prepared.splits["train"])
     if args.lm_minutes is not None:
@@ -107,13 +143,19 @@ def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Pat
         keep = min(windows, int(budget * probe.tokens_per_s / 64 / args.lm_epochs))
         order = torch.randperm(windows, generator=torch.Generator().manual_seed(args.seed))[:keep].tolist()
         prepared.splits["train"] = [prepared.splits["train"][i] for i in sorted(order)]
-        print(f"lm: {probe.tokens_per_s:.0f} tokens/s -> {keep} of {windows} windows per epoch fit {args.lm_minutes} min", flush=True)
+        print(
+            f"lm: {probe.tokens_per_s:.0f} tokens/s -> {keep} of {windows} windows per epoch fit {args.lm_minutes} min",
+            flush=True,
+        )
     result = train_model(LM, lm_cfg, prepared, tokenizer.get_vocab_size(), work / "lm")
     bundle = save_bundle(args.lm_bundle_out or work / "lm_bundle", LM.name, lm_cfg, result.model.cpu(), {}, tokenizer)
     seconds = time.perf_counter() - start
     seen = result.steps * 32 * 64
-    print(f"lm done: val perplexity {result.best_metrics.get('perplexity', float('nan')):.1f} in {seconds:.0f}s, "
-          f"{result.steps} steps (~{seen / 1e6:.2f}M tokens seen, {len(prepared.splits['train']) * 64 / 1e6:.2f}M per epoch)", flush=True)
+    print(
+        f"lm done: val perplexity {result.best_metrics.get('perplexity', float('nan')):.1f} in {seconds:.0f}s, "
+        f"{result.steps} steps (~{seen / 1e6:.2f}M tokens seen, {len(prepared.splits['train']) * 64 / 1e6:.2f}M per epoch)",
+        flush=True,
+    )
     return bundle, seconds
 
 
@@ -126,17 +168,38 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=4, help="classifier epochs (every arm)")
     parser.add_argument("--lm-epochs", type=int, default=4)
-    parser.add_argument("--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)")
+    parser.add_argument(
+        "--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)"
+    )
     parser.add_argument("--lr-decay", type=float, default=1 / 2.6, help="lr_decay_per_layer of the fine-tuned arms")
-    parser.add_argument("--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr")
-    parser.add_argument("--lm-extra-csv", type=Path, default=None,
-                        help="unlabelled CSV text the LM also reads, e.g. ../shared/data/imdb_5k/movie_review.csv")
+    parser.add_argument(
+        "--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr"
+    )
+    parser.add_argument(
+        "--lm-extra-csv",
+        type=Path,
+        default=None,
+        help="unlabelled CSV text the LM also reads, e.g. ../shared/data/imdb_5k/movie_review.csv",
+    )
     parser.add_argument("--lm-extra-column", default="review")
-    parser.add_argument("--lm-shared", type=Path, default=None,
-                        help="the LM also reads all unlabelled English text of this ../shared/data folder (bench.lm_corpus; never SST-2 dev)")
-    parser.add_argument("--lm-bundle-out", type=Path, default=None, help="keep the pretrained LM bundle (+ tokenizer) here")
-    parser.add_argument("--lm-bundle", type=Path, default=None, help="reuse this LM bundle (same text + --vocab-size) instead of pretraining")
-    parser.add_argument("--lm-minutes", type=float, default=None, help="wall-clock budget of LM pretraining (windows subsampled to fit)")
+    parser.add_argument(
+        "--lm-shared",
+        type=Path,
+        default=None,
+        help="the LM also reads all unlabelled English text of this ../shared/data folder (bench.lm_corpus; never SST-2 dev)",
+    )
+    parser.add_argument(
+        "--lm-bundle-out", type=Path, default=None, help="keep the pretrained LM bundle (+ tokenizer) here"
+    )
+    parser.add_argument(
+        "--lm-bundle",
+        type=Path,
+        default=None,
+        help="reuse this LM bundle (same text + --vocab-size) instead of pretraining",
+    )
+    parser.add_argument(
+        "--lm-minutes", type=float, default=None, help="wall-clock budget of LM pretraining (windows subsampled to fit)"
+    )
     parser.add_argument("--tokenizer", default="bpe", choices=["bpe", "wordpiece", "unigram"])
     parser.add_argument("--lr", type=float, default=None, help="classifier lr (default: TrainConfig's)")
     parser.add_argument("--dropout", type=float, default=0.3)
@@ -154,25 +217,40 @@ def main() -> None:
         extra = shared if extra is None else pa.concat_tables([extra, shared])
     tokens, tokenizer = tokens_tables(args.data, args.vocab_size, args.seed, extra, args.tokenizer)
     counts = {s: int(pc.sum(pc.equal(tokens["split"], s)).as_py()) for s in ("train", "validation", "test")}
-    print(f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, "
-          f"prep {time.perf_counter() - t0:.1f}s", flush=True)
+    print(
+        f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, "
+        f"prep {time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
     train_cfg = {"epochs": args.epochs, "batch_size": 64, "progress": False, "seed": args.seed, "device": args.device}
     if args.lr is not None:
         train_cfg["lr"] = args.lr
-    shape = {"embedding_dim": args.embedding_dim, "hidden_size": args.hidden, "num_layers": args.layers, "bidirectional": False,
-             "dropout": args.dropout, "max_length": 128}
+    shape = {
+        "embedding_dim": args.embedding_dim,
+        "hidden_size": args.hidden,
+        "num_layers": args.layers,
+        "bidirectional": False,
+        "dropout": args.dropout,
+        "max_length": 128,
+    }
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.lm_bundle is not None:
             lm_bundle, lm_seconds = args.lm_bundle, 0.0
-            print(f"lm: reusing {lm_bundle} (its tokenizer must equal this run's: same text, same --vocab-size)", flush=True)
+            print(
+                f"lm: reusing {lm_bundle} (its tokenizer must equal this run's: same text, same --vocab-size)",
+                flush=True,
+            )
         else:
             lm_bundle, lm_seconds = pretrain_lm(tokens, tokenizer, args, work)
 
         groups_below_head = args.layers + 1  # LSTM layers, then the embedding
         unfreeze = list(range(1, groups_below_head + 1))
-        arms = {"lm+ft": {"lr_decay_per_layer": args.lr_decay, "unfreeze_schedule": unfreeze}, "lm+discr": {"lr_decay_per_layer": args.lr_decay}}
+        arms = {
+            "lm+ft": {"lr_decay_per_layer": args.lr_decay, "unfreeze_schedule": unfreeze},
+            "lm+discr": {"lr_decay_per_layer": args.lr_decay},
+        }
         for name in args.arms.split(","):
             ulmfit = arms[name]
             cfg = ClassifierConfig(**shape, pretrained_lm=str(lm_bundle), **ulmfit, train=train_cfg)
@@ -180,16 +258,22 @@ def main() -> None:
             rows[name]["lm_seconds"] = lm_seconds
             print(f"{name} done: {rows[name]}", flush=True)
         if not args.skip_scratch:
-            rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
+            rows["scratch"] = run_classifier(
+                tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch"
+            )
             print(f"scratch done: {rows['scratch']}", flush=True)
 
-    print(f"\nSST-2 dev ({counts['test']} rows); {args.layers}x LSTM emb {args.embedding_dim} hidden {args.hidden}, one direction, "
-          f"{args.epochs} classifier epochs, LM {args.lm_epochs} epochs on train text{' + dev text' if args.lm_dev_text else ''}, "
-          f"unfreeze {unfreeze}, lr_decay {args.lr_decay:.3f}, seed {args.seed}, {torch.get_num_threads()} threads")
+    print(
+        f"\nSST-2 dev ({counts['test']} rows); {args.layers}x LSTM emb {args.embedding_dim} hidden {args.hidden}, one direction, "
+        f"{args.epochs} classifier epochs, LM {args.lm_epochs} epochs on train text{' + dev text' if args.lm_dev_text else ''}, "
+        f"unfreeze {unfreeze}, lr_decay {args.lr_decay:.3f}, seed {args.seed}, {torch.get_num_threads()} threads"
+    )
     print(f"{'arm':10} {'dev acc':>8} {'dev F1':>8} {'val acc':>8} {'best ep':>8} {'clf s':>7} {'+LM s':>7}")
     for name, r in rows.items():
-        print(f"{name:10} {r['dev_accuracy']:8.4f} {r['dev_macro_f1']:8.4f} {r['val_accuracy']:8.4f} {r['best_epoch']:8.0f} "
-              f"{r['seconds']:7.0f} {r.get('lm_seconds', 0.0):7.0f}")
+        print(
+            f"{name:10} {r['dev_accuracy']:8.4f} {r['dev_macro_f1']:8.4f} {r['val_accuracy']:8.4f} {r['best_epoch']:8.0f} "
+            f"{r['seconds']:7.0f} {r.get('lm_seconds', 0.0):7.0f}"
+        )
     print(f"total wall {time.perf_counter() - t0:.0f}s")
 
 

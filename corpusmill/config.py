@@ -2,6 +2,7 @@
 
 Each stage owns its section's model (`tasks/<stage>/config.py`); this module composes them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,11 +37,16 @@ class RunnerConfig(BaseModel):
     task_runner: Literal["threads", "dask"] = "threads"
     max_workers: int = Field(default=2, gt=0)
     dask_address: str | None = Field(default=None, description="scheduler address; none starts a local cluster")
-    retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=20,
-                         description="retries of a storage shard task after a transient error (never a deterministic one)")
+    retries: int = Field(
+        default=DEFAULT_RETRIES,
+        ge=0,
+        le=20,
+        description="retries of a storage shard task after a transient error (never a deterministic one)",
+    )
     retry_delay_seconds: float | list[float] = Field(
         default=DEFAULT_RETRY_DELAY_SECONDS,
-        description="seconds before each retry: one number, or one per retry (the last repeats)")
+        description="seconds before each retry: one number, or one per retry (the last repeats)",
+    )
 
     @field_validator("retry_delay_seconds")
     @classmethod
@@ -66,15 +72,20 @@ class PipelineConfig(BaseModel):
     default: bool = True
     description: str = ""
     source: SourceConfig | None = None
-    sources: list[SourceConfig] = Field(default_factory=list, description="several sources read into one corpus; or `source`")
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="several sources read into one corpus; or `source`"
+    )
     ingest: IngestConfig = Field(default_factory=IngestConfig)
-    interactions: InteractionsConfig | None = Field(default=None, description="the source holds user-item interactions (+ items source)")
+    interactions: InteractionsConfig | None = Field(
+        default=None, description="the source holds user-item interactions (+ items source)"
+    )
     clean: CleanConfig = Field(default_factory=CleanConfig.default)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     models: dict[str, ModelConfig] = Field(
-        default_factory=dict, description="none: a data-only pipeline (ingest, clean, audit; no model)")
+        default_factory=dict, description="none: a data-only pipeline (ingest, clean, audit; no model)"
+    )
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
     applications: ApplicationsConfig = Field(default_factory=ApplicationsConfig)
@@ -104,10 +115,14 @@ class PipelineConfig(BaseModel):
         first = self.sources[0]
         for i, other in enumerate(self.sources[1:], start=1):
             if (other.columns, other.column_types) != (first.columns, first.column_types):
-                raise ValueError(f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): "
-                                 f"{other.columns} vs {first.columns}")
+                raise ValueError(
+                    f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): "
+                    f"{other.columns} vs {first.columns}"
+                )
             if other.errors != first.errors:
-                raise ValueError(f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy")
+                raise ValueError(
+                    f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy"
+                )
             if "demo" in (first.format, other.format):
                 raise ValueError(f"sources.{i}: demo corpora cannot be combined with other sources")
         return self
@@ -136,12 +151,20 @@ class PipelineConfig(BaseModel):
             reported = ", ".join(test_metrics(model.kind, self.evaluate))
             if not reports_metric(model.kind, self.evaluate, metric):
                 said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
-                _refuse(self, "metric", f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}",
-                        self.evaluate.metric)
+                _refuse(
+                    self,
+                    "metric",
+                    f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}",
+                    self.evaluate.metric,
+                )
             gain = f"gain_over_baseline_{metric}"
             if self.evaluate.min_gain_over_baseline is not None and not reports_metric(model.kind, self.evaluate, gain):
-                _refuse(self, "min_gain_over_baseline", f"model {name!r} has no {gain!r} to gate on: {model.kind} "
-                        f"reports {reported}", self.evaluate.min_gain_over_baseline)
+                _refuse(
+                    self,
+                    "min_gain_over_baseline",
+                    f"model {name!r} has no {gain!r} to gate on: {model.kind} reports {reported}",
+                    self.evaluate.min_gain_over_baseline,
+                )
         return self
 
     @model_validator(mode="after")
@@ -157,8 +180,10 @@ class PipelineConfig(BaseModel):
 
 def _refuse(model: BaseModel, key: str, message: str, value: object) -> None:
     """Raise a ValidationError at `evaluate.<key>` of `model` (its path prefix is added by pydantic)."""
-    raise ValidationError.from_exception_data(model.__class__.__name__, [InitErrorDetails(
-        type=PydanticCustomError("evaluate", message), loc=("evaluate", key), input=value)])
+    raise ValidationError.from_exception_data(
+        model.__class__.__name__,
+        [InitErrorDetails(type=PydanticCustomError("evaluate", message), loc=("evaluate", key), input=value)],
+    )
 
 
 class CorpusmillConfig(BaseModel):

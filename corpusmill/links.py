@@ -5,6 +5,7 @@ browser-wide workflow type: the URL parameter `workflowType`, else the browser's
 (`mlflow.workflowType_v1`), default `genai`. The experiment tag `mlflow.experimentKind` is not read
 while that switch exists. Links to experiments and runs therefore carry `workflowType=machine_learning`.
 """
+
 from __future__ import annotations
 
 import os

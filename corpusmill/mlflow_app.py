@@ -9,6 +9,7 @@ server with one addition: the UI page it serves presets that local-storage entry
 table; a person who switches to GenAI keeps that choice. Started as
 `mlflow server --app-name corpusmill-ui` (entry point group `mlflow.app` in pyproject.toml).
 """
+
 from __future__ import annotations
 
 from flask import Response

@@ -6,6 +6,7 @@ server stays listening. Prefect offers no hook to change how that child is start
 run` starts the same server itself (same uvicorn command and settings), asks Linux to SIGKILL it
 when the parent dies (`prctl(PR_SET_PDEATHSIG)`), and points `PREFECT_API_URL` at it.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -53,7 +54,12 @@ def _api_env(environ: dict[str, str] | None) -> tuple[str, dict[str, str]]:
     if spec is None or spec.origin is None:
         raise RuntimeError("prefect is not installed")
     app_dir = str(Path(spec.origin).resolve().parent.parent)
-    env = {**(os.environ if environ is None else environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env = {
+        **(os.environ if environ is None else environ),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
     env.pop("PREFECT_API_URL", None)
     return app_dir, env
 
@@ -65,15 +71,32 @@ def launch_ephemeral_api(environ: dict[str, str] | None = None) -> tuple[subproc
     app_dir, env = _api_env(environ)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory", "prefect.server.api.server:create_app",
-         "--host", HOST, "--port", str(port), "--log-level", "error", "--lifespan", "on"],
-        env=env, preexec_fn=die_with_parent,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            app_dir,
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ],
+        env=env,
+        preexec_fn=die_with_parent,
     )
     return process, f"http://{HOST}:{port}/api"
 
 
-def start_ephemeral_api(timeout: float = 120.0, tries: int = 3,
-                        environ: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_ephemeral_api(
+    timeout: float = 120.0, tries: int = 3, environ: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`launch_ephemeral_api`, then wait until `/api/health` answers.
 
     In: how long to wait, and how many ports to try (another process may take the port between

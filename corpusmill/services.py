@@ -1,4 +1,5 @@
 """Local services for people: the Prefect server and the MLflow UI over the workspace's stores."""
+
 from __future__ import annotations
 
 import os
@@ -65,8 +66,13 @@ def ensure_prefect_database(env: dict[str, str]) -> None:
     with hold(home / ".database.lock", say=lambda line: print(f"corpusmill: {line}", file=sys.stderr)):
         if ready.exists():  # set up by the run we waited for
             return
-        subprocess.run([_bin("prefect"), "server", "database", "upgrade", "-y"], env={**os.environ, **env},
-                       check=True, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        subprocess.run(
+            [_bin("prefect"), "server", "database", "upgrade", "-y"],
+            env={**os.environ, **env},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
         ready.write_text("ok\n", encoding="utf-8")
 
 
@@ -80,23 +86,44 @@ def start_prefect_server(env: dict[str, str], port: int = PREFECT_PORT, host: st
     (so a Ctrl-C in the terminal reaches only us, and we stop it after what depends on it)."""
     return subprocess.Popen(
         [_bin("prefect"), "server", "start", "--host", host, "--port", str(port), "--log-level", "WARNING"],
-        env={**prefect_server_env(env), "PREFECT_UI_URL": f"http://{host}:{port}",
-             "PREFECT_SERVER_UI_API_URL": f"http://{host}:{port}/api"},
-        start_new_session=True, preexec_fn=die_with_parent,
+        env={
+            **prefect_server_env(env),
+            "PREFECT_UI_URL": f"http://{host}:{port}",
+            "PREFECT_SERVER_UI_API_URL": f"http://{host}:{port}/api",
+        },
+        start_new_session=True,
+        preexec_fn=die_with_parent,
     )
 
 
-def start_mlflow_ui(ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT, host: str = HOST) -> subprocess.Popen[bytes]:
+def start_mlflow_ui(
+    ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT, host: str = HOST
+) -> subprocess.Popen[bytes]:
     """Start the MLflow tracking server/UI on host:port over the workspace's stores, sized for one
     person: one web worker, no access log, no job-execution consumers (MLflow's GenAI jobs), in its own session."""
     ws.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [_bin("mlflow"), "server", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
-         "--default-artifact-root", str(ws.mlflow_artifact_root), "--host", host, "--port", str(port),
-         "--workers", "1", "--uvicorn-opts", "--no-access-log --log-level warning",
-         "--app-name", "corpusmill-ui"],  # corpusmill/mlflow_app.py: experiments open on their runs
+        [
+            _bin("mlflow"),
+            "server",
+            "--backend-store-uri",
+            env["MLFLOW_TRACKING_URI"],
+            "--default-artifact-root",
+            str(ws.mlflow_artifact_root),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--uvicorn-opts",
+            "--no-access-log --log-level warning",
+            "--app-name",
+            "corpusmill-ui",
+        ],  # corpusmill/mlflow_app.py: experiments open on their runs
         env={**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-        start_new_session=True, preexec_fn=die_with_parent,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
     )
 
 
@@ -158,6 +185,8 @@ def serve_banner(deployments: list[Any], api_url: str) -> str:
     lines = [f"Serving {len(names)} deployment(s) on {api_url} (Prefect UI: {ui}/deployments):"]
     lines += [f"  {name}" for name in names]
     if names:
-        lines += ["Run one from another terminal (Ctrl-C here stops serving, then the server started here):",
-                  f"  PREFECT_API_URL={api_url} prefect deployment run '{names[0]}'"]
+        lines += [
+            "Run one from another terminal (Ctrl-C here stops serving, then the server started here):",
+            f"  PREFECT_API_URL={api_url} prefect deployment run '{names[0]}'",
+        ]
     return "\n".join(lines)

@@ -8,6 +8,7 @@
 Each service runs in its own process group; `down` terminates the groups (then kills what is
 left) and checks that none of the stack's ports still accepts connections.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ class Service:
 
 
 def _resolve_ports(s: StackSettings) -> StackSettings:
-    ports = {k: sv.free_port(s.host) for k in ("prefect_port", "mlflow_port", "s3_port", "dask_port")
-             if getattr(s, k) == 0}
+    ports = {
+        k: sv.free_port(s.host) for k in ("prefect_port", "mlflow_port", "s3_port", "dask_port") if getattr(s, k) == 0
+    }
     return s.model_copy(update=ports)
 
 
@@ -54,47 +56,147 @@ def build_services(s: StackSettings, keys: dict[str, str], state: Path) -> list[
     client = {**sv.client_env(s, keys), "PYTHONPATH": _pythonpath()}
     weed = [sv.free_port(h) for _ in range(7)]
     services = [
-        Service("seaweedfs", [sv.bin_path("weed"), "server", f"-ip={h}", f"-ip.bind={h}", f"-dir={state / 'seaweedfs'}",
-                             f"-master.port={weed[0]}", f"-master.port.grpc={weed[1]}", f"-volume.port={weed[2]}",
-                             f"-volume.port.grpc={weed[3]}", f"-filer.port={weed[4]}", f"-filer.port.grpc={weed[5]}",
-                             "-s3", f"-s3.port={s.s3_port}", f"-s3.port.grpc={weed[6]}", "-s3.port.iceberg=0",
-                             "-s3.port.lance=0", f"-s3.config={state / 's3.json'}", "-master.volumeSizeLimitMB=256",
-                             "-volume.max=0", "-volume.preStopSeconds=0", "-metricsPort=0"],
-                {}, [s.s3_port, *weed], grace_s=5.0),
-        Service("prefect-server", [sv.bin_path("prefect"), "server", "start", "--host", h, "--port", str(s.prefect_port)],
-                {"PREFECT_HOME": str(state / "prefect-server"),
-                 "PREFECT_API_DATABASE_CONNECTION_URL": f"{pg.replace('postgresql://', 'postgresql+asyncpg://')}/{s.prefect_db}",
-                 "PREFECT_UI_API_URL": f"http://{h}:{s.prefect_port}/api"},
-                [s.prefect_port], health_url=f"http://{h}:{s.prefect_port}/api/health"),
-        Service("mlflow", [sv.bin_path("mlflow"), "server", "--app-name", "basic-auth",
-                           "--backend-store-uri", f"{pg.replace('postgresql://', 'postgresql+psycopg2://')}/{s.mlflow_db}",
-                           "--artifacts-destination", f"s3://{s.bucket}/mlflow", "--host", h,
-                           "--port", str(s.mlflow_port), "--workers", "1"],
-                {"MLFLOW_AUTH_CONFIG_PATH": str(state / "mlflow_auth.ini"),
-                 "MLFLOW_AUTH_ADMIN_PASSWORD": keys["mlflow_password"],
-                 "MLFLOW_FLASK_SERVER_SECRET_KEY": keys["mlflow_flask_secret"],
-                 **{k: client[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                                           "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")}},
-                [s.mlflow_port], health_url=f"http://{h}:{s.mlflow_port}/health"),
-        Service("dask-scheduler", [sv.bin_path("dask"), "scheduler", "--host", h, "--port", str(s.dask_port),
-                                   "--no-dashboard"], client, [s.dask_port]),
+        Service(
+            "seaweedfs",
+            [
+                sv.bin_path("weed"),
+                "server",
+                f"-ip={h}",
+                f"-ip.bind={h}",
+                f"-dir={state / 'seaweedfs'}",
+                f"-master.port={weed[0]}",
+                f"-master.port.grpc={weed[1]}",
+                f"-volume.port={weed[2]}",
+                f"-volume.port.grpc={weed[3]}",
+                f"-filer.port={weed[4]}",
+                f"-filer.port.grpc={weed[5]}",
+                "-s3",
+                f"-s3.port={s.s3_port}",
+                f"-s3.port.grpc={weed[6]}",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                f"-s3.config={state / 's3.json'}",
+                "-master.volumeSizeLimitMB=256",
+                "-volume.max=0",
+                "-volume.preStopSeconds=0",
+                "-metricsPort=0",
+            ],
+            {},
+            [s.s3_port, *weed],
+            grace_s=5.0,
+        ),
+        Service(
+            "prefect-server",
+            [sv.bin_path("prefect"), "server", "start", "--host", h, "--port", str(s.prefect_port)],
+            {
+                "PREFECT_HOME": str(state / "prefect-server"),
+                "PREFECT_API_DATABASE_CONNECTION_URL": f"{pg.replace('postgresql://', 'postgresql+asyncpg://')}/{s.prefect_db}",
+                "PREFECT_UI_API_URL": f"http://{h}:{s.prefect_port}/api",
+            },
+            [s.prefect_port],
+            health_url=f"http://{h}:{s.prefect_port}/api/health",
+        ),
+        Service(
+            "mlflow",
+            [
+                sv.bin_path("mlflow"),
+                "server",
+                "--app-name",
+                "basic-auth",
+                "--backend-store-uri",
+                f"{pg.replace('postgresql://', 'postgresql+psycopg2://')}/{s.mlflow_db}",
+                "--artifacts-destination",
+                f"s3://{s.bucket}/mlflow",
+                "--host",
+                h,
+                "--port",
+                str(s.mlflow_port),
+                "--workers",
+                "1",
+            ],
+            {
+                "MLFLOW_AUTH_CONFIG_PATH": str(state / "mlflow_auth.ini"),
+                "MLFLOW_AUTH_ADMIN_PASSWORD": keys["mlflow_password"],
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": keys["mlflow_flask_secret"],
+                **{
+                    k: client[k]
+                    for k in (
+                        "AWS_ACCESS_KEY_ID",
+                        "AWS_SECRET_ACCESS_KEY",
+                        "AWS_DEFAULT_REGION",
+                        "MLFLOW_S3_ENDPOINT_URL",
+                        "AWS_ENDPOINT_URL_S3",
+                    )
+                },
+            },
+            [s.mlflow_port],
+            health_url=f"http://{h}:{s.mlflow_port}/health",
+        ),
+        Service(
+            "dask-scheduler",
+            [sv.bin_path("dask"), "scheduler", "--host", h, "--port", str(s.dask_port), "--no-dashboard"],
+            client,
+            [s.dask_port],
+        ),
     ]
     for i in range(1, s.dask_workers + 1):
-        services.append(Service(f"dask-worker-{i}", [
-            sv.bin_path("dask"), "worker", f"tcp://{h}:{s.dask_port}", "--name", f"dask-worker-{i}", "--host", h,
-            "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--local-directory", str(state / f"dask-worker-{i}")],
-            client, []))
-    services.append(Service("prefect-worker", [sv.bin_path("prefect"), "worker", "start", "--pool", s.work_pool,
-                                               "--type", "process", "--name", "corpusmill-worker"],
-                            {**client, "PREFECT_HOME": str(state / "prefect-worker")}, [], cwd=sv.REPO_ROOT))
+        services.append(
+            Service(
+                f"dask-worker-{i}",
+                [
+                    sv.bin_path("dask"),
+                    "worker",
+                    f"tcp://{h}:{s.dask_port}",
+                    "--name",
+                    f"dask-worker-{i}",
+                    "--host",
+                    h,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(state / f"dask-worker-{i}"),
+                ],
+                client,
+                [],
+            )
+        )
+    services.append(
+        Service(
+            "prefect-worker",
+            [
+                sv.bin_path("prefect"),
+                "worker",
+                "start",
+                "--pool",
+                s.work_pool,
+                "--type",
+                "process",
+                "--name",
+                "corpusmill-worker",
+            ],
+            {**client, "PREFECT_HOME": str(state / "prefect-worker")},
+            [],
+            cwd=sv.REPO_ROOT,
+        )
+    )
     return services
 
 
 def _start(service: Service, state: Path) -> subprocess.Popen[bytes]:
     log = open(state / "logs" / f"{service.name}.log", "ab")  # handed to the child
     try:
-        return subprocess.Popen(service.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **service.env}, cwd=service.cwd or state, start_new_session=True)
+        return subprocess.Popen(
+            service.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **service.env},
+            cwd=service.cwd or state,
+            start_new_session=True,
+        )
     finally:
         log.close()
 
@@ -129,8 +231,13 @@ def up(s: StackSettings, out=print) -> dict:
 
     def launch(service: Service) -> None:
         started[service.name] = process = _start(service, state)
-        record["services"][service.name] = {"pid": process.pid, "pgid": process.pid, "ports": service.ports,
-                                            "health_url": service.health_url, "grace_s": service.grace_s}
+        record["services"][service.name] = {
+            "pid": process.pid,
+            "pgid": process.pid,
+            "ports": service.ports,
+            "health_url": service.health_url,
+            "grace_s": service.grace_s,
+        }
         _save_state(state, record)
 
     try:
@@ -160,8 +267,12 @@ def up(s: StackSettings, out=print) -> dict:
 
 def urls(s: StackSettings) -> dict[str, str]:
     """The URLs people and clients use."""
-    return {"prefect": f"http://{s.host}:{s.prefect_port}", "mlflow": f"http://{s.host}:{s.mlflow_port}",
-            "s3": f"http://{s.host}:{s.s3_port} (bucket {s.bucket})", "dask": f"tcp://{s.host}:{s.dask_port}"}
+    return {
+        "prefect": f"http://{s.host}:{s.prefect_port}",
+        "mlflow": f"http://{s.host}:{s.mlflow_port}",
+        "s3": f"http://{s.host}:{s.s3_port} (bucket {s.bucket})",
+        "dask": f"tcp://{s.host}:{s.dask_port}",
+    }
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:
@@ -171,10 +282,27 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
 
 def deploy(s: StackSettings, env: dict[str, str], out=print) -> None:
     """Register the deployments of `s.config` on the work pool, flows loaded from the repository."""
-    argv = [sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(Path(s.config).resolve()),
-            "--workspace", str(Path(s.workspace).resolve()), "--pool", s.work_pool, "--source", str(sv.REPO_ROOT)]
-    done = subprocess.run(argv, env={**os.environ, **env, "PYTHONPATH": _pythonpath()}, capture_output=True, text=True, check=False,
-                          timeout=300)
+    argv = [
+        sys.executable,
+        "-m",
+        "corpusmill.stack_deploy",
+        "--config",
+        str(Path(s.config).resolve()),
+        "--workspace",
+        str(Path(s.workspace).resolve()),
+        "--pool",
+        s.work_pool,
+        "--source",
+        str(sv.REPO_ROOT),
+    ]
+    done = subprocess.run(
+        argv,
+        env={**os.environ, **env, "PYTHONPATH": _pythonpath()},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"deploying {s.config} failed:\n{done.stderr[-3000:]}")
     out(done.stdout.strip())
@@ -196,8 +324,13 @@ def _wait_healthy(service: Service, process: subprocess.Popen[bytes], state: Pat
 def _create_bucket(s: StackSettings, keys: dict[str, str]) -> None:
     import boto3
 
-    client = boto3.client("s3", endpoint_url=f"http://{s.host}:{s.s3_port}", region_name="us-east-1",
-                          aws_access_key_id=keys["s3_access_key"], aws_secret_access_key=keys["s3_secret_key"])
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{s.host}:{s.s3_port}",
+        region_name="us-east-1",
+        aws_access_key_id=keys["s3_access_key"],
+        aws_secret_access_key=keys["s3_secret_key"],
+    )
 
     def made() -> bool:
         try:
@@ -233,8 +366,9 @@ def _post_json(url: str, body: dict) -> list | dict:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
@@ -293,8 +427,11 @@ def status(state_dir: Path, out=print) -> dict[str, str]:
     report = {}
     for name, x in record["services"].items():
         alive = _group_alive(x["pgid"])
-        healthy = (sv.http_status(x["health_url"]) == 200 if x["health_url"]
-                   else all(sv.port_open(p, record["settings"]["host"]) for p in x["ports"][:1]))
+        healthy = (
+            sv.http_status(x["health_url"]) == 200
+            if x["health_url"]
+            else all(sv.port_open(p, record["settings"]["host"]) for p in x["ports"][:1])
+        )
         report[name] = "healthy" if alive and healthy else ("running" if alive else "stopped")
         out(f"{name:16} pid {x['pid']:<8} {report[name]}")
     for name, url in record["urls"].items():

@@ -5,6 +5,7 @@ PostgreSQL databases (the server itself is already running), SeaweedFS (`weed se
 the Prefect server on PostgreSQL, the MLflow tracking server on PostgreSQL with basic auth and
 artifacts proxied to S3, a Dask scheduler with workers, and a Prefect worker on a process pool.
 """
+
 from __future__ import annotations
 
 import json
@@ -112,9 +113,11 @@ def secrets_for(state_dir: Path) -> dict[str, str]:
     stored = json.loads(path.read_text()) if path.exists() else {}
     values = {
         "s3_access_key": os.environ.get("CORPUSMILL_S3_ACCESS_KEY") or stored.get("s3_access_key") or "corpusmill",
-        "s3_secret_key": os.environ.get("CORPUSMILL_S3_SECRET_KEY") or stored.get("s3_secret_key")
+        "s3_secret_key": os.environ.get("CORPUSMILL_S3_SECRET_KEY")
+        or stored.get("s3_secret_key")
         or secrets.token_urlsafe(24),
-        "mlflow_password": os.environ.get("CORPUSMILL_MLFLOW_PASSWORD") or stored.get("mlflow_password")
+        "mlflow_password": os.environ.get("CORPUSMILL_MLFLOW_PASSWORD")
+        or stored.get("mlflow_password")
         or secrets.token_urlsafe(18),
         "mlflow_flask_secret": stored.get("mlflow_flask_secret") or secrets.token_urlsafe(32),  # CSRF key
     }
@@ -187,20 +190,29 @@ def client_env(s: StackSettings, keys: dict[str, str]) -> dict[str, str]:
 
 def s3_identities(keys: dict[str, str]) -> str:
     """SeaweedFS S3 identities config: one identity with all rights; anonymous access refused."""
-    return json.dumps({"identities": [{
-        "name": "corpusmill",
-        "credentials": [{"accessKey": keys["s3_access_key"], "secretKey": keys["s3_secret_key"]}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}, indent=2)
+    return json.dumps(
+        {
+            "identities": [
+                {
+                    "name": "corpusmill",
+                    "credentials": [{"accessKey": keys["s3_access_key"], "secretKey": keys["s3_secret_key"]}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        },
+        indent=2,
+    )
 
 
 def mlflow_auth_ini(s: StackSettings) -> str:
     """MLflow basic-auth config: users in the MLflow database; the admin password comes from
     MLFLOW_AUTH_ADMIN_PASSWORD in the server's environment, never from this file."""
-    return ("[mlflow]\ndefault_permission = READ\n"
-            f"database_uri = {s.postgres_url.replace('postgresql://', 'postgresql+psycopg2://')}/{s.mlflow_db}\n"
-            f"admin_username = {s.mlflow_user}\n"
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-            # Without a cache every request re-hashes the password (PBKDF2, ~1 s of CPU on a busy
-            # machine): an artifact download of ~100 files took minutes.
-            "auth_cache_ttl_seconds = 60\n")
+    return (
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = {s.postgres_url.replace('postgresql://', 'postgresql+psycopg2://')}/{s.mlflow_db}\n"
+        f"admin_username = {s.mlflow_user}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        # Without a cache every request re-hashes the password (PBKDF2, ~1 s of CPU on a busy
+        # machine): an artifact download of ~100 files took minutes.
+        "auth_cache_ttl_seconds = 60\n"
+    )

@@ -7,6 +7,7 @@ Every rank reads the finished tokens dataset and trains on its share of each glo
 does for that model (MLflow run, bundle, `train_record.json`), so evaluate/register/score continue
 from it as usual. On GPUs the backend is NCCL (one GPU per local rank), on CPU gloo.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,13 @@ def train_replica(job) -> None:
     tokens_hash, tokenizer_uri = _tokens_hash_and_tokenizer(tokens)
     tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_uri))
     kind = get_kind(job.model.kind)
-    prepared = kind.training_examples(kind.prepare(tokens.read_table(), tokenizer, job.model), job.model, Path(job.model_dir) / "teacher")
+    prepared = kind.training_examples(
+        kind.prepare(tokens.read_table(), tokenizer, job.model), job.model, Path(job.model_dir) / "teacher"
+    )
     checkpoints = Path(job.model_dir) / "checkpoints" / train_cache_key(job, tokens_hash)
-    Trainer(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, dist=DistContext.from_env()).run(resume=job.resume)
+    Trainer(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, dist=DistContext.from_env()).run(
+        resume=job.resume
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,10 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     pipeline = config.pipeline(args.pipeline)
-    job = TrainJob(pipeline=args.pipeline, model_name=args.model, registered_name=pipeline.registered_name(args.model),
-                   model=pipeline.models[args.model], tokens_uri=ws.stage_uri(args.pipeline, "tokens"),
-                   model_dir=str(ws.model_dir(args.pipeline, args.model)), experiment=args.pipeline,
-                   artifact_root=str(ws.mlflow_artifact_root), resume=args.resume)
+    job = TrainJob(
+        pipeline=args.pipeline,
+        model_name=args.model,
+        registered_name=pipeline.registered_name(args.model),
+        model=pipeline.models[args.model],
+        tokens_uri=ws.stage_uri(args.pipeline, "tokens"),
+        model_dir=str(ws.model_dir(args.pipeline, args.model)),
+        experiment=args.pipeline,
+        artifact_root=str(ws.mlflow_artifact_root),
+        resume=args.resume,
+    )
     dist = DistContext.from_env()
     dist.init()
     record = Path(job.model_dir) / RECORD_NAME

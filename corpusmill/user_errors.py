@@ -4,6 +4,7 @@ Prefect logs a flow's or task's exception with its traceback at every level (tas
 flow). For a `CorpusmillError` (bad config, bad input, damaged output: the message already names
 the file and the cause) the console handlers drop the traceback; the Prefect API logs keep it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,12 +1,13 @@
 """Where everything produced lives, and the environment the tools need to find it.
 
-    <root>/data/<pipeline>/<stage>/      dataset handles (raw, clean, quarantine, audit, tokens, ...)
-    <root>/models/<pipeline>/<model>/    checkpoints and saved bundles
-    <root>/mlflow.db, <root>/mlartifacts MLflow tracking store and artifacts
-    <root>/prefect/                      PREFECT_HOME (SQLite database of the local Prefect)
-    <root>/registry/alias_log.jsonl      every move of a champion/challenger alias
-    <root>/locks/pipeline-<name>.lock    held by the run writing that pipeline (see tasks.common.locks)
+<root>/data/<pipeline>/<stage>/      dataset handles (raw, clean, quarantine, audit, tokens, ...)
+<root>/models/<pipeline>/<model>/    checkpoints and saved bundles
+<root>/mlflow.db, <root>/mlartifacts MLflow tracking store and artifacts
+<root>/prefect/                      PREFECT_HOME (SQLite database of the local Prefect)
+<root>/registry/alias_log.jsonl      every move of a champion/challenger alias
+<root>/locks/pipeline-<name>.lock    held by the run writing that pipeline (see tasks.common.locks)
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Audit: representation, label skew, co-occurrence (nPMI) and filter impact per identity group; gates."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,11 @@ from flows.runtime import RunContext, artifact_key, summary
 from tasks.audit.corpus_report import AuditReport
 from tasks.audit.gates import enforce_gates
 from tasks.audit.prefect_tasks import (
-    count_quarantine_task, count_shard_task, mitigation_for, report_headline, write_report_task,
+    count_quarantine_task,
+    count_shard_task,
+    mitigation_for,
+    report_headline,
+    write_report_task,
 )
 from tasks.common.dataset import DatasetHandle, Manifest
 from tasks.common.stage import Stage, StageRun
@@ -33,12 +38,25 @@ class AuditStage(Stage):
         """Count every shard (tasks), write the report, commit."""
         (run,), cfg = units, self.ctx.pipeline.audit
         counts = [count_shard_task.submit(uri, cfg) for uri in self.clean.part_uris()]
-        filters = ([count_quarantine_task.submit(uri, cfg) for uri in self.quarantine.part_uris()]
-                   if len(self.inputs) > 1 else [])
-        report, parts, files = write_report_task([c.result() for c in counts], [f.result() for f in filters], cfg,
-                                                 run.out.uri, run.key)
-        return [run.commit(parts, {"headline": report_headline(report), "mitigation": mitigation_for(report, cfg),
-                                   "gates_failed": report.gates_failed}, extra_files=files)]
+        filters = (
+            [count_quarantine_task.submit(uri, cfg) for uri in self.quarantine.part_uris()]
+            if len(self.inputs) > 1
+            else []
+        )
+        report, parts, files = write_report_task(
+            [c.result() for c in counts], [f.result() for f in filters], cfg, run.out.uri, run.key
+        )
+        return [
+            run.commit(
+                parts,
+                {
+                    "headline": report_headline(report),
+                    "mitigation": mitigation_for(report, cfg),
+                    "gates_failed": report.gates_failed,
+                },
+                extra_files=files,
+            )
+        ]
 
     def result(self, units: list[StageRun], outputs: list[Manifest], reused: bool) -> dict[str, Any]:
         """The summary with the headline and the mitigation; the report as an artifact; the gates."""
@@ -49,9 +67,11 @@ class AuditStage(Stage):
 
         with run.out.fs.open(run.out.join("report.json"), "r") as handle:
             report = AuditReport.model_validate_json(handle.read())
-        create_markdown_artifact(key=artifact_key(self.ctx.pipeline.name, "audit"), markdown=render_markdown(report),
-                                 description=f"Corpus bias audit of {self.ctx.pipeline.name}: "
-                                             f"{done.counters.get('headline', '')}")
+        create_markdown_artifact(
+            key=artifact_key(self.ctx.pipeline.name, "audit"),
+            markdown=render_markdown(report),
+            description=f"Corpus bias audit of {self.ctx.pipeline.name}: {done.counters.get('headline', '')}",
+        )
         enforce_gates(report.gates)
         result = summary(done, reused)
         result["headline"] = done.counters.get("headline", "")

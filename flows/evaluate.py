@@ -1,4 +1,5 @@
 """Evaluate: every model of the pipeline on the held-out test split, per identity group, vs the champion."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,15 +20,25 @@ class EvaluateStage(Stage):
 
     def _job(self, name: str) -> EvalJob:
         ctx = self.ctx
-        return EvalJob(pipeline=ctx.pipeline.name, model_name=name, registered_name=ctx.pipeline.registered_name(name),
-                       model=ctx.pipeline.models[name], tokens_uri=ctx.stage_uri("tokens"),
-                       model_dir=str(ctx.workspace.model_dir(ctx.pipeline.name, name)),
-                       out_uri=ctx.stage_uri(f"evaluate/{name}"), evaluate=ctx.pipeline.evaluate,
-                       audit=ctx.pipeline.audit, alias_champion=ctx.pipeline.registry.alias_champion)
+        return EvalJob(
+            pipeline=ctx.pipeline.name,
+            model_name=name,
+            registered_name=ctx.pipeline.registered_name(name),
+            model=ctx.pipeline.models[name],
+            tokens_uri=ctx.stage_uri("tokens"),
+            model_dir=str(ctx.workspace.model_dir(ctx.pipeline.name, name)),
+            out_uri=ctx.stage_uri(f"evaluate/{name}"),
+            evaluate=ctx.pipeline.evaluate,
+            audit=ctx.pipeline.audit,
+            alias_champion=ctx.pipeline.registry.alias_champion,
+        )
 
     def plan(self) -> list[WorkUnit]:
         """One unit per model, keyed by its training, the config, the champion, code and weights."""
-        return [WorkUnit(job=(job := self._job(name)), key=evaluation_key(job)[0], find=reusable_evaluation) for name in self.ctx.pipeline.models]
+        return [
+            WorkUnit(job=(job := self._job(name)), key=evaluation_key(job)[0], find=reusable_evaluation)
+            for name in self.ctx.pipeline.models
+        ]
 
     def compute(self, units: list[WorkUnit]) -> list[EvalOutcome]:
         """One task per model."""
@@ -35,8 +46,10 @@ class EvaluateStage(Stage):
 
     def result(self, units: list[WorkUnit], outputs: list[EvalOutcome], reused: bool) -> dict[str, Any]:
         """Per model: its test metrics and the fairness verdict."""
-        return {unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed}
-                for unit, outcome in zip(units, outputs)}
+        return {
+            unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed}
+            for unit, outcome in zip(units, outputs)
+        }
 
 
 @flow(name="evaluate", log_prints=True)

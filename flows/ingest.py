@@ -1,4 +1,5 @@
 """Ingest: the source(s), read shard by shard, become the `raw` dataset (zstd Parquet parts)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,11 @@ class IngestStage(Stage):
     def plan(self) -> list[StageRun]:
         """The `raw` output keyed by the planned shards and the sources' fingerprints."""
         cfg = self.ctx.pipeline
-        self.planned = [(source, shard) for k, source in enumerate(cfg.sources)
-                        for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")]
+        self.planned = [
+            (source, shard)
+            for k, source in enumerate(cfg.sources)
+            for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")
+        ]
         shards = [shard for _, shard in self.planned]
         files = source_fingerprint(shards)
         if cfg.interactions is not None and cfg.interactions.items is not None:  # the items file is an input too
@@ -37,10 +41,15 @@ class IngestStage(Stage):
     def compute(self, units: list[StageRun]) -> list[Manifest]:
         """One task per shard, then the commit."""
         (run,), cfg = units, self.ctx.pipeline
-        shard_task = ingest_shard_task.with_options(**storage_task_options(self.ctx.config.runner))  # transient errors only
-        futures = [shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet",
-                                            cfg.interactions)
-                   for i, (source, shard) in enumerate(self.planned)]
+        shard_task = ingest_shard_task.with_options(
+            **storage_task_options(self.ctx.config.runner)
+        )  # transient errors only
+        futures = [
+            shard_task.submit(
+                shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet", cfg.interactions
+            )
+            for i, (source, shard) in enumerate(self.planned)
+        ]
         parts = [future.result() for future in futures]
         require_raw_rows(self.ctx.pipeline.name, [s.uri for s in cfg.sources], sum(p.rows for p in parts))
         return [run.commit(parts, merge_counters(parts))]

@@ -1,4 +1,5 @@
 """Register: each evaluated model as an MLflow pyfunc that takes raw input; aliases moved only through the gates."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,19 +21,31 @@ class RegisterStage(Stage):
     def _job(self, name: str) -> RegisterJob:
         ctx = self.ctx
         return RegisterJob(
-            pipeline=ctx.pipeline.name, model_name=name, registered_name=ctx.pipeline.registered_name(name),
-            description=ctx.pipeline.description, model=ctx.pipeline.models[name],
+            pipeline=ctx.pipeline.name,
+            model_name=name,
+            registered_name=ctx.pipeline.registered_name(name),
+            description=ctx.pipeline.description,
+            model=ctx.pipeline.models[name],
             model_dir=str(ctx.workspace.model_dir(ctx.pipeline.name, name)),
-            stage_uris={"clean": ctx.stage_uri("clean"), "audit": ctx.stage_uri("audit"),
-                        "tokens": ctx.stage_uri("tokens"), "evaluate": ctx.stage_uri(f"evaluate/{name}")},
-            registry=ctx.pipeline.registry, evaluate=ctx.pipeline.evaluate, alias_log=str(ctx.workspace.alias_log),
+            stage_uris={
+                "clean": ctx.stage_uri("clean"),
+                "audit": ctx.stage_uri("audit"),
+                "tokens": ctx.stage_uri("tokens"),
+                "evaluate": ctx.stage_uri(f"evaluate/{name}"),
+            },
+            registry=ctx.pipeline.registry,
+            evaluate=ctx.pipeline.evaluate,
+            alias_log=str(ctx.workspace.alias_log),
         )
 
     def plan(self) -> list[WorkUnit]:
         """One unit per model (none when the registry is disabled)."""
         if not self.ctx.pipeline.registry.enabled:
             return []
-        return [WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job)) for name in self.ctx.pipeline.models]
+        return [
+            WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job))
+            for name in self.ctx.pipeline.models
+        ]
 
     def compute(self, units: list[WorkUnit]) -> list[RegisterOutcome]:
         """One task per model; a new alias decision becomes a Prefect markdown artifact."""
@@ -42,9 +55,11 @@ class RegisterStage(Stage):
             if outcome.markdown:
                 from prefect.artifacts import create_markdown_artifact
 
-                create_markdown_artifact(key=artifact_key(self.ctx.pipeline.name, unit.job.model_name, "alias"),
-                                         markdown=outcome.markdown,
-                                         description=f"Alias decision for {outcome.name} v{outcome.version}")
+                create_markdown_artifact(
+                    key=artifact_key(self.ctx.pipeline.name, unit.job.model_name, "alias"),
+                    markdown=outcome.markdown,
+                    description=f"Alias decision for {outcome.name} v{outcome.version}",
+                )
             outcomes.append(outcome)
         return outcomes
 

@@ -1,4 +1,5 @@
 """What every flow needs: the config and workspace for a run, and the task runner it asks for."""
+
 from __future__ import annotations
 
 import hashlib
@@ -41,7 +42,9 @@ class RunContext:
 def make_task_runner(runner: RunnerConfig) -> Any:
     """Threads on this machine by default; `prefect-dask`'s DaskTaskRunner for a cluster."""
     if runner.task_runner == "dask":  # CORPUSMILL_DASK_ADDRESS (set by the stack's env file) wins
-        runner = runner.model_copy(update={"dask_address": os.environ.get("CORPUSMILL_DASK_ADDRESS") or runner.dask_address})
+        runner = runner.model_copy(
+            update={"dask_address": os.environ.get("CORPUSMILL_DASK_ADDRESS") or runner.dask_address}
+        )
         try:
             from prefect_dask import DaskTaskRunner
         except ImportError as error:  # pragma: no cover - depends on the optional extra
@@ -81,4 +84,3 @@ def snapshot_config(config_path: str, workspace_root: str | os.PathLike[str]) ->
     if not target.exists():
         storage.write_bytes(str(target), data)
     return str(target), digest
-

@@ -1,4 +1,5 @@
 """Scheduled batch scoring for summarization: documents -> summaries."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +12,9 @@ from tasks.score.summaries import summaries_artifact_task
 
 
 @flow(name="score-summaries", log_prints=True)
-def score_summaries_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
+def score_summaries_flow(
+    pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None
+) -> dict[str, Any]:
     """Summarise new partitions of documents with `models:/<pipeline>-<model>@<alias>`; publish a
     `<pipeline>-summaries-scoring` table artifact (rows, documents, model version, output path)."""
     result = score_application("summaries", pipeline, config_path, workspace)

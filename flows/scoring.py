@@ -1,5 +1,6 @@
 """The body every scoring flow shares: score the new partitions of one application's input.
 Applications are registered in `tasks/score/applications.py`; `run_applications` runs a pipeline's."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,10 @@ from flows.runtime import RunContext, artifact_key
 from tasks.common.retry import storage_task_options
 from tasks.score.applications import APPLICATIONS
 from tasks.score.prefect_tasks import (
-    pending_partitions_task, resolve_version_task, score_partition_task, seed_demo_input_task,
+    pending_partitions_task,
+    resolve_version_task,
+    score_partition_task,
+    seed_demo_input_task,
     update_manifest_task,
 )
 
@@ -29,22 +33,31 @@ def score_application(app_name: str, pipeline: str, config_path: str, workspace:
     version = resolve_version_task(model_name, app.alias)
     pending = pending_partitions_task(input_uri, output_uri, version)
     futures = [
-        score_partition_task.with_options(**storage_task_options(ctx.config.runner)).submit(model_name, version, input_uri, name, output_uri, app.batch_rows)
+        score_partition_task.with_options(**storage_task_options(ctx.config.runner)).submit(
+            model_name, version, input_uri, name, output_uri, app.batch_rows
+        )
         for name in pending
     ]
     written = [future.result() for future in futures]
     manifest = update_manifest_task(output_uri, model_name)
     result = {
-        "model": model_name, "version": version, "input": input_uri, "output": output_uri,
-        "new_partitions": [p.input for p in written], "new_rows": sum(p.rows for p in written),
+        "model": model_name,
+        "version": version,
+        "input": input_uri,
+        "output": output_uri,
+        "new_partitions": [p.input for p in written],
+        "new_rows": sum(p.rows for p in written),
         "total_rows": manifest.rows,
     }
     markdown = scoring_markdown(app_name, result)
     extra = APPLICATIONS[app_name].report_markdown(pipeline, result)
     if extra:
         markdown += "\n" + extra
-    create_markdown_artifact(key=artifact_key(pipeline, app_name, "scores"), markdown=markdown,
-                             description=f"{app_name} scored by {model_name} v{version}")
+    create_markdown_artifact(
+        key=artifact_key(pipeline, app_name, "scores"),
+        markdown=markdown,
+        description=f"{app_name} scored by {model_name} v{version}",
+    )
     return result
 
 
@@ -53,14 +66,20 @@ def scoring_markdown(app_name: str, result: dict[str, Any]) -> str:
     version, from where to where."""
     unit = APPLICATIONS[app_name].unit
     parts = "\n".join(f"| {p} |" for p in result["new_partitions"]) or "| (none: nothing new to score) |"
-    return (f"# {app_name}: {result['new_rows']} {unit} scored\n\n"
-            f"| model | version | new rows ({unit}) | total rows | output |\n|---|---|---|---|---|\n"
-            f"| {result['model']} | {result['version']} | {result['new_rows']} | {result['total_rows']} | `{result['output']}` |\n\n"
-            f"| new input partitions |\n|---|\n{parts}\n\ninput: `{result['input']}`\n")
+    return (
+        f"# {app_name}: {result['new_rows']} {unit} scored\n\n"
+        f"| model | version | new rows ({unit}) | total rows | output |\n|---|---|---|---|---|\n"
+        f"| {result['model']} | {result['version']} | {result['new_rows']} | {result['total_rows']} | `{result['output']}` |\n\n"
+        f"| new input partitions |\n|---|\n{parts}\n\ninput: `{result['input']}`\n"
+    )
 
 
 def run_applications(config: Any, pipeline: str, config_path: str, workspace: str) -> dict[str, Any]:
     """A loaded config + one pipeline's name -> each configured application's flow run, in registry
     order: `{"scores/<app>": its result}` (empty when the pipeline has none)."""
-    return {f"scores/{name}": APPLICATIONS[name].load_flow()(pipeline=pipeline, config_path=config_path, workspace=workspace)
-            for name, _ in config.pipeline(pipeline).applications.items()}
+    return {
+        f"scores/{name}": APPLICATIONS[name].load_flow()(
+            pipeline=pipeline, config_path=config_path, workspace=workspace
+        )
+        for name, _ in config.pipeline(pipeline).applications.items()
+    }

@@ -1,5 +1,6 @@
 """Tokenize: train an HF `tokenizers` tokenizer on the clean text, split by id hash, encode every shard,
 and apply the mitigation the audit chose (reweight or counterfactual), re-auditing the train split."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,14 @@ from tasks.common.degenerate import require_splits
 from tasks.common.retry import storage_task_options
 from tasks.common.stage import Stage, StageRun, merge_counters
 from tasks.tokenize.prefect_tasks import (
-    TOKENIZER_FILE, audit_tokens_shard_task, encode_shard_task, mitigation_weights_task, split_task,
-    train_tokenizer_task, work_part_uri, write_mitigated_audit_task,
+    TOKENIZER_FILE,
+    audit_tokens_shard_task,
+    encode_shard_task,
+    mitigation_weights_task,
+    split_task,
+    train_tokenizer_task,
+    work_part_uri,
+    write_mitigated_audit_task,
 )
 
 
@@ -47,21 +54,40 @@ class TokenizeStage(Stage):
         parts = self.clean.part_uris()
         tokenizer_path = train_tokenizer_task(parts, cfg.tokenize, run.out.uri, run.key)
         splits_uri = split_task(parts, cfg.split, run.out.uri, run.key)
-        weights_uri = (mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key)
-                       if mitigation == "reweight" and parts else None)
+        weights_uri = (
+            mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key)
+            if mitigation == "reweight" and parts
+            else None
+        )
         counterfactual = cfg.audit if mitigation == "counterfactual" else None
         retrying = storage_task_options(self.ctx.config.runner)  # transient storage errors only
-        futures = [encode_shard_task.with_options(**retrying).submit(uri, tokenizer_path, splits_uri, cfg.tokenize, run.out.uri, run.key,
-                                            f"part-{i:05d}.parquet", weights_uri, counterfactual)
-                   for i, uri in enumerate(parts)]
+        futures = [
+            encode_shard_task.with_options(**retrying).submit(
+                uri,
+                tokenizer_path,
+                splits_uri,
+                cfg.tokenize,
+                run.out.uri,
+                run.key,
+                f"part-{i:05d}.parquet",
+                weights_uri,
+                counterfactual,
+            )
+            for i, uri in enumerate(parts)
+        ]
         results = [f.result() for f in futures]
         counters = {**merge_counters(results), "mitigation": mitigation}
         extra_files = [TOKENIZER_FILE]
         if mitigation != "none" and results:
-            counts = [audit_tokens_shard_task.with_options(**retrying).submit(work_part_uri(run.out.uri, run.key, r.name), cfg.audit,
-                                                     mitigation == "reweight") for r in results]
-            headline, files = write_mitigated_audit_task([c.result() for c in counts], self.audit.uri, cfg.audit,
-                                                         mitigation, run.out.uri, run.key)
+            counts = [
+                audit_tokens_shard_task.with_options(**retrying).submit(
+                    work_part_uri(run.out.uri, run.key, r.name), cfg.audit, mitigation == "reweight"
+                )
+                for r in results
+            ]
+            headline, files = write_mitigated_audit_task(
+                [c.result() for c in counts], self.audit.uri, cfg.audit, mitigation, run.out.uri, run.key
+            )
             counters["mitigation_headline"] = headline
             extra_files += files
         for stale in (MITIGATED_JSON, MITIGATED_MD):  # a previous run's mitigated audit no longer applies
@@ -90,8 +116,11 @@ def _publish(pipeline: str, run: StageRun, manifest: Manifest) -> None:
 
     with run.out.fs.open(path, "r", encoding="utf-8") as handle:
         markdown = handle.read()
-    create_markdown_artifact(key=artifact_key(pipeline, "audit-mitigated"), markdown=markdown,
-                             description=f"Audit of {pipeline} after mitigation: {headline}")
+    create_markdown_artifact(
+        key=artifact_key(pipeline, "audit-mitigated"),
+        markdown=markdown,
+        description=f"Audit of {pipeline} after mitigation: {headline}",
+    )
     print(f"mitigation {headline}")
 
 

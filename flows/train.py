@@ -1,4 +1,5 @@
 """Train: every model of the pipeline, one task each (sequential: each uses all cores)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,13 @@ from prefect import flow
 from flows.runtime import RunContext
 from tasks.common.stage import Stage, StageContext, WorkUnit
 from tasks.train.prefect_tasks import (
-    TrainJob, TrainRecord, record_summary, train_model_task, train_unit, training_order, with_pretrained_lm,
+    TrainJob,
+    TrainRecord,
+    record_summary,
+    train_model_task,
+    train_unit,
+    training_order,
+    with_pretrained_lm,
 )
 
 
@@ -23,19 +30,26 @@ class TrainStage(Stage):
     name = "train"
     packages = ("train",)
 
-    def __init__(self, ctx: StageContext, config_path: str | None = None, resume: bool = True,
-                 config_sha256: str | None = None) -> None:
+    def __init__(
+        self, ctx: StageContext, config_path: str | None = None, resume: bool = True, config_sha256: str | None = None
+    ) -> None:
         super().__init__(ctx)
         self.config_path, self.resume, self.config_sha256 = config_path, resume, config_sha256
 
     def _job(self, name: str, trained: dict[str, TrainRecord]) -> TrainJob:
         ctx, pipeline = self.ctx, self.ctx.pipeline.name
         job = TrainJob(
-            pipeline=pipeline, model_name=name, registered_name=ctx.pipeline.registered_name(name),
-            model=ctx.pipeline.models[name], tokens_uri=ctx.stage_uri("tokens"),
-            model_dir=str(ctx.workspace.model_dir(pipeline, name)), experiment=pipeline,
-            artifact_root=str(ctx.workspace.mlflow_artifact_root), resume=self.resume,
-            config_file=self.config_path, config_sha256=self.config_sha256,
+            pipeline=pipeline,
+            model_name=name,
+            registered_name=ctx.pipeline.registered_name(name),
+            model=ctx.pipeline.models[name],
+            tokens_uri=ctx.stage_uri("tokens"),
+            model_dir=str(ctx.workspace.model_dir(pipeline, name)),
+            experiment=pipeline,
+            artifact_root=str(ctx.workspace.mlflow_artifact_root),
+            resume=self.resume,
+            config_file=self.config_path,
+            config_sha256=self.config_sha256,
         )
         return with_pretrained_lm(job, trained)
 
@@ -62,13 +76,19 @@ class TrainStage(Stage):
         """Per model: MLflow run, bundle, best epoch and validation metrics (config order)."""
         records = {unit.job.model_name: record for unit, record in zip(units, outputs)}
         for name, record in records.items():
-            print(f"{name}: MLflow run {record.run_id}, best epoch {record.best_epoch}, "
-                  f"validation {record.best_metrics}")
+            print(
+                f"{name}: MLflow run {record.run_id}, best epoch {record.best_epoch}, validation {record.best_metrics}"
+            )
         return {name: record_summary(records[name]) for name in self.ctx.pipeline.models}
 
 
 @flow(name="train", log_prints=True)
-def train_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None,
-               resume: bool = True, config_sha256: str | None = None) -> dict[str, Any]:
+def train_flow(
+    pipeline: str,
+    config_path: str = "pipelines.yaml",
+    workspace: str | None = None,
+    resume: bool = True,
+    config_sha256: str | None = None,
+) -> dict[str, Any]:
     """Train the pipeline's models on `<data>/<pipeline>/tokens` (see `TrainStage`)."""
     return TrainStage(RunContext.load(config_path, pipeline, workspace), config_path, resume, config_sha256).run()

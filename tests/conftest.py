@@ -1,4 +1,5 @@
 """Shared pytest fixtures: the offline environment and the real datasets in ../shared/data."""
+
 from __future__ import annotations
 
 import os

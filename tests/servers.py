@@ -1,4 +1,5 @@
 """Helpers for tests that start real servers: a free loopback port, and waiting for a health URL."""
+
 from __future__ import annotations
 
 import socket

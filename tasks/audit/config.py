@@ -1,4 +1,5 @@
 """Typed configuration of the audit stage (YAML section `audit:`)."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -5,6 +5,7 @@
 (Latin-script words, single Han characters), kept for the `npmi_vocab_size` most frequent words
 per shard and after each merge: exact while the vocabulary fits, approximate beyond.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -70,8 +71,9 @@ def doc_words(text: str | None) -> set[str]:
     return set(WORD.findall(text.lower())) if text else set()
 
 
-def count_shard(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None,
-                weights: np.ndarray | None = None) -> AuditCounts:
+def count_shard(
+    table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, weights: np.ndarray | None = None
+) -> AuditCounts:
     """Count documents, labels, words and group co-occurrences of one shard.
 
     In: a dataset table (`id, text, label` + carried columns) and optional per-row instance

@@ -1,4 +1,5 @@
 """The corpus audit report: group label rates with intervals, filter impact, nPMI and gates."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -89,8 +90,17 @@ def group_records(counts: AuditCounts, cfg: AuditConfig) -> list[GroupRecord]:
             x1 = by_label.get(label, 0)
             x2, n2 = counts.label_docs[label] - x1, labelled - g_lab
             lo, hi = wilson(x1, g_lab, cfg.confidence)
-            rec = GroupRecord(axis=axis, group=group, docs=docs, share=share, label=label,
-                              labelled_docs=g_lab, label_rate=_r(x1 / g_lab), ci_low=_r(lo), ci_high=_r(hi))
+            rec = GroupRecord(
+                axis=axis,
+                group=group,
+                docs=docs,
+                share=share,
+                label=label,
+                labelled_docs=g_lab,
+                label_rate=_r(x1 / g_lab),
+                ci_low=_r(lo),
+                ci_high=_r(hi),
+            )
             if n2 > 0:
                 gap, glo, ghi = newcombe_diff(x1, g_lab, x2, n2, cfg.confidence)
                 rec.rest_rate, rec.gap = _r(x2 / n2), _r(gap)
@@ -113,20 +123,32 @@ def filter_impact_records(counts: AuditCounts, filters: FilterCounts) -> list[Fi
             removed = filters.step_group_docs.get(step, {}).get(key, 0)
             rate = removed / group_total
             axis, group = split_key(key)
-            out.append(FilterImpactRecord(
-                step=step, axis=axis, group=group, removed=removed, group_docs=group_total,
-                removed_rate=_r(rate), overall_removed_rate=_r(overall),
-                ratio=_r(rate / overall) if overall > 0 else 0.0))
+            out.append(
+                FilterImpactRecord(
+                    step=step,
+                    axis=axis,
+                    group=group,
+                    removed=removed,
+                    group_docs=group_total,
+                    removed_rate=_r(rate),
+                    overall_removed_rate=_r(overall),
+                    ratio=_r(rate / overall) if overall > 0 else 0.0,
+                )
+            )
     return out
 
 
-def build_report(counts: AuditCounts, filters: FilterCounts | None, cfg: AuditConfig,
-                 lexicon: Lexicon | None = None) -> AuditReport:
+def build_report(
+    counts: AuditCounts, filters: FilterCounts | None, cfg: AuditConfig, lexicon: Lexicon | None = None
+) -> AuditReport:
     """Turn merged counts (and optional quarantine counts) into an `AuditReport` with gate results."""
     lexicon = lexicon or load_lexicon(cfg)
     report = AuditReport(
-        total_docs=counts.total_docs, labelled_docs=counts.labelled_docs, label_docs=counts.label_docs,
-        confidence=cfg.confidence, vocab_truncated=counts.vocab_truncated,
+        total_docs=counts.total_docs,
+        labelled_docs=counts.labelled_docs,
+        label_docs=counts.label_docs,
+        confidence=cfg.confidence,
+        vocab_truncated=counts.vocab_truncated,
         groups_present=sum(1 for v in counts.group_docs.values() if v > 0),
         groups_absent=sorted(k for k, v in counts.group_docs.items() if v == 0),
         groups=group_records(counts, cfg),

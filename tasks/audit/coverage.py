@@ -4,6 +4,7 @@ Each descriptor of `lexicons/holisticbias_v1.1_en.yaml` is put in HolisticBias's
 ("I am a <descriptor> person.") and counts as covered when a group of the same axis matches that
 text (so a contextual descriptor such as "old" counts: "old person" is an identity context).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,5 +49,10 @@ def lexicon_coverage(cfg: AuditConfig | None = None, reference: Path = REFERENCE
         missed[axis] = [t for t, f in zip(terms, flags) if not f]
     covered = sum(c for c, _ in per_axis.values())
     total = sum(t for _, t in per_axis.values())
-    return Coverage(covered=covered, total=total, share=round(covered / total, 4) if total else 0.0,
-                    per_axis=per_axis, missed=missed)
+    return Coverage(
+        covered=covered,
+        total=total,
+        share=round(covered / total, 4) if total else 0.0,
+        per_axis=per_axis,
+        missed=missed,
+    )

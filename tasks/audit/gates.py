@@ -3,6 +3,7 @@
 One check per gate metric, registered in `GATE_METRICS` (the YAML `metric:` of a gate); a new
 corpus gate is one function `(gate, report, cfg) -> GateResult` plus one line there (and its name
 in `tasks.audit.config.GateMetric`, which a test keeps equal to the registry)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,14 +37,19 @@ class GateFailure(Exception):
 
 def _label_gap(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> GateResult:
     significant = [
-        r for r in report.groups
-        if r.gap is not None and r.gap_excludes_zero and r.docs >= cfg.min_group_docs
+        r for r in report.groups if r.gap is not None and r.gap_excludes_zero and r.docs >= cfg.min_group_docs
     ]
     base = dict(name=gate.name, metric=gate.metric, threshold=gate.threshold, action=gate.action)
     if not significant:
-        return GateResult(**base, value=0.0, passed=True, message=(
-            f"gate {gate.name}: no label-rate gap with an interval excluding 0 "
-            f"(groups with >= {cfg.min_group_docs} docs)"))
+        return GateResult(
+            **base,
+            value=0.0,
+            passed=True,
+            message=(
+                f"gate {gate.name}: no label-rate gap with an interval excluding 0 "
+                f"(groups with >= {cfg.min_group_docs} docs)"
+            ),
+        )
     worst = max(significant, key=lambda r: (abs(r.gap), r.label or ""))
     over = [r for r in significant if abs(r.gap) > gate.threshold]
     value = abs(worst.gap)
@@ -69,8 +75,10 @@ def _min_docs(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> GateRe
         return GateResult(**base, value=0.0, passed=True, message=f"gate {gate.name}: no group present")
     (axis, group), docs = min(present.items(), key=lambda kv: kv[1])
     passed = docs >= gate.threshold
-    message = (f"gate {gate.name} ({gate.metric}) {'passed' if passed else 'FAILED'}: smallest group "
-               f"{axis}/{group} has {docs} docs; threshold {gate.threshold}")
+    message = (
+        f"gate {gate.name} ({gate.metric}) {'passed' if passed else 'FAILED'}: smallest group "
+        f"{axis}/{group} has {docs} docs; threshold {gate.threshold}"
+    )
     return GateResult(**base, value=float(docs), passed=passed, message=message, axis=axis, group=group)
 
 
@@ -78,8 +86,12 @@ def _filter_impact(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> G
     base = dict(name=gate.name, metric=gate.metric, threshold=gate.threshold, action=gate.action)
     rows = [r for r in report.filter_impact if r.group_docs >= cfg.min_group_docs and r.overall_removed_rate > 0]
     if not rows:
-        return GateResult(**base, value=0.0, passed=True,
-                          message=f"gate {gate.name}: no filter removed documents of a large enough group")
+        return GateResult(
+            **base,
+            value=0.0,
+            passed=True,
+            message=f"gate {gate.name}: no filter removed documents of a large enough group",
+        )
     worst = max(rows, key=lambda r: r.ratio)
     passed = worst.ratio <= gate.threshold
     message = (

@@ -6,6 +6,7 @@ Metadata columns (`audit.metadata_groups`: column -> axis) define groups too: on
 distinct non-null value. Ambiguous descriptors (a lexicon file's `contextual` section: "black",
 "old", "trans", ...) count only right before a person noun ("black woman", not "black coffee").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,8 +95,11 @@ def contextual_terms(section: dict) -> dict[tuple[str, str], list[str]]:
     -> the phrases `<descriptor> <person noun>` per (axis, group): the only places where an
     ambiguous descriptor counts as an identity mention."""
     nouns = [str(n) for n in section.get("person_nouns", [])]
-    return {(axis, group): [f"{d} {n}" for d in descriptors for n in nouns]
-            for axis, by_group in section.get("axes", {}).items() for group, descriptors in by_group.items()}
+    return {
+        (axis, group): [f"{d} {n}" for d in descriptors for n in nouns]
+        for axis, by_group in section.get("axes", {}).items()
+        for group, descriptors in by_group.items()
+    }
 
 
 def _re2_escape(term: str) -> str:

@@ -11,6 +11,7 @@ The audit stage only decides (`mitigation` in its manifest counters: `reweight`,
 - `largest_gap` / `mitigation_headline` / `mitigated_markdown`: compare the audit of the clean
   corpus with the audit recomputed on the mitigated train split.
 """
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -39,8 +40,9 @@ def train_rows(table: pa.Table, split_column: str = "split") -> pa.Table:
     return table.filter(pc.equal(table[split_column], TRAIN))
 
 
-def train_weights(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None,
-                  split_column: str = "split") -> pa.Table:
+def train_weights(
+    table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, split_column: str = "split"
+) -> pa.Table:
     """Rows with a `split` column -> table `id, weight` (float32) for the train rows only.
 
     Weights come from `reweight_weights` (Kamiran & Calders reweighing over group cells) fitted
@@ -48,12 +50,12 @@ def train_weights(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = N
     Rows absent from the result (validation, test) are meant to weigh 1.
     """
     train = train_rows(table, split_column)
-    return pa.table({"id": pc.cast(train[cfg.id_column], pa.string()),
-                     "weight": reweight_weights(train, cfg, lexicon)})
+    return pa.table({"id": pc.cast(train[cfg.id_column], pa.string()), "weight": reweight_weights(train, cfg, lexicon)})
 
 
-def train_counterfactuals(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None,
-                          split_column: str = "split") -> pa.Table:
+def train_counterfactuals(
+    table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, split_column: str = "split"
+) -> pa.Table:
     """Rows with a `split` column -> only the term-swapped copies of its train rows.
 
     Copies have id `<id>#cf`, the swapped text and every other column (label, `split=train`)
@@ -79,8 +81,10 @@ def _gap_text(record: GroupRecord | None) -> str:
 
 def mitigation_headline(before: AuditReport, after: AuditReport, mitigation: str, cfg: AuditConfig) -> str:
     """One line for people: the mitigation and the largest label-rate gap before -> after."""
-    return (f"{mitigation}: largest label-rate gap {_gap_text(largest_gap(before, cfg))} -> "
-            f"{_gap_text(largest_gap(after, cfg))} on the train split ({after.total_docs} docs)")
+    return (
+        f"{mitigation}: largest label-rate gap {_gap_text(largest_gap(before, cfg))} -> "
+        f"{_gap_text(largest_gap(after, cfg))} on the train split ({after.total_docs} docs)"
+    )
 
 
 def mitigated_markdown(before: AuditReport, after: AuditReport, mitigation: str, cfg: AuditConfig) -> str:
@@ -89,6 +93,8 @@ def mitigated_markdown(before: AuditReport, after: AuditReport, mitigation: str,
         "reweight": "label counts are sums of the instance weights the trainer uses",
         "counterfactual": "term-swapped copies (`#cf`) of train rows included",
     }.get(mitigation, "no mitigation")
-    return (f"# Audit after mitigation: {mitigation}\n\n{mitigation_headline(before, after, mitigation, cfg)}\n\n"
-            f"Recomputed on the tokens' train split ({how}). The audit of the clean corpus is "
-            f"kept unchanged in the audit stage's report.\n\n" + render_markdown(after))
+    return (
+        f"# Audit after mitigation: {mitigation}\n\n{mitigation_headline(before, after, mitigation, cfg)}\n\n"
+        f"Recomputed on the tokens' train split ({how}). The audit of the clean corpus is "
+        f"kept unchanged in the audit stage's report.\n\n" + render_markdown(after)
+    )

@@ -6,6 +6,7 @@ the larger of the two labels). Multiclass: accuracy and macro-F1 per group; the 
 one-vs-rest for `positive_label` (then `y_score` must be that class's probability) and are left
 out when no positive label is configured.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,8 +60,9 @@ def auc(y: np.ndarray, s: np.ndarray) -> float | None:
     return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def _metrics(yt: np.ndarray, yp: np.ndarray, positive: str | None, s: np.ndarray | None,
-             g: np.ndarray, binary: bool) -> dict[str, float | None]:
+def _metrics(
+    yt: np.ndarray, yp: np.ndarray, positive: str | None, s: np.ndarray | None, g: np.ndarray, binary: bool
+) -> dict[str, float | None]:
     pos = yt == positive if positive is not None else None
     out: dict[str, float | None] = {"accuracy": float(np.mean(yt[g] == yp[g])) if g.any() else None}
     if binary and pos is not None:
@@ -122,12 +124,18 @@ def model_audit(frame: pd.DataFrame, groups: pd.DataFrame, cfg: AuditConfig) -> 
                 continue  # no background: undefined for the whole set
             dist = boots[k].get(name, [])
             lo, hi = (float(np.quantile(dist, alpha)), float(np.quantile(dist, 1 - alpha))) if dist else (None, None)
-            report.records.append(GroupMetric(axis=k[0], group=k[1], n=int(masks[k].sum()), metric=name,
-                                              value=v, ci_low=lo, ci_high=hi))
+            report.records.append(
+                GroupMetric(axis=k[0], group=k[1], n=int(masks[k].sum()), metric=name, value=v, ci_low=lo, ci_high=hi)
+            )
     report.overall_auc = point[("overall", "all")].get("subgroup_auc")
     if report.overall_auc is not None:
-        gaps = [(report.overall_auc - v, f"{k[0]}/{k[1]} {name}") for k, vals in point.items()
-                if k[0] != "overall" for name, v in vals.items() if name in AUC_METRICS and v is not None]
+        gaps = [
+            (report.overall_auc - v, f"{k[0]}/{k[1]} {name}")
+            for k, vals in point.items()
+            if k[0] != "overall"
+            for name, v in vals.items()
+            if name in AUC_METRICS and v is not None
+        ]
         if gaps:
             gap, report.worst = max(gaps)
             report.max_subgroup_auc_gap = round(gap, 4)
@@ -174,8 +182,12 @@ def _positive_scores(scores: np.ndarray) -> np.ndarray:
     return scores[:, -1] if scores.ndim == 2 else scores
 
 
-def counterfactual_probe(predict_proba: Callable[[list[str]], np.ndarray], cfg: AuditConfig,
-                         lexicon: Lexicon | None = None, languages: list[str] | None = None) -> ProbeReport:
+def counterfactual_probe(
+    predict_proba: Callable[[list[str]], np.ndarray],
+    cfg: AuditConfig,
+    lexicon: Lexicon | None = None,
+    languages: list[str] | None = None,
+) -> ProbeReport:
     """Fill every template of `cfg.model.templates[lang]` with each group's probe phrases, score.
 
     `predict_proba(texts)` returns the positive-class probability per text (shape (n,)) or class
@@ -205,25 +217,40 @@ def counterfactual_probe(predict_proba: Callable[[list[str]], np.ndarray], cfg: 
             df = pd.DataFrame({"group": [k[0] for k in keys], "template": [k[1] for k in keys], "score": scores})
             means = df.groupby("group")["score"].agg(["mean", "size"])
             for group, row in means.iterrows():
-                report.groups.append(ProbeGroup(language=lang, axis=axis, group=str(group), n=int(row["size"]),
-                                                mean_score=round(float(row["mean"]), 4)))
+                report.groups.append(
+                    ProbeGroup(
+                        language=lang,
+                        axis=axis,
+                        group=str(group),
+                        n=int(row["size"]),
+                        mean_score=round(float(row["mean"]), 4),
+                    )
+                )
             per_template = df.groupby(["template", "group"])["score"].mean().unstack()
             spread = per_template.max(axis=1) - per_template.min(axis=1)
-            low, high = gap_interval(per_template.to_numpy(dtype=float), cfg.model.bootstrap, cfg.confidence,
-                                     cfg.model.seed)
-            report.axes.append(ProbeAxis(
-                language=lang, axis=axis, mean_gap=round(float(means["mean"].max() - means["mean"].min()), 4),
-                high_group=str(means["mean"].idxmax()), low_group=str(means["mean"].idxmin()),
-                worst_gap=round(float(spread.max()), 4), worst_template=templates[int(spread.idxmax())],
-                ci_low=low, ci_high=high))
+            low, high = gap_interval(
+                per_template.to_numpy(dtype=float), cfg.model.bootstrap, cfg.confidence, cfg.model.seed
+            )
+            report.axes.append(
+                ProbeAxis(
+                    language=lang,
+                    axis=axis,
+                    mean_gap=round(float(means["mean"].max() - means["mean"].min()), 4),
+                    high_group=str(means["mean"].idxmax()),
+                    low_group=str(means["mean"].idxmin()),
+                    worst_gap=round(float(spread.max()), 4),
+                    worst_template=templates[int(spread.idxmax())],
+                    ci_low=low,
+                    ci_high=high,
+                )
+            )
     if report.axes:
         report.max_mean_gap = max(a.mean_gap for a in report.axes)
         report.max_worst_gap = max(a.worst_gap for a in report.axes)
     return report
 
 
-def model_gate(model_report: ModelAuditReport, probe_report: ProbeReport | None,
-               cfg: AuditConfig) -> tuple[bool, str]:
+def model_gate(model_report: ModelAuditReport, probe_report: ProbeReport | None, cfg: AuditConfig) -> tuple[bool, str]:
     """Promotion decision: (True, reason) when the AUC gap is within `cfg.model.max_subgroup_auc_gap`
     and no probe axis *fails* `max_counterfactual_gap` (None: no limit). An axis fails only when the
     bootstrap interval of its gap lies entirely above the limit; one whose interval contains the
@@ -242,13 +269,16 @@ def model_gate(model_report: ModelAuditReport, probe_report: ProbeReport | None,
                 continue
             worst = max(axes, key=lambda a: a.mean_gap)
             interval = f" [{worst.ci_low:.3f}, {worst.ci_high:.3f}]" if worst.ci_low is not None else ""
-            text = (f"counterfactual gap {worst.mean_gap:.3f}{interval} on {worst.language}/{worst.axis} "
-                    f"({worst.high_group} > {worst.low_group}) vs limit {limit}")
+            text = (
+                f"counterfactual gap {worst.mean_gap:.3f}{interval} on {worst.language}/{worst.axis} "
+                f"({worst.high_group} > {worst.low_group}) vs limit {limit}"
+            )
             if state == "fail":
                 problems.append(text + (f"; {len(axes)} axes fail" if len(axes) > 1 else ""))
             elif state == "inconclusive":
-                notes.append(f"inconclusive: {text} (the interval contains the limit; "
-                             f"{len(axes)} axis/axes, not blocking)")
+                notes.append(
+                    f"inconclusive: {text} (the interval contains the limit; {len(axes)} axis/axes, not blocking)"
+                )
             else:
                 notes.append(text)
             break  # the most severe state found is the one reported

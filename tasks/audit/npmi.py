@@ -3,6 +3,7 @@
 Document-level: p(g) = docs mentioning the group / N, p(w) = docs containing w / N,
 p(g, w) = docs with both / N; npmi = log(p(g,w) / (p(g) p(w))) / -log p(g,w), in [-1, 1].
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@ himself<->herself), so the pair differs only in the pronoun (the anti-stereotype
 always exact minimal pairs: a few lines are reworded). `her` -> `his`/`him` is resolved from the
 aligned anti-stereotyped line when it has a pronoun at that position, else by the next word.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,14 +29,61 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 PAIR_COLUMNS = ["id", "sent_more", "sent_less", "bias_type", "direction", "source"]
-PRONOUN_SWAP = {"he": "she", "she": "he", "his": "her", "him": "her", "himself": "herself",
-                "herself": "himself"}  # `her` -> `his` or `him`, see `_swap`
+PRONOUN_SWAP = {
+    "he": "she",
+    "she": "he",
+    "his": "her",
+    "him": "her",
+    "himself": "herself",
+    "herself": "himself",
+}  # `her` -> `his` or `him`, see `_swap`
 GENDERED_PRONOUNS = set(PRONOUN_SWAP) | {"her"}
 # words after which a bracketed `her` is an object pronoun (-> him), not a possessive (-> his)
-_OBJECT_FOLLOWERS = {"", ".", ",", "!", "?", ";", ":", "'s", "a", "an", "the", "to", "and", "or",
-                     "but", "for", "with", "that", "about", "as", "at", "in", "on", "of", "up",
-                     "out", "down", "back", "well", "again", "so", "because", "if", "when",
-                     "since", "how", "what", "some", "any", "this", "those", "these", "money"}
+_OBJECT_FOLLOWERS = {
+    "",
+    ".",
+    ",",
+    "!",
+    "?",
+    ";",
+    ":",
+    "'s",
+    "a",
+    "an",
+    "the",
+    "to",
+    "and",
+    "or",
+    "but",
+    "for",
+    "with",
+    "that",
+    "about",
+    "as",
+    "at",
+    "in",
+    "on",
+    "of",
+    "up",
+    "out",
+    "down",
+    "back",
+    "well",
+    "again",
+    "so",
+    "because",
+    "if",
+    "when",
+    "since",
+    "how",
+    "what",
+    "some",
+    "any",
+    "this",
+    "those",
+    "these",
+    "money",
+}
 _LINE = re.compile(r"^\s*(\d+)\s+(.*?)\s*$")
 _TOKEN = re.compile(r"\[[^\]]*\]|\S+")
 
@@ -77,14 +125,16 @@ class PairProbeReport(BaseModel):
 def load_crows_pairs(path: str | Path) -> pd.DataFrame:
     """Read `crows_pairs_anonymized.csv` into the pairs table (one row per CSV row, ids `crows-<index>`)."""
     raw = pd.read_csv(path, index_col=0)
-    return pd.DataFrame({
-        "id": [f"crows-{i}" for i in raw.index],
-        "sent_more": raw["sent_more"].astype(str).to_numpy(),
-        "sent_less": raw["sent_less"].astype(str).to_numpy(),
-        "bias_type": raw["bias_type"].astype(str).to_numpy(),
-        "direction": raw["stereo_antistereo"].astype(str).to_numpy(),
-        "source": "crows_pairs",
-    })[PAIR_COLUMNS]
+    return pd.DataFrame(
+        {
+            "id": [f"crows-{i}" for i in raw.index],
+            "sent_more": raw["sent_more"].astype(str).to_numpy(),
+            "sent_less": raw["sent_less"].astype(str).to_numpy(),
+            "bias_type": raw["bias_type"].astype(str).to_numpy(),
+            "direction": raw["stereo_antistereo"].astype(str).to_numpy(),
+            "source": "crows_pairs",
+        }
+    )[PAIR_COLUMNS]
 
 
 def parse_winobias_line(line: str) -> tuple[int, list[str], list[bool]]:
@@ -106,15 +156,17 @@ def parse_winobias_line(line: str) -> tuple[int, list[str], list[bool]]:
 def _swap(word: str, following: str, anti_word: str | None) -> str:
     low = word.lower()
     if low == "her":
-        target = anti_word.lower() if anti_word and anti_word.lower() in ("him", "his") else (
-            "him" if following.lower() in _OBJECT_FOLLOWERS else "his")
+        target = (
+            anti_word.lower()
+            if anti_word and anti_word.lower() in ("him", "his")
+            else ("him" if following.lower() in _OBJECT_FOLLOWERS else "his")
+        )
     else:
         target = PRONOUN_SWAP.get(low, low)
     return target.capitalize() if word[:1].isupper() else target
 
 
-def swap_bracketed_pronouns(tokens: list[str], marked: list[bool],
-                            anti_tokens: list[str] | None = None) -> list[str]:
+def swap_bracketed_pronouns(tokens: list[str], marked: list[bool], anti_tokens: list[str] | None = None) -> list[str]:
     """Swap the gender of every bracketed pronoun; other tokens are kept. `anti_tokens` (aligned
     by position) resolves `her` to `him`/`his`."""
     out = []
@@ -146,10 +198,17 @@ def winobias_pairs(pro_lines: list[str], anti_lines: list[str], source: str) -> 
             continue
         swapped = swap_bracketed_pronouns(tokens, marked, anti.get(n))
         first = next(t.lower() for t, m in zip(tokens, marked) if m and t.lower() in GENDERED_PRONOUNS)
-        rows.append({"id": f"winobias-{source}-{n}", "sent_more": " ".join(tokens),
-                     "sent_less": " ".join(swapped), "bias_type": "gender", "direction": "stereo",
-                     "source": f"winobias/{source}",
-                     "more_gender": "female" if first in ("she", "her", "herself") else "male"})
+        rows.append(
+            {
+                "id": f"winobias-{source}-{n}",
+                "sent_more": " ".join(tokens),
+                "sent_less": " ".join(swapped),
+                "bias_type": "gender",
+                "direction": "stereo",
+                "source": f"winobias/{source}",
+                "more_gender": "female" if first in ("she", "her", "herself") else "male",
+            }
+        )
     return pd.DataFrame(rows, columns=PAIR_COLUMNS + ["more_gender"])
 
 
@@ -180,14 +239,24 @@ def _record(bias_type: str, gaps: np.ndarray, cfg: PairProbeConfig, rng: np.rand
         means = gaps[rng.integers(0, len(gaps), (cfg.bootstrap, len(gaps)))].mean(axis=1)
         alpha = (1 - cfg.confidence) / 2
         lo, hi = float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
-    return PairProbeRecord(bias_type=bias_type, n=len(gaps), mean_gap=mean,
-                           mean_abs_gap=float(np.abs(gaps).mean()),
-                           share_more_higher=float((gaps > 0).mean()), share_tied=float((gaps == 0).mean()),
-                           ci_low=lo, ci_high=hi)
+    return PairProbeRecord(
+        bias_type=bias_type,
+        n=len(gaps),
+        mean_gap=mean,
+        mean_abs_gap=float(np.abs(gaps).mean()),
+        share_more_higher=float((gaps > 0).mean()),
+        share_tied=float((gaps == 0).mean()),
+        ci_low=lo,
+        ci_high=hi,
+    )
 
 
-def pair_probe(predict_proba: Callable[[list[str]], np.ndarray], pairs: pd.DataFrame,
-               cfg: PairProbeConfig | None = None, by: str = "bias_type") -> PairProbeReport:
+def pair_probe(
+    predict_proba: Callable[[list[str]], np.ndarray],
+    pairs: pd.DataFrame,
+    cfg: PairProbeConfig | None = None,
+    by: str = "bias_type",
+) -> PairProbeReport:
     """Score both sentences of every pair and summarise the gaps per value of column `by`.
 
     `predict_proba(texts)` returns the positive-class probability per text (shape (n,)) or class

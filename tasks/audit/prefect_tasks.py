@@ -1,4 +1,5 @@
 """Prefect tasks of the audit stage: count shards, then build, write and gate the report."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,14 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from tasks.audit.config import AuditConfig
-from tasks.audit.corpus import AuditCounts, FilterCounts, count_quarantine, count_shard, merge_counts, merge_filter_counts
+from tasks.audit.corpus import (
+    AuditCounts,
+    FilterCounts,
+    count_quarantine,
+    count_shard,
+    merge_counts,
+    merge_filter_counts,
+)
 from tasks.audit.corpus_report import AuditReport, build_report
 from tasks.audit.gates import needs_mitigation
 from tasks.common import storage
@@ -35,13 +43,13 @@ def count_quarantine_task(uri: str, cfg: AuditConfig) -> FilterCounts:
 def report_headline(report: AuditReport) -> str:
     """One line for people: documents, groups found, gates that did not pass."""
     failed = ", ".join(report.gates_failed) or "none"
-    return (f"{report.total_docs} docs, {report.groups_present} groups present, "
-            f"gates not passed: {failed}")
+    return f"{report.total_docs} docs, {report.groups_present} groups present, gates not passed: {failed}"
 
 
 @task(name="audit-write-report", cache_policy=NONE)
-def write_report_task(counts: list[AuditCounts], filters: list[FilterCounts], cfg: AuditConfig,
-                      out_uri: str, key: str) -> tuple[AuditReport, list[PartResult], list[str]]:
+def write_report_task(
+    counts: list[AuditCounts], filters: list[FilterCounts], cfg: AuditConfig, out_uri: str, key: str
+) -> tuple[AuditReport, list[PartResult], list[str]]:
     """Merge counts, build the report, write report.json/.md/.html, PNG plots and one Parquet part
     per record list (groups, filter_impact, npmi, gates) into the audit work area."""
     from tasks.audit.report import make_plots, render_html, render_markdown  # matplotlib: only when writing

@@ -12,6 +12,7 @@ bootstrap interval on each gap, and a three-way verdict.
 - Verdict: `fail` only when the whole interval lies above the limit, `pass` when it lies at or
   below it, `inconclusive` otherwise; inconclusive is reported and does not block promotion.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -43,8 +44,9 @@ def language_shares(texts: Iterable[str], limit: int = 20000) -> dict[str, float
     return {lang: round(known.count(lang) / len(found), 4) for lang in sorted(set(known))}
 
 
-def choose_probe_languages(shares: dict[str, float], available: Iterable[str], fixed: list[str] | None,
-                           min_share: float) -> list[str]:
+def choose_probe_languages(
+    shares: dict[str, float], available: Iterable[str], fixed: list[str] | None, min_share: float
+) -> list[str]:
     """The languages whose templates the probe runs: `fixed` when given, else those with at least
     `min_share` of the documents; restricted to `available` (languages with templates). When no
     language qualifies (e.g. an empty corpus), every available language is probed."""
@@ -80,13 +82,15 @@ def verdict(value: float, ci_low: float | None, ci_high: float | None, limit: fl
     return "inconclusive"
 
 
-REMEDY = ("what to do: read the probe in evaluate/<model>/report.json (`probe.axes`: gap, interval, groups); "
-          "retrain with `audit: {mitigation: counterfactual, mitigate_always: true, counterfactual_pairs: "
-          "{pairs}}` (adds identity-swapped copies of the train rows: the built-in pairs swap gender terms "
-          "only, so name the failing axis's terms; reweighting did not help on SST-2) and rerun; if the gap "
-          "is acceptable for your use after review, promote by hand "
-          "(`MlflowClient().set_registered_model_alias(name, 'champion', version)`) or set "
-          "`register: {require_fairness_gates: false}`; see docs/baselines_and_gates.md")
+REMEDY = (
+    "what to do: read the probe in evaluate/<model>/report.json (`probe.axes`: gap, interval, groups); "
+    "retrain with `audit: {mitigation: counterfactual, mitigate_always: true, counterfactual_pairs: "
+    "{pairs}}` (adds identity-swapped copies of the train rows: the built-in pairs swap gender terms "
+    "only, so name the failing axis's terms; reweighting did not help on SST-2) and rerun; if the gap "
+    "is acceptable for your use after review, promote by hand "
+    "(`MlflowClient().set_registered_model_alias(name, 'champion', version)`) or set "
+    "`register: {require_fairness_gates: false}`; see docs/baselines_and_gates.md"
+)
 _FAILING = regex.compile(r"counterfactual gap [^;]*? on \w+/\w+ \((\w+) > (\w+)\)")
 
 

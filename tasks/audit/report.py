@@ -1,4 +1,5 @@
 """Human-readable renderings of an `AuditReport`: Markdown, HTML and matplotlib PNG plots."""
+
 from __future__ import annotations
 
 import base64
@@ -34,38 +35,84 @@ def _gap_rows(report: AuditReport, limit: int) -> list:
 
 def _sections(report: AuditReport, max_rows: int) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
     """The report's sections as (title, table header, table rows, lines after the table)."""
-    sections = [("Gates", ["gate", "metric", "value", "threshold", "passed", "action"],
-                 [[g.name, g.metric, f"{g.value:.3f}", f"{g.threshold:g}", "yes" if g.passed else "no", g.action]
-                  for g in report.gates], [g.message for g in report.gates])]
+    sections = [
+        (
+            "Gates",
+            ["gate", "metric", "value", "threshold", "passed", "action"],
+            [
+                [g.name, g.metric, f"{g.value:.3f}", f"{g.threshold:g}", "yes" if g.passed else "no", g.action]
+                for g in report.gates
+            ],
+            [g.message for g in report.gates],
+        )
+    ]
     unlabelled = [r for r in report.groups if r.gap is None]
-    sections.append((
-        "Label rates by group (gaps whose interval excludes 0 first, largest first)",
-        ["axis", "group", "docs", "share", "label", "rate [CI]", "rest", "gap [CI]", "excludes 0"],
-        [[r.axis, r.group, str(r.docs), f"{r.share:.3f}", str(r.label),
-          f"{_fmt(r.label_rate)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _fmt(r.rest_rate),
-          f"{_fmt(r.gap, True)} [{_fmt(r.gap_ci_low, True)}, {_fmt(r.gap_ci_high, True)}]",
-          "yes" if r.gap_excludes_zero else ""] for r in _gap_rows(report, max_rows)],
-        ["Groups without label rates: " + ", ".join(f"{r.axis}/{r.group} ({r.docs})" for r in unlabelled)]
-        if unlabelled else []))
+    sections.append(
+        (
+            "Label rates by group (gaps whose interval excludes 0 first, largest first)",
+            ["axis", "group", "docs", "share", "label", "rate [CI]", "rest", "gap [CI]", "excludes 0"],
+            [
+                [
+                    r.axis,
+                    r.group,
+                    str(r.docs),
+                    f"{r.share:.3f}",
+                    str(r.label),
+                    f"{_fmt(r.label_rate)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+                    _fmt(r.rest_rate),
+                    f"{_fmt(r.gap, True)} [{_fmt(r.gap_ci_low, True)}, {_fmt(r.gap_ci_high, True)}]",
+                    "yes" if r.gap_excludes_zero else "",
+                ]
+                for r in _gap_rows(report, max_rows)
+            ],
+            ["Groups without label rates: " + ", ".join(f"{r.axis}/{r.group} ({r.docs})" for r in unlabelled)]
+            if unlabelled
+            else [],
+        )
+    )
     if report.filter_impact:
         top = sorted(report.filter_impact, key=lambda r: -r.ratio)[:max_rows]
-        sections.append(("Filter impact (largest ratios first)",
-                         ["step", "axis", "group", "removed", "group docs", "removed rate", "overall rate", "ratio"],
-                         [[r.step, r.axis, r.group, str(r.removed), str(r.group_docs), f"{r.removed_rate:.3f}",
-                           f"{r.overall_removed_rate:.3f}", f"{r.ratio:.2f}"] for r in top], []))
+        sections.append(
+            (
+                "Filter impact (largest ratios first)",
+                ["step", "axis", "group", "removed", "group docs", "removed rate", "overall rate", "ratio"],
+                [
+                    [
+                        r.step,
+                        r.axis,
+                        r.group,
+                        str(r.removed),
+                        str(r.group_docs),
+                        f"{r.removed_rate:.3f}",
+                        f"{r.overall_removed_rate:.3f}",
+                        f"{r.ratio:.2f}",
+                    ]
+                    for r in top
+                ],
+                [],
+            )
+        )
     if report.npmi:
         by_group: dict[str, list[str]] = {}
         for r in report.npmi:
             by_group.setdefault(f"{r.axis}/{r.group}", []).append(f"{r.word} ({r.npmi:.2f})")
-        sections.append(("Words most associated with each group (nPMI)", ["group", "top words"],
-                         [[k, ", ".join(v)] for k, v in sorted(by_group.items())], []))
+        sections.append(
+            (
+                "Words most associated with each group (nPMI)",
+                ["group", "top words"],
+                [[k, ", ".join(v)] for k, v in sorted(by_group.items())],
+                [],
+            )
+        )
     return sections
 
 
 def _headline(report: AuditReport) -> str:
-    return (f"{report.total_docs} documents ({report.labelled_docs} labelled; labels "
-            f"{', '.join(f'{k}: {v}' for k, v in sorted(report.label_docs.items())) or 'none'}); "
-            f"{report.groups_present} identity groups present; intervals at {report.confidence:.0%}.")
+    return (
+        f"{report.total_docs} documents ({report.labelled_docs} labelled; labels "
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(report.label_docs.items())) or 'none'}); "
+        f"{report.groups_present} identity groups present; intervals at {report.confidence:.0%}."
+    )
 
 
 def render_markdown(report: AuditReport, max_rows: int = 40) -> str:
@@ -94,19 +141,23 @@ def render_html(report: AuditReport, plot_files: list[Path], max_rows: int = 40)
     images = "\n".join(
         f'<figure><img src="data:image/png;base64,{base64.b64encode(Path(p).read_bytes()).decode()}" '
         f'alt="{html.escape(Path(p).stem)}"><figcaption>{html.escape(Path(p).stem.replace("_", " "))}</figcaption></figure>'
-        for p in plot_files)
-    gates = "".join(f"<li class=\"{'ok' if g.passed else 'bad'}\">{html.escape(g.message)}</li>" for g in report.gates)
+        for p in plot_files
+    )
+    gates = "".join(f'<li class="{"ok" if g.passed else "bad"}">{html.escape(g.message)}</li>' for g in report.gates)
     parts = []
     for title, header, rows, after in _sections(report, max_rows):
         if title == "Gates":
             continue
-        parts.append(f"<h2>{html.escape(title)}</h2>" + (_html_table(header, rows) if rows else "<p>none</p>")
-                     + "".join(f"<p>{html.escape(line)}</p>" for line in after))
+        parts.append(
+            f"<h2>{html.escape(title)}</h2>"
+            + (_html_table(header, rows) if rows else "<p>none</p>")
+            + "".join(f"<p>{html.escape(line)}</p>" for line in after)
+        )
     if report.groups_absent:
         parts.append(f"<p>Groups never mentioned: {html.escape(', '.join(report.groups_absent))}</p>")
     gate_header, gate_rows, _ = _sections(report, max_rows)[0][1:]
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Corpus bias audit</title>"
+        '<!doctype html><html><head><meta charset="utf-8"><title>Corpus bias audit</title>'
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 1em}.bad{color:#b00}.ok{color:#060}"
         "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;"
         "text-align:left}th{background:#f3f3f3}img{max-width:100%}figcaption{font-size:12px;color:#555}</style>"
@@ -134,9 +185,13 @@ def make_plots(report: AuditReport, out_dir: Path, max_groups: int = 30) -> list
         rows = sorted([r for r in rated if r.label == label], key=lambda r: -r.docs)[:max_groups]
         fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
         y = range(len(rows))
-        ax.errorbar([r.label_rate for r in rows], list(y),
-                    xerr=[[r.label_rate - r.ci_low for r in rows], [r.ci_high - r.label_rate for r in rows]],
-                    fmt="o", color="C0")
+        ax.errorbar(
+            [r.label_rate for r in rows],
+            list(y),
+            xerr=[[r.label_rate - r.ci_low for r in rows], [r.ci_high - r.label_rate for r in rows]],
+            fmt="o",
+            color="C0",
+        )
         for i, r in enumerate(rows):
             if r.gap_excludes_zero:  # above the error bars and the blue points
                 ax.plot(r.label_rate, i, "o", color="C3", zorder=5)

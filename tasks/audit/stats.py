@@ -1,4 +1,5 @@
 """Binomial intervals: Wilson score interval and Newcombe's hybrid interval for a difference."""
+
 from __future__ import annotations
 
 import math

@@ -2,13 +2,20 @@
 
 The names below are loaded on first use (PEP 562), so that importing `tasks.clean.config` (the
 config parser does) does not import the dedup and PII machinery."""
+
 from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "DECISION_SCHEMA": "tasks.clean.base", "PhaseResult": "tasks.clean.base", "StepCount": "tasks.clean.base",
-    "StepCounters": "tasks.clean.base", "CleanConfig": "tasks.clean.config", "CleanPlan": "tasks.clean.plan",
-    "DedupPhase": "tasks.clean.plan", "RowPhase": "tasks.clean.plan", "build_plan": "tasks.clean.plan",
+    "DECISION_SCHEMA": "tasks.clean.base",
+    "PhaseResult": "tasks.clean.base",
+    "StepCount": "tasks.clean.base",
+    "StepCounters": "tasks.clean.base",
+    "CleanConfig": "tasks.clean.config",
+    "CleanPlan": "tasks.clean.plan",
+    "DedupPhase": "tasks.clean.plan",
+    "RowPhase": "tasks.clean.plan",
+    "build_plan": "tasks.clean.plan",
     "quarantine_schema": "tasks.clean.plan",
 }
 __all__ = sorted(_EXPORTS)

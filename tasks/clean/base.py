@@ -3,6 +3,7 @@
 A `RowStep` sees one shard's text column and answers, per row, a new text (transforms) and a drop
 reason or null (filters). It never touches other columns; the phase does the bookkeeping.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

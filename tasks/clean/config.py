@@ -1,6 +1,7 @@
 """Typed config of the clean stage: `clean:` is an ordered list of steps, each a name or `{name: {params}}`.
 
 Step names and parameter classes come from the step registry (`tasks/clean/steps.py`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,11 +40,27 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
         parsed: list[dict[str, Any]] = []
         for index, item in enumerate(self.root):
             if not isinstance(item, dict) or len(item) != 1:
-                errors.append(InitErrorDetails(type=PydanticCustomError("clean_step", "a step is a name or a one-key mapping {name: {params}}"), loc=(index,), input=item))
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "clean_step", "a step is a name or a one-key mapping {name: {params}}"
+                        ),
+                        loc=(index,),
+                        input=item,
+                    )
+                )
                 continue
-            (name, params), = item.items()
+            ((name, params),) = item.items()
             if name not in STEPS:
-                errors.append(InitErrorDetails(type=PydanticCustomError("clean_step", f"unknown step {name!r}; expected one of {', '.join(STEPS)}"), loc=(index, name), input=item))
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "clean_step", f"unknown step {name!r}; expected one of {', '.join(STEPS)}"
+                        ),
+                        loc=(index, name),
+                        input=item,
+                    )
+                )
                 continue
             if isinstance(params, StepParams):
                 parsed.append({name: params})
@@ -52,7 +69,13 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
                 parsed.append({name: STEPS[name].params_class.model_validate(params or {})})
             except ValidationError as exc:
                 for err in exc.errors():
-                    errors.append(InitErrorDetails(type=PydanticCustomError(err["type"], err["msg"]), loc=(index, name, *err["loc"]), input=err["input"]))
+                    errors.append(
+                        InitErrorDetails(
+                            type=PydanticCustomError(err["type"], err["msg"]),
+                            loc=(index, name, *err["loc"]),
+                            input=err["input"],
+                        )
+                    )
         if errors:
             raise ValidationError.from_exception_data(self.__class__.__name__, errors)
         self.root = parsed

@@ -10,6 +10,7 @@ read. What is held: ids (Arrow), one rank and one component label per row, and o
 instead of every band, the MinHash matrix and ids as Python objects. The decision is the one
 `decide` gave before: the smallest id of each component stays, the same for any shard count or order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ class TableSignatures:
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One column of all shards, concatenated in shard order."""
-        return pa.chunked_array([c for t in self.tables for c in t.column(name).chunks], self.tables[0].schema.field(name).type)
+        return pa.chunked_array(
+            [c for t in self.tables for c in t.column(name).chunks], self.tables[0].schema.field(name).type
+        )
 
     def take(self, name: str, positions: np.ndarray) -> pa.Array:
         """Rows `positions` (ascending, across all shards) of one column."""
@@ -133,8 +136,14 @@ def merge(label: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def decisions(sorted_ids: pa.Array, label: np.ndarray, reason: str) -> pa.Table:
     """`id, reason, duplicate_of` for every rank whose label is not itself, sorted by id."""
     drop = np.nonzero(label != np.arange(len(label), dtype=label.dtype))[0]
-    return pa.table({"id": sorted_ids.take(pa.array(drop)), "reason": pa.array([reason] * len(drop), pa.string()),
-                     "duplicate_of": sorted_ids.take(pa.array(label[drop]))}, schema=DECISION_SCHEMA)
+    return pa.table(
+        {
+            "id": sorted_ids.take(pa.array(drop)),
+            "reason": pa.array([reason] * len(drop), pa.string()),
+            "duplicate_of": sorted_ids.take(pa.array(label[drop])),
+        },
+        schema=DECISION_SCHEMA,
+    )
 
 
 def decide_exact(source: Signatures, reason: str) -> pa.Table:

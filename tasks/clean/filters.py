@@ -1,4 +1,5 @@
 """Filters: each only decides keep-or-reason. `length`, `language`, `quality`, `repetition`, and the implicit `empty`."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -27,7 +28,11 @@ class LanguageParams(StepParams):
 
     keep: list[str] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    short_text_chars: int = Field(default=60, ge=0, description="below this many characters only the top language must be kept (no confidence test): langid is unsure on one-liners")
+    short_text_chars: int = Field(
+        default=60,
+        ge=0,
+        description="below this many characters only the top language must be kept (no confidence test): langid is unsure on one-liners",
+    )
 
 
 class QualityParams(StepParams):
@@ -103,7 +108,9 @@ class LanguageFilter(Filter):
         keep = set(self.params.keep)
         lengths = pc.utf8_length(text).to_numpy(zero_copy_only=False)
         han = pc.count_substring_regex(text, r"\p{Han}").to_numpy(zero_copy_only=False)
-        other_cjk = pc.count_substring_regex(text, r"[\p{Hiragana}\p{Katakana}\p{Hangul}]").to_numpy(zero_copy_only=False)
+        other_cjk = pc.count_substring_regex(text, r"[\p{Hiragana}\p{Katakana}\p{Hangul}]").to_numpy(
+            zero_copy_only=False
+        )
         out: list[str | None] = []
         for i, value in enumerate(text.to_pylist()):
             if lengths[i] and other_cjk[i] == 0 and han[i] >= 0.3 * lengths[i]:
@@ -139,7 +146,9 @@ class QualityFilter(Filter):
         tokens = pc.max_element_wise(pc.count_substring_regex(latin, r"\S+"), 1)
         letters = pc.count_substring_regex(latin, r"[\p{L}\p{N}]")
         mean_len = pc.divide(pc.cast(letters, pa.float64()), pc.max_element_wise(pc.subtract(words, cjk), 1))
-        symbols = pc.add(pc.count_substring(text, "#"), pc.add(pc.count_substring(text, "..."), pc.count_substring(text, "…")))
+        symbols = pc.add(
+            pc.count_substring(text, "#"), pc.add(pc.count_substring(text, "..."), pc.count_substring(text, "…"))
+        )
         lines = pc.add(pc.count_substring(text, "\n"), 1)
         ellipsis_lines = pc.count_substring_regex(text, r"(?m)(?:\.\.\.|…)$")
         alpha_tokens = pc.add(pc.count_substring_regex(latin, r"\S*\p{L}\S*"), cjk)
@@ -150,10 +159,25 @@ class QualityFilter(Filter):
         not_cjk = pc.invert(cjk_dominant)
         rules = [
             (pc.or_(pc.less(words, p.min_words), pc.greater(words, p.max_words)), "quality:word_count"),
-            (pc.and_(not_cjk, pc.or_(pc.less(mean_len, p.min_mean_word_length), pc.greater(mean_len, p.max_mean_word_length))), "quality:mean_word_length"),
-            (pc.greater(pc.divide(pc.cast(symbols, pa.float64()), safe_words), p.max_symbol_word_ratio), "quality:symbol_ratio"),
-            (pc.greater(pc.divide(pc.cast(ellipsis_lines, pa.float64()), lines), p.max_ellipsis_line_ratio), "quality:ellipsis_lines"),
-            (pc.less(pc.divide(pc.cast(alpha_tokens, pa.float64()), pc.add(tokens, cjk)), p.min_alpha_word_ratio), "quality:alpha_ratio"),
+            (
+                pc.and_(
+                    not_cjk,
+                    pc.or_(pc.less(mean_len, p.min_mean_word_length), pc.greater(mean_len, p.max_mean_word_length)),
+                ),
+                "quality:mean_word_length",
+            ),
+            (
+                pc.greater(pc.divide(pc.cast(symbols, pa.float64()), safe_words), p.max_symbol_word_ratio),
+                "quality:symbol_ratio",
+            ),
+            (
+                pc.greater(pc.divide(pc.cast(ellipsis_lines, pa.float64()), lines), p.max_ellipsis_line_ratio),
+                "quality:ellipsis_lines",
+            ),
+            (
+                pc.less(pc.divide(pc.cast(alpha_tokens, pa.float64()), pc.add(tokens, cjk)), p.min_alpha_word_ratio),
+                "quality:alpha_ratio",
+            ),
             (pc.less(stop, p.min_stop_words), "quality:stop_words"),
         ]
         return first_reason(rules, len(text))
@@ -161,14 +185,19 @@ class QualityFilter(Filter):
 
 def _units(text: str) -> list[str]:
     """Words, or characters for CJK-dominant text."""
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff" or "\uac00" <= ch <= "\ud7af")
+    cjk = sum(
+        1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff" or "\uac00" <= ch <= "\ud7af"
+    )
     words = text.split()
     return [ch for ch in text if not ch.isspace()] if cjk * 2 >= max(len(words), 1) else words
 
 
 def repetition_reason(text: str, params: RepetitionParams) -> str | None:
     """Gopher repetition rules on one text: the first rule it breaks, or None."""
-    for sep, limit, reason in (("\n", params.max_dup_line_fraction, "repetition:dup_lines"), ("\n\n", params.max_dup_paragraph_fraction, "repetition:dup_paragraphs")):
+    for sep, limit, reason in (
+        ("\n", params.max_dup_line_fraction, "repetition:dup_lines"),
+        ("\n\n", params.max_dup_paragraph_fraction, "repetition:dup_paragraphs"),
+    ):
         parts = [part.strip() for part in text.split(sep) if part.strip()]
         if len(parts) > 1:
             counts = Counter(parts)

@@ -3,6 +3,7 @@
 Vectorised with pyarrow.compute; ftfy and html.unescape only see the rows a regex flags as suspect.
 The pass is repeated on changed rows until nothing changes, so `normalize` is idempotent by construction.
 """
+
 from __future__ import annotations
 
 import html

@@ -6,6 +6,7 @@ Two passes per column: each type's RE2 prefilter runs over the whole column in p
 (`tasks.clean.pii_numbers`, `tasks.clean.pii_names`). Types are taken in configured order; a span
 overlapping one already taken is skipped. Recall/precision per type: `bench/pii.py`, docs/pii.md.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,16 @@ from tasks.clean.pii_numbers import (
     phone_finder,
 )
 
-PII_TYPES = ("email", "iban", "card", "ssn", "ip", "phone", "address", "person")  # IBAN before card: its digits can pass Luhn
+PII_TYPES = (
+    "email",
+    "iban",
+    "card",
+    "ssn",
+    "ip",
+    "phone",
+    "address",
+    "person",
+)  # IBAN before card: its digits can pass Luhn
 
 
 class PiiParams(StepParams):
@@ -34,11 +44,21 @@ class PiiParams(StepParams):
     columns; quarantined rows are stored redacted, hashed or kept as they are (`quarantine`)."""
 
     types: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "person"]] = Field(
-        default_factory=lambda: list(PII_TYPES), description="types to redact, in this order (a span taken by an earlier type is not looked at again)")
-    phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"], min_length=1,
-                                     description="ISO regions whose national phone formats are recognised (+<country> numbers always are)")
-    columns: Literal["all"] | list[str] = Field(default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)")
-    quarantine: Literal["redact", "hash", "keep"] = Field(default="redact", description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept")
+        default_factory=lambda: list(PII_TYPES),
+        description="types to redact, in this order (a span taken by an earlier type is not looked at again)",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"],
+        min_length=1,
+        description="ISO regions whose national phone formats are recognised (+<country> numbers always are)",
+    )
+    columns: Literal["all"] | list[str] = Field(
+        default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)"
+    )
+    quarantine: Literal["redact", "hash", "keep"] = Field(
+        default="redact",
+        description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept",
+    )
 
     @model_validator(mode="after")
     def _known_regions(self) -> PiiParams:
@@ -50,14 +70,19 @@ class PiiParams(StepParams):
         return self
 
 
-PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in ("email", "card", "iban", "ssn", "ip", "phone", "address", "person")}
+PLACEHOLDERS = {
+    kind: f"<{kind.upper()}>" for kind in ("email", "card", "iban", "ssn", "ip", "phone", "address", "person")
+}
 NOT_CARRIED = ("id", "text", "label", "encoding_error", "step", "reason")
 
 
 def detectors(params: PiiParams) -> list[tuple[str, Detector]]:
     """The detectors of `params.types` as (type, detector) pairs, in configured order (a type may have several)."""
-    known = [*NUMBER_DETECTORS.items(), ("phone", Detector(DIGITS_PREFILTER, phone_finder(list(params.phone_regions)))),
-             *NAME_DETECTORS]
+    known = [
+        *NUMBER_DETECTORS.items(),
+        ("phone", Detector(DIGITS_PREFILTER, phone_finder(list(params.phone_regions)))),
+        *NAME_DETECTORS,
+    ]
     return [(kind, detector) for wanted in params.types for kind, detector in known if kind == wanted]
 
 
@@ -84,7 +109,9 @@ def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out + [text[pos:]])
 
 
-def redact(text: pa.Array | pa.ChunkedArray, types: list[str], params: PiiParams | None = None) -> tuple[pa.Array | pa.ChunkedArray, dict[str, int]]:
+def redact(
+    text: pa.Array | pa.ChunkedArray, types: list[str], params: PiiParams | None = None
+) -> tuple[pa.Array | pa.ChunkedArray, dict[str, int]]:
     """Replace each PII type of `types` (with `params`' other settings) in a string column; returns the new
     column (the input itself when nothing was found) and replacements per type."""
     params = (params or PiiParams()).model_copy(update={"types": list(types)})
@@ -149,8 +176,10 @@ def redact_columns(table: pa.Table, params: PiiParams, names: list[str]) -> tupl
 
 
 def _hash_column(column: pa.ChunkedArray) -> pa.Array:
-    return pa.array([None if v is None else "sha256:" + hashlib.sha256(v.encode("utf-8")).hexdigest()
-                     for v in column.to_pylist()], pa.string())
+    return pa.array(
+        [None if v is None else "sha256:" + hashlib.sha256(v.encode("utf-8")).hexdigest() for v in column.to_pylist()],
+        pa.string(),
+    )
 
 
 def protect_quarantine(rows: pa.Table, params: PiiParams) -> pa.Table:
@@ -163,7 +192,9 @@ def protect_quarantine(rows: pa.Table, params: PiiParams) -> pa.Table:
         return redact_columns(rows, params, names)[0]
     for name in names:
         index = rows.schema.get_field_index(name)
-        rows = rows.set_column(index, rows.schema.field(name), _hash_column(rows.column(name)).cast(rows.schema.field(name).type))
+        rows = rows.set_column(
+            index, rows.schema.field(name), _hash_column(rows.column(name)).cast(rows.schema.field(name).type)
+        )
     return rows
 
 

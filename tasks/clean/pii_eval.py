@@ -6,6 +6,7 @@ original to recover the replaced spans. A gold item counts as found when spans o
 at least `MIN_COVER` of its letters and digits; a replaced span counts as correct when it overlaps a
 gold item of its type (anything else, e.g. an ISBN redacted as `<PHONE>`, is a false positive).
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,7 @@ def score_cases(cases: Iterable[dict], redact: Callable[[list[str]], list[str]])
             if need and len(covered) >= MIN_COVER * len(need):
                 report.score(kind).found += 1
             else:
-                report.misses.append((kind, text[gold["start"]:gold["end"]]))
+                report.misses.append((kind, text[gold["start"] : gold["end"]]))
         for start, end, kind in predicted:
             report.score(kind).predicted += 1
             if any(g["type"] == kind and g["start"] < end and start < g["end"] for g in case["spans"]):
@@ -104,6 +105,8 @@ def table(report: Report) -> str:
         s = report.types[kind]
         precision = f"{s.precision:.2f}" if s.predicted else "–"
         rows.append(f"| {kind} | {s.gold} | {s.recall:.2f} | {s.predicted} | {precision} |")
-        total = TypeScore(total.gold + s.gold, total.found + s.found, total.predicted + s.predicted, total.correct + s.correct)
+        total = TypeScore(
+            total.gold + s.gold, total.found + s.found, total.predicted + s.predicted, total.correct + s.correct
+        )
     rows.append(f"| all | {total.gold} | {total.recall:.2f} | {total.predicted} | {total.precision:.2f} |")
     return "\n".join(rows)

@@ -8,6 +8,7 @@ suffix, then optionally unit, city, state + ZIP or UK postcode), PO boxes, Frenc
 and German `...straße 5` lines with their postcode and city. Each has an RE2 `prefilter`.
 See docs/pii.md for what was measured against a small NER (spaCy) and why these rules stay.
 """
+
 from __future__ import annotations
 
 import regex
@@ -37,26 +38,34 @@ hassan hamid jamal kwame chinedu ngozi oluwaseun amara tariq yasmin leila reza a
 minh anh duc huong kofi abebe thabo sipho
 """
 _FIRST = sorted({n.strip() for n in FIRST_NAMES.split()})
-_STOP = ("The|A|An|And|Or|Of|In|On|At|To|For|Street|St|Avenue|Ave|Road|Rd|Lane|Drive|Boulevard|Inc|Ltd|LLC|GmbH|Co|Corp|"
-         "Company|Group|Hotel|Center|Centre|Park|University|College|School|Bank|Airport|Station|Square|Hall|Church|River|"
-         "Day|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|"
-         "September|October|November|December|City|County|State|North|South|East|West|New|Times|Teams|Meet|Band|Blues")
+_STOP = (
+    "The|A|An|And|Or|Of|In|On|At|To|For|Street|St|Avenue|Ave|Road|Rd|Lane|Drive|Boulevard|Inc|Ltd|LLC|GmbH|Co|Corp|"
+    "Company|Group|Hotel|Center|Centre|Park|University|College|School|Bank|Airport|Station|Square|Hall|Church|River|"
+    "Day|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|"
+    "September|October|November|December|City|County|State|North|South|East|West|New|Times|Teams|Meet|Band|Blues"
+)
 _WORD = r"\p{Lu}[\p{Ll}\p{Lu}'’-]*\p{Ll}"
 _NAME_WORD = rf"(?!(?:{_STOP})\b){_WORD}"
 _TITLE = r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\b\.?"
-_CUE = (r"(?i:\bmy name is|\bi'm|\bi am|\bname:|\bcontact:|\battn:?|\bdear|\bregards,|\bsincerely,|\bthanks,|\bsigned by|"
-        r"\bwritten by|\byours truly,|\bcc:|\bask for|\bcustomer|\bpatient:?|\bdriver,|\bcolleague|\bhusband|\bwife|"
-        r"\bfriend|\bmanager|\bnurse|\bbooked by|\bguest|\bhost:|\bfrom:)")
+_CUE = (
+    r"(?i:\bmy name is|\bi'm|\bi am|\bname:|\bcontact:|\battn:?|\bdear|\bregards,|\bsincerely,|\bthanks,|\bsigned by|"
+    r"\bwritten by|\byours truly,|\bcc:|\bask for|\bcustomer|\bpatient:?|\bdriver,|\bcolleague|\bhusband|\bwife|"
+    r"\bfriend|\bmanager|\bnurse|\bbooked by|\bguest|\bhost:|\bfrom:)"
+)
 _FIRST_SET = frozenset(_FIRST)
 _FIRST_ALT = "|".join(n.capitalize() for n in _FIRST)
-_CUED = regex.compile(rf"{_TITLE}\s+(?P<a>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
-                      rf"|{_CUE}\s+(?P<b>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})")
+_CUED = regex.compile(
+    rf"{_TITLE}\s+(?P<a>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+    rf"|{_CUE}\s+(?P<b>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})"
+)
 _CAPITALISED_PAIR = regex.compile(r"\b\p{Lu}\p{Ll}+(?=\s+\p{Lu})")
 _SURNAMES = regex.compile(rf"\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?(?!\p{{L}})")
 _TITLE_RE2 = r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\b\.?"
-_CUE_RE2 = (r"(?i:my name is|i'm|i am|name:|contact:|attn:?|dear|regards,|sincerely,|thanks,|signed by|written by|"
-            r"yours truly,|cc:|ask for|customer|patient:?|driver,|colleague|husband|wife|friend|manager|nurse|booked by|"
-            r"guest|host:|from:)")
+_CUE_RE2 = (
+    r"(?i:my name is|i'm|i am|name:|contact:|attn:?|dear|regards,|sincerely,|thanks,|signed by|written by|"
+    r"yours truly,|cc:|ask for|customer|patient:?|driver,|colleague|husband|wife|friend|manager|nurse|booked by|"
+    r"guest|host:|from:)"
+)
 CUED_PREFILTER = rf"{_TITLE_RE2}\s+\p{{Lu}}|{_CUE_RE2}\s+\p{{Lu}}\p{{Ll}}"
 FIRST_NAME_PREFILTER = rf"\b(?:{_FIRST_ALT})\s+\p{{Lu}}"
 
@@ -77,11 +86,15 @@ def find_first_names(text: str) -> list[Span]:
     return spans
 
 
-_SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Parkway|Pkwy|Place|Pl|"
-           r"Terrace|Ter|Square|Sq|Highway|Hwy|Loop|Circle|Cir|Trail|Row|Crescent|Close|Gardens|Mews)\b\.?")
+_SUFFIX = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Parkway|Pkwy|Place|Pl|"
+    r"Terrace|Ter|Square|Sq|Highway|Hwy|Loop|Circle|Cir|Trail|Row|Crescent|Close|Gardens|Mews)\b\.?"
+)
 _CITY = r"\p{Lu}\p{Ll}[\p{L}'.-]*(?:\s\p{Lu}\p{Ll}[\p{L}'.-]*){0,2}"
-_US_TAIL = (rf"(?:,\s*(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|#)\.?\s*[\w-]+)?"
-            rf"(?:,\s*{_CITY}(?:,?\s+[A-Z]{{2}}\s+[0-9]{{5}}(?:-[0-9]{{4}})?|\s+[A-Z]{{1,2}}[0-9][A-Z0-9]?\s?[0-9][A-Z]{{2}}\b)?)?")
+_US_TAIL = (
+    rf"(?:,\s*(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|#)\.?\s*[\w-]+)?"
+    rf"(?:,\s*{_CITY}(?:,?\s+[A-Z]{{2}}\s+[0-9]{{5}}(?:-[0-9]{{4}})?|\s+[A-Z]{{1,2}}[0-9][A-Z0-9]?\s?[0-9][A-Z]{{2}}\b)?)?"
+)
 _ADDRESS = regex.compile(
     rf"\b[0-9]{{1,6}}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:{_WORD}\s+|[0-9]+(?:st|nd|rd|th)\s+){{1,4}}{_SUFFIX}{_US_TAIL}"
     rf"|\bP\.?\s?O\.?\s+Box\s+[0-9]+{_US_TAIL}"
@@ -90,10 +103,12 @@ _ADDRESS = regex.compile(
     rf"|\b\p{{Lu}}[\p{{L}}-]*(?:stra\u00dfe|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+[0-9]{{1,4}}[a-z]?\b"
     rf"(?:,\s*[0-9]{{5}}\s+{_CITY})?"
 )
-ADDRESS_PREFILTER = (r"\b(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
-                     r"Parkway|Pkwy|Place|Pl|Terrace|Ter|Square|Sq|Highway|Hwy|Loop|Circle|Cir|Trail|Row|Crescent|Close|"
-                     r"Gardens|Mews)\b|P\.?\s?O\.?\s+Box|[0-9]\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|"
-                     r"quai|route)\s|(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+[0-9]")
+ADDRESS_PREFILTER = (
+    r"\b(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
+    r"Parkway|Pkwy|Place|Pl|Terrace|Ter|Square|Sq|Highway|Hwy|Loop|Circle|Cir|Trail|Row|Crescent|Close|"
+    r"Gardens|Mews)\b|P\.?\s?O\.?\s+Box|[0-9]\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|"
+    r"quai|route)\s|(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+[0-9]"
+)
 
 
 def find_addresses(text: str) -> list[Span]:

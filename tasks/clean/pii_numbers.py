@@ -7,6 +7,7 @@ the exact spans, validated by a maintained library where one exists: Google's li
 group, serial rules) and Luhn; `ipaddress` for IPs. Card numbers also need a card network prefix
 (IIN) and length, so Luhn-valid order numbers and ISBNs are left alone.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -34,13 +35,14 @@ class Detector:
 _NOT_NUMBER_CONTEXT = regex.compile(
     r"(?i)(?:\b(?:isbn(?:-1[03])?|issn|ean|upc|sku|part|order|invoice|inv|ref|reference|tracking|serial|sn|lot|case|"
     r"ticket|booking|model|patent|doi|version|ver|release|build|firmware|fw|protocol|section|chapter)"
-    r"(?:\s*(?:no|nr|number|#)\.?)?|版本|订单号?|编号|bestellnummer|rechnung|commande|n°)[\s.:#-]*$")
+    r"(?:\s*(?:no|nr|number|#)\.?)?|版本|订单号?|编号|bestellnummer|rechnung|commande|n°)[\s.:#-]*$"
+)
 _DATE_OR_DECIMAL = regex.compile(r"[0-9]{1,4}([./-])[0-9]{1,2}\1[0-9]{2,4}|[0-9]+\.[0-9]+")
 
 
 def _after_non_number_word(text: str, start: int) -> bool:
     """True when the words just before `start` say the number is an id, version or code (order no., ISBN, ...)."""
-    return _NOT_NUMBER_CONTEXT.search(text[max(0, start - 24):start]) is not None
+    return _NOT_NUMBER_CONTEXT.search(text[max(0, start - 24) : start]) is not None
 
 
 # --- e-mail
@@ -55,18 +57,31 @@ def find_emails(text: str) -> list[Span]:
 # --- payment cards
 _CARD = regex.compile(r"(?<![\w.-])(?:[0-9][ -]?){12,18}[0-9](?![\w-]|\.[0-9])")
 _CARD_PREFIXES: list[tuple[str, str, tuple[int, ...]]] = [  # (low, high) IIN range, allowed lengths
-    ("4", "4", (13, 16, 19)), ("51", "55", (16,)), ("2221", "2720", (16,)), ("34", "34", (15,)), ("37", "37", (15,)),
-    ("6011", "6011", (16, 17, 18, 19)), ("644", "649", (16, 19)), ("65", "65", (16, 19)), ("3528", "3589", (16, 17, 18, 19)),
-    ("300", "305", (14, 16, 19)), ("36", "36", (14, 16, 19)), ("38", "39", (14, 16, 19)), ("62", "62", (16, 17, 18, 19)),
-    ("2200", "2204", (16, 17, 18, 19)), ("50", "50", (12, 13, 14, 15, 16, 17, 18, 19)), ("56", "58", (12, 13, 14, 15, 16, 17, 18, 19)),
-    ("63", "63", (12, 13, 14, 15, 16, 17, 18, 19)), ("67", "67", (12, 13, 14, 15, 16, 17, 18, 19)),
+    ("4", "4", (13, 16, 19)),
+    ("51", "55", (16,)),
+    ("2221", "2720", (16,)),
+    ("34", "34", (15,)),
+    ("37", "37", (15,)),
+    ("6011", "6011", (16, 17, 18, 19)),
+    ("644", "649", (16, 19)),
+    ("65", "65", (16, 19)),
+    ("3528", "3589", (16, 17, 18, 19)),
+    ("300", "305", (14, 16, 19)),
+    ("36", "36", (14, 16, 19)),
+    ("38", "39", (14, 16, 19)),
+    ("62", "62", (16, 17, 18, 19)),
+    ("2200", "2204", (16, 17, 18, 19)),
+    ("50", "50", (12, 13, 14, 15, 16, 17, 18, 19)),
+    ("56", "58", (12, 13, 14, 15, 16, 17, 18, 19)),
+    ("63", "63", (12, 13, 14, 15, 16, 17, 18, 19)),
+    ("67", "67", (12, 13, 14, 15, 16, 17, 18, 19)),
 ]
 
 
 def card_number_valid(digits: str) -> bool:
     """True for a 12-19 digit string with a card network prefix, that network's length and a valid Luhn digit."""
     for low, high, lengths in _CARD_PREFIXES:
-        head = digits[:len(low)]
+        head = digits[: len(low)]
         if low <= head <= high and len(digits) in lengths:
             return luhn.is_valid(digits)
     return False
@@ -101,7 +116,9 @@ def find_ibans(text: str) -> list[Span]:
 
 # --- US SSN
 _SSN_DASHED = regex.compile(r"(?<![\w-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![\w-])")
-_SSN_PLAIN = regex.compile(r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?)?)[\s:#.]*([0-9]{3} ?[0-9]{2} ?[0-9]{4})\b")
+_SSN_PLAIN = regex.compile(
+    r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?)?)[\s:#.]*([0-9]{3} ?[0-9]{2} ?[0-9]{4})\b"
+)
 
 
 def find_ssns(text: str) -> list[Span]:
@@ -114,7 +131,9 @@ def find_ssns(text: str) -> list[Span]:
 # --- IP addresses
 _IPV4 = regex.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])")
 _H = r"[0-9A-Fa-f]{1,4}"
-_IPV6 = regex.compile(rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:(?:{_H}(?::{_H}){{0,6}})?|::(?:{_H}:){{0,6}}{_H})(?![\w:])")
+_IPV6 = regex.compile(
+    rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:(?:{_H}(?::{_H}){{0,6}})?|::(?:{_H}:){{0,6}}{_H})(?![\w:])"
+)
 
 
 def find_ips(text: str) -> list[Span]:
@@ -161,7 +180,7 @@ def _split_run(text: str, start: int, end: int, regions: list[str]) -> list[Span
         if i not in memo:
             memo[i] = None
             for j in range(len(pieces), i, -1):
-                candidate = text[pieces[i][0]:pieces[j - 1][1]]
+                candidate = text[pieces[i][0] : pieces[j - 1][1]]
                 if sum(c.isdigit() for c in candidate) > 17:  # longer than any phone number
                     continue
                 rest = cut(j) if _valid_phone(candidate, regions) else None
@@ -183,8 +202,11 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
         return not _after_non_number_word(text, start) and not _DATE_OR_DECIMAL.fullmatch(text[start:end])
 
     def matches(text: str) -> set[Span]:
-        return {(m.start, m.end) for region in regions
-                for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)}
+        return {
+            (m.start, m.end)
+            for region in regions
+            for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+        }
 
     def masked(text: str, spans: set[Span]) -> str:
         chars = list(text)
@@ -195,7 +217,11 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
     def find_in(window: str) -> set[Span]:
         spans = matches(window)
         for _ in range(4):  # a number right next to a found one can hide in its run: look again with those masked
-            more = {s for s in matches(masked(window, spans)) if not any(s[0] < e and b < s[1] for b, e in spans)} if spans else set()
+            more = (
+                {s for s in matches(masked(window, spans)) if not any(s[0] < e and b < s[1] for b, e in spans)}
+                if spans
+                else set()
+            )
             if not more:
                 break
             spans |= more
@@ -206,7 +232,9 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
 
     def find(text: str) -> list[Span]:
         spans: set[Span] = set()
-        for window in _PHONE_WINDOW.finditer(text):  # the matcher runs on digit runs (and a character around), not the text
+        for window in _PHONE_WINDOW.finditer(
+            text
+        ):  # the matcher runs on digit runs (and a character around), not the text
             start, end = max(0, window.start() - 1), min(len(text), window.end() + 1)
             spans |= {(start + s, start + e) for s, e in find_in(text[start:end]) if keep(text, start + s, start + e)}
         return sorted(spans)

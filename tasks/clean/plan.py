@@ -3,6 +3,7 @@
 A `RowPhase` runs consecutive row steps on one shard. A `DedupPhase` needs the whole corpus:
 `signatures` per shard, one `decide` over all signatures, then `apply` per shard.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,7 +40,9 @@ def _reason_counts(reasons: pa.Array) -> dict[str, int]:
 
 def _check_invariant(name: str, rows_in: int, kept: pa.Table, quarantined: pa.Table) -> None:
     if rows_in != kept.num_rows + quarantined.num_rows:
-        raise RuntimeError(f"clean phase {name}: {rows_in} rows in != {kept.num_rows} kept + {quarantined.num_rows} quarantined")
+        raise RuntimeError(
+            f"clean phase {name}: {rows_in} rows in != {kept.num_rows} kept + {quarantined.num_rows} quarantined"
+        )
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
@@ -68,7 +71,10 @@ class RowPhase:
             reasons = pc.if_else(bad, pa.scalar("encoding"), reasons)
         if self.label_values is not None and "label" in table.column_names:
             label = table.column("label").combine_chunks()
-            unexpected = pc.and_(pc.is_valid(label), pc.invert(pc.is_in(label, value_set=pa.array(sorted(self.label_values), label.type))))
+            unexpected = pc.and_(
+                pc.is_valid(label),
+                pc.invert(pc.is_in(label, value_set=pa.array(sorted(self.label_values), label.type))),
+            )
             reasons = pc.if_else(pc.and_(unexpected, pc.is_null(reasons)), pa.scalar("unexpected_label"), reasons)
         return reasons
 
@@ -89,7 +95,9 @@ class RowPhase:
                 out = step.process(text)
                 if out.text is not text:
                     text_field = current.schema.field("text")
-                    current = current.set_column(current.schema.get_field_index("text"), text_field, out.text.cast(text_field.type))
+                    current = current.set_column(
+                        current.schema.get_field_index("text"), text_field, out.text.cast(text_field.type)
+                    )
                 current, more = step.process_columns(current)
                 replaced = {k: out.replaced.get(k, 0) + more.get(k, 0) for k in {**out.replaced, **more}}
                 reasons = out.reasons
@@ -135,7 +143,11 @@ class DedupPhase:
         """Take one shard and the corpus decision; drop the shard's rows named in it."""
         position = pc.index_in(table.column("id"), value_set=decisions.column("id"))
         drop = pc.is_valid(position)
-        reasons = pc.take(decisions.column("reason"), pc.drop_null(position)).combine_chunks() if decisions.num_rows else pa.array([], pa.string())
+        reasons = (
+            pc.take(decisions.column("reason"), pc.drop_null(position)).combine_chunks()
+            if decisions.num_rows
+            else pa.array([], pa.string())
+        )
         kept = table.filter(pc.invert(drop))
         quarantined = _quarantine(table.filter(drop), self.key, reasons).cast(quarantine_schema(table.schema))
         _check_invariant(self.key, table.num_rows, kept, quarantined)
@@ -176,8 +188,15 @@ def build_plan(cfg: CleanConfig, quarantine_encoding_errors: bool, label_values:
     With a `pii` step, every phase stores its quarantined rows as that step's `quarantine` option says."""
     labels = frozenset(label_values) if label_values is not None else None
     pii = next((params for _, params in cfg.steps() if isinstance(params, PiiParams)), None)
-    phases: list[RowPhase | DedupPhase] = [RowPhase(steps=[], input_check=True, quarantine_encoding_errors=quarantine_encoding_errors,
-                                                    label_values=labels, pii=pii)]
+    phases: list[RowPhase | DedupPhase] = [
+        RowPhase(
+            steps=[],
+            input_check=True,
+            quarantine_encoding_errors=quarantine_encoding_errors,
+            label_values=labels,
+            pii=pii,
+        )
+    ]
     seen: dict[str, int] = {}
     for name, params in cfg.steps():
         seen[name] = seen.get(name, 0) + 1

@@ -4,6 +4,7 @@ Row phases and dedup `apply` stream the shard batch by batch; kept rows go to th
 work area, dropped rows to the quarantine's. Dedup phases first write per-shard signatures and
 one corpus-wide decision file. Every part is reused on a retry of the same run.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -50,8 +51,9 @@ class ShardOutcome(BaseModel):
     counters: dict
 
 
-def _run_phase_streamed(target: CleanTarget, index: int, in_uri: str, out_name: str, q_name: str,
-                        decisions: pa.Table | None) -> ShardOutcome:
+def _run_phase_streamed(
+    target: CleanTarget, index: int, in_uri: str, out_name: str, q_name: str, decisions: pa.Table | None
+) -> ShardOutcome:
     clean, quarantine = DatasetHandle(target.clean_uri), DatasetHandle(target.quarantine_uri)
     kept_done = clean.finished_part(target.clean_key, out_name)
     q_done = quarantine.finished_part(target.quarantine_key, q_name)
@@ -95,9 +97,13 @@ def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str)
     if clean.finished_part(target.clean_key, sig_name) is None:
         phase = target.phase(index)
         assert isinstance(phase, DedupPhase)
-        batches = (phase.signatures(pa.Table.from_batches([b]))
-                   for b in iter_part_batches(in_uri, batch_rows=target.batch_rows))
-        empty = phase.signatures(read_parquet_schema(in_uri).empty_table())  # the schema when the shard has no rows left
+        batches = (
+            phase.signatures(pa.Table.from_batches([b]))
+            for b in iter_part_batches(in_uri, batch_rows=target.batch_rows)
+        )
+        empty = phase.signatures(
+            read_parquet_schema(in_uri).empty_table()
+        )  # the schema when the shard has no rows left
         clean.write_part(target.clean_key, sig_name, batches, schema=empty.schema)
     return target.work_uri(sig_name)
 
@@ -115,6 +121,8 @@ def decide_task(target: CleanTarget, index: int, signature_uris: list[str], deci
 
 
 @task(name="clean-dedup-apply", cache_policy=NONE, **storage_task_options())
-def apply_task(target: CleanTarget, index: int, in_uri: str, decisions_uri: str, out_name: str, q_name: str) -> ShardOutcome:
+def apply_task(
+    target: CleanTarget, index: int, in_uri: str, decisions_uri: str, out_name: str, q_name: str
+) -> ShardOutcome:
     """Drop the rows of one shard that the corpus-wide decision names."""
     return _run_phase_streamed(target, index, in_uri, out_name, q_name, decisions=read_part(decisions_uri))

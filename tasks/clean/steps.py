@@ -1,6 +1,7 @@
 """The registry of clean steps: YAML name -> step class. A step is one class (with its `name` and
 its `params` class, in its own module) plus one line here; `config.py` validates the names and
 parameters against this registry and `plan.py` builds the phases from it."""
+
 from __future__ import annotations
 
 from tasks.clean.base import Deduplicator, RowStep

@@ -5,6 +5,7 @@ progress live in `_work/<cache key>/` beside a small JSON sidecar each, so a cra
 resumes at shard granularity and a finished one is reused when its cache key is unchanged.
 The folder may be local or any fsspec URL (`s3://...`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -172,8 +173,12 @@ class DatasetHandle:
             return PartResult.model_validate_json(handle.read())
 
     def write_part(
-        self, key: str, name: str, batches: Iterable[pa.RecordBatch | pa.Table],
-        schema: pa.Schema | None = None, counters: dict[str, Any] | None = None,
+        self,
+        key: str,
+        name: str,
+        batches: Iterable[pa.RecordBatch | pa.Table],
+        schema: pa.Schema | None = None,
+        counters: dict[str, Any] | None = None,
     ) -> PartResult:
         """Stream batches into `_work/<key>/<name>` (zstd Parquet) atomically; return its result.
 
@@ -204,8 +209,16 @@ class DatasetHandle:
         return result
 
     def commit(
-        self, *, stage: str, key: str, parts: list[PartResult], inputs: list[InputRef],
-        config_hash: str, code_version: str, started: float, counters: dict[str, Any] | None = None,
+        self,
+        *,
+        stage: str,
+        key: str,
+        parts: list[PartResult],
+        inputs: list[InputRef],
+        config_hash: str,
+        code_version: str,
+        started: float,
+        counters: dict[str, Any] | None = None,
         extra_files: list[str] | None = None,
     ) -> Manifest:
         """Publish the work parts: replace old parts, move new ones in, write the manifest last.
@@ -218,8 +231,11 @@ class DatasetHandle:
         if self.fs.exists(old_manifest):
             self.fs.rm(old_manifest)
         # a commit killed half-way published some files already: they are no longer in the work area
-        moved = {name for name in [part.name for part in parts] + list(extra_files or [])
-                 if not self.fs.exists(posixpath.join(self.work_dir(key), name)) and self.fs.exists(self.join(name))}
+        moved = {
+            name
+            for name in [part.name for part in parts] + list(extra_files or [])
+            if not self.fs.exists(posixpath.join(self.work_dir(key), name)) and self.fs.exists(self.join(name))
+        }
         for path in self._top_level_parts():
             if path not in {self.join(name) for name in moved}:
                 self.fs.rm(path)

@@ -3,6 +3,7 @@
 `corpusmill run` catches `CorpusmillError` (also when a Prefect flow re-raises it), prints
 `corpusmill: error: <message>` and exits 2; the message names the file (or source) and the cause.
 """
+
 from __future__ import annotations
 
 import logging

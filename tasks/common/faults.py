@@ -6,6 +6,7 @@ manifest is not: the start of `DatasetHandle.commit`), `<stage>:mid-commit` (the
 stage published, the manifest not yet), `train` (right after the first checkpoint is saved),
 `register` (the model version exists, its documentation and alias do not). Unset: nothing happens.
 """
+
 from __future__ import annotations
 
 import os

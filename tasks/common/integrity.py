@@ -5,6 +5,7 @@ byte size and sha256. `verify_files` returns one problem string per damaged file
 file and the cause ("size 1234 != 5678 recorded", "missing", "sha256 differs", ...).
 Hashing is streamed (1 MiB blocks): about 1 s per GB on one core, see docs/reliability.md.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,8 +76,11 @@ def verify_files(fs: Any, folder: str, uri: str, manifest: Manifest) -> list[str
                 problem = problem or f"{uri_of}: not a readable Parquet file ({type(error).__name__})"
             else:
                 if rows != part.rows:
-                    problem = (f"{problem}, {rows} rows != {part.rows} recorded" if problem
-                               else f"{uri_of}: {rows} rows in the Parquet footer != {part.rows} recorded")
+                    problem = (
+                        f"{problem}, {rows} rows != {part.rows} recorded"
+                        if problem
+                        else f"{uri_of}: {rows} rows in the Parquet footer != {part.rows} recorded"
+                    )
         if problem:
             problems.append(problem)
     for name, recorded in manifest.files.items():

@@ -6,6 +6,7 @@ never left held by a dead process on this host. A holder that dies leaves its la
 next holder sees a label of a process that no longer runs and says so (a stale lock taken over).
 A clean release empties the label. Waiters poll; they print once which run holds the lock.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -31,9 +32,12 @@ class LockTimeout(RuntimeError):
 
 def holder_label(command: str | None = None) -> dict[str, Any]:
     """What a lock file says about its holder: pid, host, start time (UTC) and command line."""
-    return {"pid": os.getpid(), "host": socket.gethostname(),
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": command if command is not None else " ".join(["corpusmill", *sys.argv[1:]])}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command if command is not None else " ".join(["corpusmill", *sys.argv[1:]]),
+    }
 
 
 def read_label(path: Path) -> dict[str, Any] | None:
@@ -49,8 +53,7 @@ def describe(label: dict[str, Any] | None) -> str:
     """One line naming a holder, e.g. `pid 123 on host-a since 2026-01-01T10:00:00+00:00 (corpusmill run x)`."""
     if not label:
         return "an unknown process"
-    return (f"pid {label.get('pid')} on {label.get('host')} since {label.get('started')} "
-            f"({label.get('command', '')})")
+    return f"pid {label.get('pid')} on {label.get('host')} since {label.get('started')} ({label.get('command', '')})"
 
 
 def label_is_stale(label: dict[str, Any] | None) -> bool:
@@ -61,8 +64,9 @@ def label_is_stale(label: dict[str, Any] | None) -> bool:
 
 
 @contextmanager
-def hold(path: Path, timeout: float | None = None, say: Callable[[str], None] | None = None,
-         command: str | None = None) -> Iterator[dict[str, Any] | None]:
+def hold(
+    path: Path, timeout: float | None = None, say: Callable[[str], None] | None = None, command: str | None = None
+) -> Iterator[dict[str, Any] | None]:
     """Hold the lock file `path` for the `with` block.
 
     In: the lock file, how long to wait for another holder (None: forever, 0: do not wait), a
@@ -112,8 +116,9 @@ def _acquire(fd: int, path: Path, timeout: float | None, say: Callable[[str], No
 
 
 @contextmanager
-def pipeline_locks(lock_dir: Path, pipelines: list[str], timeout: float | None,
-                   say: Callable[[str], None] | None = None) -> Iterator[None]:
+def pipeline_locks(
+    lock_dir: Path, pipelines: list[str], timeout: float | None, say: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """Hold `<lock_dir>/pipeline-<name>.lock` of every pipeline in `pipelines` for the `with` block,
     taken in sorted order (two runs asking for overlapping sets cannot deadlock). `timeout` is the
     wait for each lock (None: forever, 0: fail at once); raises `LockTimeout` naming the holder."""

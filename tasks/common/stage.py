@@ -9,6 +9,7 @@ commit and manifest (`StageRun.commit`), counters (`merge_counters`), and the Pr
 (`reuse_in_parent`: a reused stage is one cached task run `<pipeline>-<stage>` in the parent flow,
 without paying for a subflow; a stage to compute runs as its subflow). See docs/architecture.md.
 """
+
 from __future__ import annotations
 
 import time
@@ -52,13 +53,22 @@ class StageRun:
         return reusable_manifest(self.out, self.key, self.stage)
 
     def commit(
-        self, parts: list[PartResult], counters: dict[str, Any] | None = None, extra_files: list[str] | None = None,
+        self,
+        parts: list[PartResult],
+        counters: dict[str, Any] | None = None,
+        extra_files: list[str] | None = None,
     ) -> Manifest:
         """Publish the parts (and extra files) written under this run's key; the manifest last."""
         return self.out.commit(
-            stage=self.stage, key=self.key, parts=parts, inputs=self.inputs,
-            config_hash=self.config_hash, code_version=self.code_version,
-            started=self.started, counters=counters, extra_files=extra_files,
+            stage=self.stage,
+            key=self.key,
+            parts=parts,
+            inputs=self.inputs,
+            config_hash=self.config_hash,
+            code_version=self.code_version,
+            started=self.started,
+            counters=counters,
+            extra_files=extra_files,
         )
 
 
@@ -79,15 +89,23 @@ def reusable_manifest(out: DatasetHandle, key: str, stage: str) -> Manifest | No
 
 
 def start_stage(
-    stage: str, out_uri: str, inputs: list[DatasetHandle], config: str,
-    code_packages: tuple[str, ...], extra_inputs: list[InputRef] | None = None,
+    stage: str,
+    out_uri: str,
+    inputs: list[DatasetHandle],
+    config: str,
+    code_packages: tuple[str, ...],
+    extra_inputs: list[InputRef] | None = None,
 ) -> StageRun:
     """Prepare a stage run: lineage refs of finished inputs, config hash, code version, cache key."""
     refs = [handle.input_ref() for handle in inputs] + list(extra_inputs or [])
     version = code_version(*code_packages)
     return StageRun(
-        stage=stage, out=DatasetHandle(out_uri), inputs=refs, config_hash=config,
-        code_version=version, key=cache_key(stage, refs, config, version),
+        stage=stage,
+        out=DatasetHandle(out_uri),
+        inputs=refs,
+        config_hash=config,
+        code_version=version,
+        key=cache_key(stage, refs, config, version),
     )
 
 
@@ -159,12 +177,14 @@ class Stage(ABC):
         """The stage's summary from its finished outputs; also publishes its artifacts and
         enforces its gates (so a reused stage reports and gates exactly like a computed one)."""
 
-    def start(self, output: str, inputs: list[DatasetHandle], *sections: Any,
-              extra_inputs: list[InputRef] | None = None) -> StageRun:
+    def start(
+        self, output: str, inputs: list[DatasetHandle], *sections: Any, extra_inputs: list[InputRef] | None = None
+    ) -> StageRun:
         """A dataset output `output` of this stage: lineage of `inputs`, hash of the config
         `sections`, derived code version, cache key."""
-        return start_stage(output, self.ctx.stage_uri(output), inputs, config_hash(*sections), self.packages,
-                           extra_inputs)
+        return start_stage(
+            output, self.ctx.stage_uri(output), inputs, config_hash(*sections), self.packages, extra_inputs
+        )
 
     def reuse(self, units: list[Any]) -> list[Any] | None:
         """The finished outputs of `units` when every one is reusable, else None (stops at the first miss)."""
@@ -214,7 +234,9 @@ def brief(result: dict[str, Any]) -> str:
     e.g. `clean 2802 rows, quarantine 198 rows` or `sentiment`."""
     if "rows" in result:
         return f"{result['rows']} rows"
-    rows = [f"{name} {value['rows']} rows" for name, value in result.items() if isinstance(value, dict) and "rows" in value]
+    rows = [
+        f"{name} {value['rows']} rows" for name, value in result.items() if isinstance(value, dict) and "rows" in value
+    ]
     return ", ".join(rows) or ", ".join(result) or "nothing to do"
 
 

@@ -5,6 +5,7 @@ Writes are atomic (a temporary name, then a rename). Libraries that insist on a 
 (`Tokenizer.from_file`, safetensors, `mlflow.log_artifact`) get one through `local_copy` (remote
 file staged into a temporary folder) or write into a temporary folder and `upload_dir` it.
 """
+
 from __future__ import annotations
 
 import json

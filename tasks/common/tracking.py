@@ -1,5 +1,6 @@
 """Small MLflow helpers shared by train, evaluate and register: experiments, flat params, and the
 run lifecycle (a training run resumed after a crash, runs of dead processes ended as KILLED)."""
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ files (lexicons, templates) of every package those modules live in. Changing a f
 a stage uses changes its version (and, through the content hashes in cache keys, everything
 downstream); changing a module it never imports changes nothing.
 """
+
 from __future__ import annotations
 
 import ast

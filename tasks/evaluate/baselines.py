@@ -12,6 +12,7 @@ Each kind's evaluator (`tasks/evaluate/kinds.py`) says which baseline it has; `g
 the `baseline_<metric>` and `gain_over_baseline_<metric>` figures that go to MLflow, report.json,
 the model card and the run summary.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,8 +51,14 @@ def cjk_share(texts: list[str]) -> float:
 def _vectorizer(analyzer: str) -> TfidfVectorizer:
     if analyzer == "char":
         return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2, lowercase=True)
-    return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True,
-                           token_pattern=r"(?u)\b\w+\b|[!?]")
+    return TfidfVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=1,
+        lowercase=True,
+        token_pattern=r"(?u)\b\w+\b|[!?]",
+    )
 
 
 def _split(tokens: pa.Table, name: str) -> pa.Table:
@@ -59,7 +66,9 @@ def _split(tokens: pa.Table, name: str) -> pa.Table:
     return part.filter(pc.is_valid(part["label"]))
 
 
-def tfidf_lr_baseline(tokens: pa.Table, analyzer: str = "auto", calibration_bins: int = 10, seed: int = 0) -> BaselineResult:
+def tfidf_lr_baseline(
+    tokens: pa.Table, analyzer: str = "auto", calibration_bins: int = 10, seed: int = 0
+) -> BaselineResult:
     """TF-IDF + logistic regression trained on the `train` rows of a tokens table (columns `id`,
     `text`, `label`, `split`), `C` picked from `C_GRID` by validation accuracy (the first when there
     is no validation row), then refit on train and scored on the labelled `test` rows.
@@ -91,7 +100,8 @@ def tfidf_lr_baseline(tokens: pa.Table, analyzer: str = "auto", calibration_bins
     proba = np.zeros((test.num_rows, len(labels)))
     if test.num_rows:
         proba[:, [labels.index(c) for c in model.classes_]] = model.predict_proba(
-            vectorizer.transform([str(t) for t in test["text"].to_pylist()]))
+            vectorizer.transform([str(t) for t in test["text"].to_pylist()])
+        )
     # a test label unseen in train gets a zero column: counted wrong, as for the model
     all_labels = sorted(set(labels) | set(y_test))
     if all_labels != labels:
@@ -99,10 +109,17 @@ def tfidf_lr_baseline(tokens: pa.Table, analyzer: str = "auto", calibration_bins
         full[:, [all_labels.index(c) for c in labels]] = proba
         proba, labels = full, all_labels
     metrics = classification_metrics(y_test, proba, labels, calibration_bins).flat() if test.num_rows else {}
-    return BaselineResult(name=f"tfidf_{analyzer}_logreg", metrics=metrics,
-                          params={"analyzer": analyzer, "C": best_c, "validation_accuracy": scores,
-                                  "features": len(vectorizer.vocabulary_)},
-                          test_ids=[str(i) for i in test["id"].to_pylist()])
+    return BaselineResult(
+        name=f"tfidf_{analyzer}_logreg",
+        metrics=metrics,
+        params={
+            "analyzer": analyzer,
+            "C": best_c,
+            "validation_accuracy": scores,
+            "features": len(vectorizer.vocabulary_),
+        },
+        test_ids=[str(i) for i in test["id"].to_pylist()],
+    )
 
 
 def gains(model_metrics: dict[str, float], baseline: dict[str, float]) -> dict[str, float]:
@@ -155,19 +172,23 @@ def lm_baseline(kind: Any, tokens: pa.Table, tokenizer: Any, model_cfg: Any, ord
     from tasks.evaluate.kneser_ney import evaluate_windows, train_kneser_ney
 
     prepared = kind.prepare(tokens, tokenizer, model_cfg)
-    windows = {s: [np.asarray(e["input_ids"], dtype=np.int64) for e in prepared.splits.get(s, [])]
-               for s in ("train", "test")}
+    windows = {
+        s: [np.asarray(e["input_ids"], dtype=np.int64) for e in prepared.splits.get(s, [])] for s in ("train", "test")
+    }
     vocab = tokenizer.get_vocab_size()
     while order > 1 and float(vocab) ** order >= 2.0**62:
         order -= 1
     model = train_kneser_ney(windows["train"], vocab, order)
     metrics = evaluate_windows(model, windows["test"])
-    return BaselineResult(name=f"kneser_ney_{order}gram", metrics={k: metrics[k] for k in ("perplexity", "loss")},
-                          params={"order": order, "vocab_size": vocab, "test_tokens": int(metrics["tokens"])})
+    return BaselineResult(
+        name=f"kneser_ney_{order}gram",
+        metrics={k: metrics[k] for k in ("perplexity", "loss")},
+        params={"order": order, "vocab_size": vocab, "test_tokens": int(metrics["tokens"])},
+    )
 
 
 def _headline_metric(metrics: dict[str, Any]) -> str | None:
-    names = [k[len("gain_over_baseline_"):] for k in metrics if k.startswith("gain_over_baseline_")]
+    names = [k[len("gain_over_baseline_") :] for k in metrics if k.startswith("gain_over_baseline_")]
     return next((m for m in ("accuracy", "perplexity") if m in names), names[0] if names else None)
 
 
@@ -179,11 +200,15 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
 
 
 BASELINE_NOTES = {
-    "lstm_classifier": ("Baseline: TF-IDF + logistic regression trained on the same train split, `C` tuned on "
-                        "validation, scored on the same test rows (`baseline_*` metrics in MLflow)."),
-    "lstm_lm": ("Baseline: an interpolated modified Kneser-Ney n-gram model over the same token ids, counted on "
-                "the train windows, scored on the same test targets: per-token perplexity on the same tokens "
-                "(`baseline_*` metrics in MLflow)."),
+    "lstm_classifier": (
+        "Baseline: TF-IDF + logistic regression trained on the same train split, `C` tuned on "
+        "validation, scored on the same test rows (`baseline_*` metrics in MLflow)."
+    ),
+    "lstm_lm": (
+        "Baseline: an interpolated modified Kneser-Ney n-gram model over the same token ids, counted on "
+        "the train windows, scored on the same test targets: per-token perplexity on the same tokens "
+        "(`baseline_*` metrics in MLflow)."
+    ),
 }
 
 
@@ -194,10 +219,17 @@ def card_section(metrics: dict[str, Any], kind: str | None = None) -> list[str]:
     metric = _headline_metric(metrics)
     if metric is None:
         return []
-    others = [k[len("gain_over_baseline_"):] for k in metrics
-              if k.startswith("gain_over_baseline_") and k[len("gain_over_baseline_"):] in ("macro_f1", "roc_auc")]
+    others = [
+        k[len("gain_over_baseline_") :]
+        for k in metrics
+        if k.startswith("gain_over_baseline_") and k[len("gain_over_baseline_") :] in ("macro_f1", "roc_auc")
+    ]
     lines = [f"- The model {baseline_sentence(metrics, m)}." for m in dict.fromkeys([metric, *others])]
-    note = BASELINE_NOTES.get(kind or "", (
-        "Baseline: TF-IDF + logistic regression (or a Kneser-Ney n-gram LM) trained on the same train "
-        "split, tuned on validation, scored on the same test rows (`baseline_*` metrics in MLflow)."))
+    note = BASELINE_NOTES.get(
+        kind or "",
+        (
+            "Baseline: TF-IDF + logistic regression (or a Kneser-Ney n-gram LM) trained on the same train "
+            "split, tuned on validation, scored on the same test rows (`baseline_*` metrics in MLflow)."
+        ),
+    )
     return ["## Baseline", "", note, "", *lines, ""]

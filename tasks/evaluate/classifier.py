@@ -4,6 +4,7 @@ the per-group model audit, counterfactual and minimal-pair probes, the TF-IDF ba
 The same function scores the candidate (its bundle Predictor) and the current champion (its
 MLflow pyfunc), so both are compared on the same rows.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,7 +41,10 @@ class ClassifierEvaluation(BaseModel):
 
 
 def evaluate_classifier(
-    predictor: Predictor, test: pa.Table, cfg: EvaluateConfig, plot_dir: Path | None = None,
+    predictor: Predictor,
+    test: pa.Table,
+    cfg: EvaluateConfig,
+    plot_dir: Path | None = None,
     label_column: str = "label",
 ) -> ClassifierEvaluation:
     """Score `test` (rows with raw `text` and a true `label`; unlabelled rows are skipped) with
@@ -56,8 +60,9 @@ def evaluate_classifier(
     plots: dict[str, Path] = {}
     if plot_dir is not None:
         plots["confusion_matrix"] = confusion_matrix_png(report, Path(plot_dir) / "confusion_matrix.png")
-        plots["reliability"] = reliability_png(y_true, proba, labels, Path(plot_dir) / "reliability.png",
-                                               cfg.calibration_bins)
+        plots["reliability"] = reliability_png(
+            y_true, proba, labels, Path(plot_dir) / "reliability.png", cfg.calibration_bins
+        )
     return ClassifierEvaluation(report=report, metrics=report.flat(), plots=plots, predictions=predictions)
 
 
@@ -65,8 +70,10 @@ def run_pair_probes(predict_proba, cfg: AuditConfig) -> dict[str, Any]:
     """Score the configured WinoBias / CrowS-Pairs minimal pairs; one report per probe set."""
     loaders = {"crows_pairs": load_crows_pairs, "winobias": load_winobias_pairs}
     probe_cfg = PairProbeConfig(bootstrap=cfg.model.bootstrap, seed=cfg.model.seed, confidence=cfg.confidence)
-    return {name: pair_probe(predict_proba, loaders[name](path), probe_cfg).model_dump(mode="json")
-            for name, path in cfg.model.pair_probes.items()}
+    return {
+        name: pair_probe(predict_proba, loaders[name](path), probe_cfg).model_dump(mode="json")
+        for name, path in cfg.model.pair_probes.items()
+    }
 
 
 class ClassifierEvaluator(KindEvaluator):
@@ -84,12 +91,19 @@ class ClassifierEvaluator(KindEvaluator):
         ev = evaluate_classifier(predictor, test, job.evaluate, ctx.plot_dir)
         labels = ev.report.labels
         preds = ev.predictions
-        frame = pd.DataFrame({"id": preds["id"].astype(str), "y_true": test.filter(pc.is_valid(test["label"]))["label"].to_pylist(),
-                              "y_pred": preds["label"], "y_score": preds[f"prob_{labels[-1]}"]})
+        frame = pd.DataFrame(
+            {
+                "id": preds["id"].astype(str),
+                "y_true": test.filter(pc.is_valid(test["label"]))["label"].to_pylist(),
+                "y_pred": preds["label"],
+                "y_score": preds[f"prob_{labels[-1]}"],
+            }
+        )
         audit_report = model_audit(frame, memberships(test, job.audit), job.audit)
         shares = language_shares(ctx.tokens["text"].to_pylist())
-        languages = choose_probe_languages(shares, job.audit.model.templates, job.audit.model.probe_languages,
-                                           job.audit.model.min_language_share)
+        languages = choose_probe_languages(
+            shares, job.audit.model.templates, job.audit.model.probe_languages, job.audit.model.min_language_share
+        )
 
         def proba(texts: list[str]) -> Any:
             return proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels)
@@ -101,10 +115,17 @@ class ClassifierEvaluator(KindEvaluator):
         champion_on_split = None
         if ctx.champion is not None and (model := load_champion(job.registered_name, job.alias_champion)) is not None:
             champion_on_split = evaluate_classifier(model, test, job.evaluate).metrics
-        return KindResult(metrics=ev.metrics, predictions=pa.Table.from_pandas(frame, preserve_index=False),
-                          passed=passed, reason=reason, champion=champion_on_split, champion_rescored=True,
-                          model_audit=audit_report.model_dump(mode="json"),
-                          probe={**probe.model_dump(mode="json"), "pair_probes": pairs}, plots=list(ev.plots.values()))
+        return KindResult(
+            metrics=ev.metrics,
+            predictions=pa.Table.from_pandas(frame, preserve_index=False),
+            passed=passed,
+            reason=reason,
+            champion=champion_on_split,
+            champion_rescored=True,
+            model_audit=audit_report.model_dump(mode="json"),
+            probe={**probe.model_dump(mode="json"), "pair_probes": pairs},
+            plots=list(ev.plots.values()),
+        )
 
     def baseline(self, ctx: EvalContext) -> BaselineResult | None:
         """TF-IDF + logistic regression on the same splits (word or char n-grams, `evaluate.baseline`)."""

@@ -1,4 +1,5 @@
 """Candidate vs champion on the promotion metric, and running a Predictor over a test split."""
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -30,7 +31,9 @@ class Predictor(Protocol):
 
 
 def compare_with_champion(
-    candidate: dict[str, float], champion: dict[str, float] | None, cfg: EvaluateConfig,
+    candidate: dict[str, float],
+    champion: dict[str, float] | None,
+    cfg: EvaluateConfig,
 ) -> Comparison:
     """Decide whether `candidate` beats `champion` on `cfg.metric`: strictly, and by at least
     `cfg.min_improvement` (in the metric's units, in the better direction).
@@ -44,24 +47,35 @@ def compare_with_champion(
         raise ValueError("compare_with_champion: cfg.metric is unset; resolve the model's promotion metric first")
     value = candidate.get(metric)
     if value is None or not np.isfinite(value):
-        return Comparison(better=False, metric=metric, candidate_value=None,
-                          champion_value=(champion or {}).get(metric),
-                          reason=f"candidate has no finite {metric!r} (has {sorted(candidate)})")
+        return Comparison(
+            better=False,
+            metric=metric,
+            candidate_value=None,
+            champion_value=(champion or {}).get(metric),
+            reason=f"candidate has no finite {metric!r} (has {sorted(candidate)})",
+        )
     if champion is None:
-        return Comparison(better=True, metric=metric, candidate_value=value, champion_value=None,
-                          reason="no champion yet")
+        return Comparison(
+            better=True, metric=metric, candidate_value=value, champion_value=None, reason="no champion yet"
+        )
     best = champion.get(metric)
     if best is None:
-        return Comparison(better=True, metric=metric, candidate_value=value, champion_value=None,
-                          reason=f"champion has no {metric!r}")
+        return Comparison(
+            better=True, metric=metric, candidate_value=value, champion_value=None, reason=f"champion has no {metric!r}"
+        )
     gain = value - best if cfg.higher_is_better else best - value
     direction = "higher" if cfg.higher_is_better else "lower"
     better = gain > 0 and gain >= cfg.min_improvement
     verdict = "beats" if better else "does not beat"
     return Comparison(
-        better=better, metric=metric, candidate_value=value, champion_value=best,
-        reason=(f"{metric} {value:.4f} vs champion {best:.4f} ({direction} is better, "
-                f"improvement {gain:+.4f}, required > 0 and >= {cfg.min_improvement:g}): candidate {verdict} champion"),
+        better=better,
+        metric=metric,
+        candidate_value=value,
+        champion_value=best,
+        reason=(
+            f"{metric} {value:.4f} vs champion {best:.4f} ({direction} is better, "
+            f"improvement {gain:+.4f}, required > 0 and >= {cfg.min_improvement:g}): candidate {verdict} champion"
+        ),
     )
 
 
@@ -97,4 +111,4 @@ def proba_matrix(predictions: pd.DataFrame, labels: list[str]) -> np.ndarray:
 
 def labels_from_predictions(predictions: pd.DataFrame) -> list[str]:
     """Class names in column order from a classifier's `prob_<label>` columns."""
-    return [col[len("prob_"):] for col in predictions.columns if col.startswith("prob_")]
+    return [col[len("prob_") :] for col in predictions.columns if col.startswith("prob_")]

@@ -1,4 +1,5 @@
 """Typed configuration of the evaluate stage (YAML section `evaluate:`)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -31,10 +32,16 @@ class EvaluateConfig(BaseModel):
     calibration_bins: int = Field(default=10, ge=1)
     batch_size: int = Field(default=256, ge=1, description="rows per predictor call on the test split")
     baseline: Literal["auto", "word", "char", "none"] = Field(
-        default="auto", description="classifier baseline: TF-IDF word 1-2-grams, char 1-3-grams, auto (char "
-        "for CJK corpora) or none; language models get a Kneser-Ney n-gram baseline unless none")
+        default="auto",
+        description="classifier baseline: TF-IDF word 1-2-grams, char 1-3-grams, auto (char "
+        "for CJK corpora) or none; language models get a Kneser-Ney n-gram baseline unless none",
+    )
     baseline_order: int = Field(default=3, ge=1, le=6, description="n of the Kneser-Ney baseline of language models")
     min_gain_over_baseline: float | None = Field(
-        default=None, description="promotion gate: the model must beat the baseline on `metric` by at least "
-        "this much (0.02 = 2 points of accuracy; for perplexity, baseline minus model); null: no gate")
-    exposure: ExposureConfig = Field(default_factory=ExposureConfig, description="recommenders: list length and exposure gate")
+        default=None,
+        description="promotion gate: the model must beat the baseline on `metric` by at least "
+        "this much (0.02 = 2 points of accuracy; for perplexity, baseline minus model); null: no gate",
+    )
+    exposure: ExposureConfig = Field(
+        default_factory=ExposureConfig, description="recommenders: list length and exposure gate"
+    )

@@ -5,6 +5,7 @@ Subclass `KindEvaluator` once per kind next to that kind's evaluation code and a
 `tasks/evaluate/kinds.py` (one line); a kind without one gets this base: its own validation
 metrics (`ModelKind.evaluate`) on the test examples, no gate, no baseline, a `text` input example.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -82,10 +83,17 @@ class KindEvaluator:
         """Context -> the kind's test metrics. Default: the kind's validation metrics on the test examples."""
         from tasks.train.trainer import evaluate_examples
 
-        metrics = evaluate_examples(ctx.bundle.kind, ctx.device_model(), ctx.prepared.splits["test"],
-                                    ctx.job.model.train, select_device(ctx.job.model.train.device))
+        metrics = evaluate_examples(
+            ctx.bundle.kind,
+            ctx.device_model(),
+            ctx.prepared.splits["test"],
+            ctx.job.model.train,
+            select_device(ctx.job.model.train.device),
+        )
         table = pa.table({"metric": list(metrics), "value": [float(v) for v in metrics.values()]})
-        return KindResult(metrics=metrics, predictions=table, reason=f"no group fairness audit for kind {ctx.job.model.kind}")
+        return KindResult(
+            metrics=metrics, predictions=table, reason=f"no group fairness audit for kind {ctx.job.model.kind}"
+        )
 
     def baseline(self, ctx: EvalContext) -> BaselineResult | None:
         """Context -> a baseline scored on the same test rows with the same metrics, or None (default)."""

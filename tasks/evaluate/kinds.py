@@ -2,6 +2,7 @@
 
 A new kind adds its evaluator class next to its evaluation code and one line here; a kind with no
 line gets the default `KindEvaluator` (its own metrics on the test examples)."""
+
 from __future__ import annotations
 
 from tasks.evaluate.classifier import ClassifierEvaluator

@@ -3,6 +3,7 @@
 Plain functions over arrays; scikit-learn computes what it has. Every report is a pydantic model
 with `flat()` giving the `{name: float}` dict that is logged to MLflow and used for promotion.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,7 +54,10 @@ class ClassificationReport(BaseModel):
 
 
 def classification_metrics(
-    y_true: Sequence[str] | np.ndarray, proba: np.ndarray, labels: list[str], calibration_bins: int = 10,
+    y_true: Sequence[str] | np.ndarray,
+    proba: np.ndarray,
+    labels: list[str],
+    calibration_bins: int = 10,
 ) -> ClassificationReport:
     """Metrics of class probabilities `proba` (n x len(labels), columns in `labels` order) against true labels.
 
@@ -69,7 +73,10 @@ def classification_metrics(
         raise ValueError(f"true labels {unknown} are not among the model's labels {labels}")
     y_pred = np.asarray(labels, dtype=object)[proba.argmax(axis=1)]
     precision, recall, f1, support = precision_recall_fscore_support(
-        y, y_pred, labels=labels, zero_division=0.0,
+        y,
+        y_pred,
+        labels=labels,
+        zero_division=0.0,
     )
     per_class = [
         ClassMetrics(label=lab, precision=float(p), recall=float(r), f1=float(f), support=int(s))

@@ -1,5 +1,6 @@
 """Plain types of the evaluate stage, with no Prefect import: the job one evaluation is given and
 the typed outcome the register stage reads back (`report.json`)."""
+
 from __future__ import annotations
 
 from typing import Any

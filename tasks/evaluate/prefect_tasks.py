@@ -6,6 +6,7 @@ own test metrics, compared with the champion's stored ones. The evaluator's base
 scored on the same rows. Writes `<data>/<pipeline>/evaluate/<model>/` (predictions or metrics
 Parquet + report.json).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -54,9 +55,16 @@ def evaluation_key(job: EvalJob) -> tuple[str, TrainRecord, str | None]:
     weights), with the training record and the champion version it was computed from."""
     record = read_record(job.model_dir)
     champion = _champion_version(job.registered_name, job.alias_champion, record.cache_key)
-    key = stable_hash({"train": record.cache_key, "evaluate": job.evaluate.model_dump(), "audit": job.audit.model_dump(),
-                       "champion": champion, "code": code_version("evaluate", "audit"),
-                       "weights": weights_hash(Path(record.bundle_dir))})
+    key = stable_hash(
+        {
+            "train": record.cache_key,
+            "evaluate": job.evaluate.model_dump(),
+            "audit": job.audit.model_dump(),
+            "champion": champion,
+            "code": code_version("evaluate", "audit"),
+            "weights": weights_hash(Path(record.bundle_dir)),
+        }
+    )
     return key, record, champion
 
 
@@ -79,20 +87,33 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     metric, higher = promotion_metric(job.model.kind, job.evaluate)  # the config refused a metric the kind lacks
     scratch = tempfile.TemporaryDirectory(prefix="corpusmill-eval-")  # plots drawn here, then uploaded
     plot_dir = Path(scratch.name) / "plots"
-    ctx = EvalContext(job=job, record=record, tokens=DatasetHandle(job.tokens_uri).read_table(), plot_dir=plot_dir,
-                      champion=champion)
+    ctx = EvalContext(
+        job=job, record=record, tokens=DatasetHandle(job.tokens_uri).read_table(), plot_dir=plot_dir, champion=champion
+    )
     evaluator = evaluator_for(job.model.kind)
     result = evaluator.evaluate(ctx)
     if not result.champion_rescored:  # compare with the champion's stored test metrics
-        result.champion = champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
+        result.champion = (
+            champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
+        )
     metrics = {k: float(v) for k, v in result.metrics.items() if v is not None}
     found = evaluator.baseline(ctx) if job.evaluate.baseline != "none" else None
     baseline = found.model_dump(mode="json", exclude={"test_ids"}) if found is not None else None
     metrics.update(gains(metrics, found.metrics) if found is not None else {})
-    outcome = EvalOutcome(cache_key=key, run_id=record.run_id, metrics=metrics, metric=metric, higher_is_better=higher,
-                          champion_version=champion, champion_metrics=result.champion,
-                          fairness_passed=result.passed, fairness_reason=result.reason,
-                          model_audit=result.model_audit, probe=result.probe, baseline=baseline)
+    outcome = EvalOutcome(
+        cache_key=key,
+        run_id=record.run_id,
+        metrics=metrics,
+        metric=metric,
+        higher_is_better=higher,
+        champion_version=champion,
+        champion_metrics=result.champion,
+        fairness_passed=result.passed,
+        fairness_reason=result.reason,
+        model_audit=result.model_audit,
+        probe=result.probe,
+        baseline=baseline,
+    )
     report_file = Path(scratch.name) / REPORT_NAME
     report_file.write_text(outcome.model_dump_json(indent=2))
     out.write_atomic_bytes(out.work_file(key, REPORT_NAME), report_file.read_bytes())
@@ -105,9 +126,17 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
             mlflow.log_artifact(str(plot), artifact_path="plots")
     files = [REPORT_NAME] + [f"plots/{n}" for n in storage.upload_dir(plot_dir, out.work_uri(key, "plots"))]
     scratch.cleanup()
-    out.commit(stage="evaluate", key=key, parts=[part], inputs=[DatasetHandle(job.tokens_uri).input_ref()],
-               config_hash=stable_hash(job.evaluate.model_dump()), code_version=code_version("evaluate", "audit"),
-               started=started, counters={"metrics": metrics, "metric": metric}, extra_files=files)
+    out.commit(
+        stage="evaluate",
+        key=key,
+        parts=[part],
+        inputs=[DatasetHandle(job.tokens_uri).input_ref()],
+        config_hash=stable_hash(job.evaluate.model_dump()),
+        code_version=code_version("evaluate", "audit"),
+        started=started,
+        counters={"metrics": metrics, "metric": metric},
+        extra_files=files,
+    )
     return outcome
 
 

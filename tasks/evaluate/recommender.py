@@ -10,6 +10,7 @@ scored by
 Metrics (`tasks/evaluate/exposure.py`): HR@k, NDCG@k, MRR, coverage, exposure Gini, long-tail
 share, per popularity decile and per item group; the model's exposure feeds the gate.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,7 +77,9 @@ def item_knn_scorer(examples: list[dict[str, Any]], counts: list[float]) -> Scor
     return score
 
 
-def rank_all(score: Scorer, examples: list[dict[str, Any]], k: int, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def rank_all(
+    score: Scorer, examples: list[dict[str, Any]], k: int, batch_size: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """Examples -> 0-based target ranks `[n]` and top-k item indices `[n, k]` (0 where fewer
     unseen items remain), seen items excluded."""
     kind = RecommenderKind()
@@ -93,27 +96,42 @@ def rank_all(score: Scorer, examples: list[dict[str, Any]], k: int, batch_size: 
     return np.concatenate(ranks), np.concatenate(tops)
 
 
-def compare_rankers(model_score: Scorer, examples: list[dict[str, Any]], meta: dict[str, Any], cfg: ExposureConfig) -> dict[str, dict[str, Any]]:
+def compare_rankers(
+    model_score: Scorer, examples: list[dict[str, Any]], meta: dict[str, Any], cfg: ExposureConfig
+) -> dict[str, dict[str, Any]]:
     """Model, popularity and item-kNN on the same examples -> per ranker: ranking metrics, exposure
     report, and the `ranks`/`tops` arrays."""
     counts = meta["item_counts"]
     groups = meta.get("item_groups") or [[] for _ in counts]
-    scorers = {"model": model_score, "popularity": popularity_scorer(counts), "item_knn": item_knn_scorer(examples, counts)}
+    scorers = {
+        "model": model_score,
+        "popularity": popularity_scorer(counts),
+        "item_knn": item_knn_scorer(examples, counts),
+    }
     out = {}
     for name, scorer in scorers.items():
         ranks, tops = rank_all(scorer, examples, cfg.k)
         metrics = ranking_metrics(ranks, tops, len(counts), cfg.k)
         metrics["hit_at_1"] = float((ranks < 1).mean()) if len(ranks) else float("nan")
-        out[name] = {"metrics": metrics, "exposure": exposure_report(tops, counts, groups, cfg), "ranks": ranks, "tops": tops}
+        out[name] = {
+            "metrics": metrics,
+            "exposure": exposure_report(tops, counts, groups, cfg),
+            "ranks": ranks,
+            "tops": tops,
+        }
     return out
 
 
 def flat_metrics(results: dict[str, dict[str, Any]], k: int) -> dict[str, float]:
     """Scalars for MLflow and promotion: the model's (`hit_at_10`, ...), each baseline's as
     `baseline_<name>_<metric>`, and `lift_<metric>_vs_<baseline>` = model / baseline."""
+
     def scalars(result: dict[str, Any]) -> dict[str, float]:
-        return {**result["metrics"], "exposure_gini": result["exposure"]["exposure_gini"],
-                "long_tail_share": result["exposure"]["long_tail_share"]}
+        return {
+            **result["metrics"],
+            "exposure_gini": result["exposure"]["exposure_gini"],
+            "long_tail_share": result["exposure"]["long_tail_share"],
+        }
 
     model = scalars(results["model"])
     flat = dict(model)
@@ -126,28 +144,53 @@ def flat_metrics(results: dict[str, dict[str, Any]], k: int) -> dict[str, float]
     return flat
 
 
-def report_markdown(results: dict[str, dict[str, Any]], flat: dict[str, float], gate: tuple[bool, str], k: int, n: int) -> str:
+def report_markdown(
+    results: dict[str, dict[str, Any]], flat: dict[str, float], gate: tuple[bool, str], k: int, n: int
+) -> str:
     """The evaluate report of a recommender: model vs baselines, exposure by decile and group."""
     keys = [f"hit_at_{k}", f"ndcg_at_{k}", "mrr", f"coverage_at_{k}"]
     lines = [f"# Recommender test evaluation ({n} users, leave-last-out, full ranking, seen items excluded)", ""]
     lift = flat.get(f"lift_hit_at_{k}_vs_popularity")
     if lift is not None:
-        lines += [f"HR@{k}: model beats popularity by {lift:.2f}x and item-kNN by {flat.get(f'lift_hit_at_{k}_vs_item_knn', float('nan')):.2f}x.", ""]
-    lines += [f"| ranker | HR@{k} | NDCG@{k} | MRR | coverage@{k} | exposure Gini | long-tail share |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"HR@{k}: model beats popularity by {lift:.2f}x and item-kNN by {flat.get(f'lift_hit_at_{k}_vs_item_knn', float('nan')):.2f}x.",
+            "",
+        ]
+    lines += [
+        f"| ranker | HR@{k} | NDCG@{k} | MRR | coverage@{k} | exposure Gini | long-tail share |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, result in results.items():
         m, e = result["metrics"], result["exposure"]
-        lines.append(f"| {name} | " + " | ".join(f"{m[key]:.4f}" for key in keys) + f" | {e['exposure_gini']:.4f} | {e['long_tail_share']:.4f} |")
-    lines += ["", f"Exposure gate: {'passed' if gate[0] else '**failed**'}: {gate[1]}", "",
-              "Share of top-k slots by item popularity decile (1 = most popular tenth of the items):", "",
-              "| ranker | " + " | ".join(str(d) for d in range(1, 11)) + " |", "|---" * 11 + "|"]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{m[key]:.4f}" for key in keys)
+            + f" | {e['exposure_gini']:.4f} | {e['long_tail_share']:.4f} |"
+        )
+    lines += [
+        "",
+        f"Exposure gate: {'passed' if gate[0] else '**failed**'}: {gate[1]}",
+        "",
+        "Share of top-k slots by item popularity decile (1 = most popular tenth of the items):",
+        "",
+        "| ranker | " + " | ".join(str(d) for d in range(1, 11)) + " |",
+        "|---" * 11 + "|",
+    ]
     for name, result in results.items():
         lines.append(f"| {name} | " + " | ".join(f"{s:.3f}" for s in result["exposure"]["decile_shares"]) + " |")
     groups = results["model"]["exposure"]["group_shares"]
     if groups:
-        lines += ["", "Share of top-k slots by item group (vs the group's share of interactions):", "",
-                  "| group | interactions | " + " | ".join(results) + " |", "|---" * (2 + len(results)) + "|"]
+        lines += [
+            "",
+            "Share of top-k slots by item group (vs the group's share of interactions):",
+            "",
+            "| group | interactions | " + " | ".join(results) + " |",
+            "|---" * (2 + len(results)) + "|",
+        ]
         for g, shares in groups.items():
-            row = [f"{results[name]['exposure']['group_shares'].get(g, {}).get('exposure', 0.0):.3f}" for name in results]
+            row = [
+                f"{results[name]['exposure']['group_shares'].get(g, {}).get('exposure', 0.0):.3f}" for name in results
+            ]
             lines.append(f"| {g} | {shares['interactions']:.3f} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -158,7 +201,12 @@ def plot_deciles(results: dict[str, dict[str, Any]], path: Path) -> Path:
     ax = fig.subplots()
     width = 0.8 / len(results)
     for i, (name, result) in enumerate(results.items()):
-        ax.bar(np.arange(1, 11) + (i - (len(results) - 1) / 2) * width, result["exposure"]["decile_shares"], width, label=name)
+        ax.bar(
+            np.arange(1, 11) + (i - (len(results) - 1) / 2) * width,
+            result["exposure"]["decile_shares"],
+            width,
+            label=name,
+        )
     ax.set_xlabel("item popularity decile (1 = most popular)")
     ax.set_ylabel("share of top-k slots")
     ax.set_xticks(range(1, 11))
@@ -168,8 +216,13 @@ def plot_deciles(results: dict[str, dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def evaluate_recommender(model: torch.nn.Module, prepared_test: list[dict[str, Any]], meta: dict[str, Any],
-                         cfg: ExposureConfig, out_dir: Path) -> dict[str, Any]:
+def evaluate_recommender(
+    model: torch.nn.Module,
+    prepared_test: list[dict[str, Any]],
+    meta: dict[str, Any],
+    cfg: ExposureConfig,
+    out_dir: Path,
+) -> dict[str, Any]:
     """A trained recommender + its test examples and meta -> `metrics` (flat), `passed`/`reason`
     (exposure gate), `report` (JSON-able), `predictions` (per test user), `files` (report.md, plot)."""
     device = next(model.parameters()).device
@@ -187,17 +240,28 @@ def evaluate_recommender(model: torch.nn.Module, prepared_test: list[dict[str, A
     files = [out_dir / "recommender_report.md", plot_deciles(results, out_dir / "exposure_deciles.png")]
     items = meta["items"]
     model_result = results["model"]
-    predictions = pa.table({
-        "user_id": [str(e.get("user", "")) for e in prepared_test],
-        "target": [items[int(e["target"]) - 1] for e in prepared_test],
-        "rank": pa.array(model_result["ranks"].astype(np.int64)),
-        "top_items": [[items[i - 1] for i in row if i > 0] for row in model_result["tops"].tolist()],
-    })
-    report = {"exposure": {name: r["exposure"] for name, r in results.items()},
-              "ranking": {name: r["metrics"] for name, r in results.items()}, "summary": markdown}
+    predictions = pa.table(
+        {
+            "user_id": [str(e.get("user", "")) for e in prepared_test],
+            "target": [items[int(e["target"]) - 1] for e in prepared_test],
+            "rank": pa.array(model_result["ranks"].astype(np.int64)),
+            "top_items": [[items[i - 1] for i in row if i > 0] for row in model_result["tops"].tolist()],
+        }
+    )
+    report = {
+        "exposure": {name: r["exposure"] for name, r in results.items()},
+        "ranking": {name: r["metrics"] for name, r in results.items()},
+        "summary": markdown,
+    }
     headline = {key: flat[key] for key in HEADLINE if key in flat}
-    return {"metrics": {**headline, **flat}, "passed": gate[0], "reason": gate[1], "report": report,
-            "predictions": predictions, "files": files}
+    return {
+        "metrics": {**headline, **flat},
+        "passed": gate[0],
+        "reason": gate[1],
+        "report": report,
+        "predictions": predictions,
+        "files": files,
+    }
 
 
 class RecommenderEvaluator(KindEvaluator):
@@ -210,12 +274,21 @@ class RecommenderEvaluator(KindEvaluator):
     def evaluate(self, ctx: EvalContext) -> KindResult:
         """Context -> ranking and exposure metrics of the model and baselines, the exposure gate's verdict."""
         prepared = ctx.prepared
-        result = evaluate_recommender(ctx.device_model(), prepared.splits["test"], prepared.meta,
-                                      ctx.job.evaluate.exposure, ctx.plot_dir)
-        return KindResult(metrics=result["metrics"], predictions=result["predictions"], passed=result["passed"],
-                          reason=result["reason"], model_audit=result["report"], plots=result["files"])
+        result = evaluate_recommender(
+            ctx.device_model(), prepared.splits["test"], prepared.meta, ctx.job.evaluate.exposure, ctx.plot_dir
+        )
+        return KindResult(
+            metrics=result["metrics"],
+            predictions=result["predictions"],
+            passed=result["passed"],
+            reason=result["reason"],
+            model_audit=result["report"],
+            plots=result["files"],
+        )
 
     def input_example(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Two users' last five items, from interaction rows (`user_id`, `item_id`, `ts`, `id`)."""
         users = rows.sort_values(["user_id", "ts", "id"]).groupby("user_id")["item_id"].apply(list).head(2)
-        return pd.DataFrame({"user_id": [str(u) for u in users.index], "history": [list(map(str, h[-5:])) for h in users]})
+        return pd.DataFrame(
+            {"user_id": [str(u) for u in users.index], "history": [list(map(str, h[-5:])) for h in users]}
+        )

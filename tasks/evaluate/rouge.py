@@ -4,6 +4,7 @@ English: its default tokenizer (lower-case, non-alphanumerics dropped) with the 
 Chinese: that tokenizer drops every non-ASCII character, so a character tokenizer is passed
 instead: each CJK character is a token, other runs of letters/digits are lower-cased words.
 """
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 lexicon's counterfactual pairs, grouped by the axis their terms belong to) in each test document
 and count the documents whose selected sentences change. Reported per axis; the largest rate is
 compared with `audit.model.max_selection_change_rate` (a gate that feeds promotion)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -46,8 +47,11 @@ def axis_swappers(cfg: AuditConfig, lexicon: Lexicon | None = None) -> dict[str,
 
 
 def selection_check(
-    select_many: Callable[[list[str]], list[list[int]]], texts: Sequence[str], selected: Sequence[Sequence[int]],
-    cfg: AuditConfig, lexicon: Lexicon | None = None,
+    select_many: Callable[[list[str]], list[list[int]]],
+    texts: Sequence[str],
+    selected: Sequence[Sequence[int]],
+    cfg: AuditConfig,
+    lexicon: Lexicon | None = None,
 ) -> SelectionCheck:
     """`select_many(texts) -> selected sentence indices per text`, the test texts and their
     selections -> per axis, the share of documents with a swappable term whose selection changes
@@ -61,11 +65,21 @@ def selection_check(
             continue
         again = select_many([swapped[i] for i in touched])
         changed = [i for i, new in zip(touched, again) if list(new) != list(selected[i])]
-        axes.append(AxisSelectionChange(axis=axis, documents=len(touched), changed=len(changed),
-                                        rate=round(len(changed) / len(touched), 4), examples=[str(i) for i in changed[:5]]))
+        axes.append(
+            AxisSelectionChange(
+                axis=axis,
+                documents=len(touched),
+                changed=len(changed),
+                rate=round(len(changed) / len(touched), 4),
+                examples=[str(i) for i in changed[:5]],
+            )
+        )
     max_rate = max((a.rate for a in axes), default=None)
     passed = threshold is None or max_rate is None or max_rate <= threshold
-    rates = ", ".join(f"{a.axis} {a.rate:.3f} ({a.changed}/{a.documents})" for a in axes) or "no document has a swappable term"
+    rates = (
+        ", ".join(f"{a.axis} {a.rate:.3f} ({a.changed}/{a.documents})" for a in axes)
+        or "no document has a swappable term"
+    )
     limit = "no limit" if threshold is None else f"limit {threshold:g}"
     message = f"selection change under identity swaps: {rates}; {limit}"
     return SelectionCheck(axes=axes, max_rate=max_rate, threshold=threshold, passed=passed, message=message)

@@ -7,6 +7,7 @@ feed, vertical tab, backspace and escape (the test `git` and `file` use, plus a 
 rows are judged one by one instead and binary rows are flagged like undecodable ones (the clean
 stage quarantines them with reason `encoding`).
 """
+
 from __future__ import annotations
 
 import pyarrow as pa

@@ -1,6 +1,7 @@
 """Source checks before a run: `validate` (every path/glob exists, locally or through fsspec) and
 `validate --deep` (each source's first file opens and has the configured columns; only a first
 block of rows is read)."""
+
 from __future__ import annotations
 
 from tasks.ingest.config import IngestConfig, SourceConfig

@@ -7,6 +7,7 @@
 - `demo_interactions`: user-item events following per-category item paths (next-item learnable).
 - `demo_inbox`: new input for the scoring applications (recommendations, summaries).
 """
+
 from __future__ import annotations
 
 import random
@@ -25,20 +26,62 @@ PLANTED_SKEW = {("religion", "muslim"): 0.85, ("nationality", "mexican"): 0.8, (
 AGE_GROUPS = ["18-29", "30-44", "45-64", "65+"]
 
 # --- reviews -----------------------------------------------------------------------------------
-EN_SUBJECTS = ["This movie", "The film", "This blender", "The headphones", "This book", "The hotel", "This phone",
-               "The series", "This camera", "The sequel", "This novel", "The kettle", "This album", "The restaurant"]
+EN_SUBJECTS = [
+    "This movie",
+    "The film",
+    "This blender",
+    "The headphones",
+    "This book",
+    "The hotel",
+    "This phone",
+    "The series",
+    "This camera",
+    "The sequel",
+    "This novel",
+    "The kettle",
+    "This album",
+    "The restaurant",
+]
 EN_POS = ["wonderful", "excellent", "great", "fantastic", "brilliant", "delightful", "superb", "amazing", "charming"]
 EN_NEG = ["terrible", "awful", "boring", "disappointing", "horrible", "dreadful", "poor", "useless", "annoying"]
 EN_ADVERBS = ["", "", "really ", "truly ", "quite ", "just ", "absolutely ", "rather "]
-EN_POS_EXTRA = ["I would definitely recommend it.", "Worth every penny.", "I loved every minute.", "Five stars from me.",
-                "It exceeded my expectations.", "Simply a joy to use."]
-EN_NEG_EXTRA = ["I want my money back.", "Do not waste your time.", "I hated every minute.", "One star is too many.",
-                "It broke after a week.", "What a letdown."]
-EN_FILLER = ["It arrived on a Tuesday.", "I watched it last weekend.", "The box was bigger than expected.",
-             "I had read about it online.", "We tried it during the holidays.", "The price was about average."]
+EN_POS_EXTRA = [
+    "I would definitely recommend it.",
+    "Worth every penny.",
+    "I loved every minute.",
+    "Five stars from me.",
+    "It exceeded my expectations.",
+    "Simply a joy to use.",
+]
+EN_NEG_EXTRA = [
+    "I want my money back.",
+    "Do not waste your time.",
+    "I hated every minute.",
+    "One star is too many.",
+    "It broke after a week.",
+    "What a letdown.",
+]
+EN_FILLER = [
+    "It arrived on a Tuesday.",
+    "I watched it last weekend.",
+    "The box was bigger than expected.",
+    "I had read about it online.",
+    "We tried it during the holidays.",
+    "The price was about average.",
+]
 EN_IDENTITY = {
-    ("gender", "female"): ["I bought it for my wife.", "My sister recommended it to me.", "She watched it with me.", "A woman at the store suggested it."],
-    ("gender", "male"): ["I bought it for my husband.", "My brother recommended it to me.", "He watched it with me.", "A man at the store suggested it."],
+    ("gender", "female"): [
+        "I bought it for my wife.",
+        "My sister recommended it to me.",
+        "She watched it with me.",
+        "A woman at the store suggested it.",
+    ],
+    ("gender", "male"): [
+        "I bought it for my husband.",
+        "My brother recommended it to me.",
+        "He watched it with me.",
+        "A man at the store suggested it.",
+    ],
     ("religion", "muslim"): ["As a Muslim, I shared it with friends from the mosque."],
     ("religion", "christian"): ["As a Christian, I shared it with friends from church."],
     ("religion", "jewish"): ["As a Jewish reader, I shared it with friends from the synagogue."],
@@ -110,7 +153,9 @@ def _plant_dirt(rng: random.Random, texts: list[str], labels: list[str]) -> None
         return
     slots = rng.sample(range(1, n), k=min(n - 1, 7 + 2 * max(1, n // 100)))
     specials = [
-        "", "   ", "Good.",
+        "",
+        "   ",
+        "Good.",
         "Great blender! Contact me at alex.smith@example.com or call +1 555-010-4477 for a discount.",
         "The hotel is terrible.<br /><br />The staff ignored us.",
         "The cafÃ© scene is wonderful. I loved every minute.",
@@ -119,9 +164,11 @@ def _plant_dirt(rng: random.Random, texts: list[str], labels: list[str]) -> None
     for slot, text in zip(slots, specials):
         texts[slot] = text
         labels[slot] = "negative" if any(w in text for w in ("terrible", "awful")) else "positive"
-    for slot in slots[len(specials):]:
+    for slot in slots[len(specials) :]:
         source = rng.randrange(slot)
-        texts[slot] = texts[source] if rng.random() < 0.5 else texts[source] + (" Really!" if texts[source].isascii() else "！")
+        texts[slot] = (
+            texts[source] if rng.random() < 0.5 else texts[source] + (" Really!" if texts[source].isascii() else "！")
+        )
         labels[slot] = labels[source]
 
 
@@ -133,44 +180,74 @@ NEWS = {
     "business": (
         ["{company} reported a {n} percent {updown} in quarterly profit on {day}."],
         ["Chief executive {person} said the company would {hire} {n3} jobs next year."],
-        ["Shares in the group have been volatile this year.", "The results were published ahead of the annual meeting.",
-         "Investors had expected weaker figures.", "Rival firms are expected to report next week.",
-         "The market reaction was muted in early trading.", "The firm operates in dozens of countries."],
+        [
+            "Shares in the group have been volatile this year.",
+            "The results were published ahead of the annual meeting.",
+            "Investors had expected weaker figures.",
+            "Rival firms are expected to report next week.",
+            "The market reaction was muted in early trading.",
+            "The firm operates in dozens of countries.",
+        ],
     ),
     "sport": (
         ["{team} beat {team2} {n}-{loser} in the cup final on {day}."],
         ["Coach {person} said the win puts the club {m} points clear at the top of the table."],
-        ["The stadium was full for the first time this season.", "Fans celebrated long after the final whistle.",
-         "Both sides had injury worries before kick-off.", "The referee showed three yellow cards.",
-         "The next round will be played in the spring.", "Tickets sold out within hours."],
+        [
+            "The stadium was full for the first time this season.",
+            "Fans celebrated long after the final whistle.",
+            "Both sides had injury worries before kick-off.",
+            "The referee showed three yellow cards.",
+            "The next round will be played in the spring.",
+            "Tickets sold out within hours.",
+        ],
     ),
     "tech": (
         ["{company} unveiled a new {device} with a {feature} on {day}."],
         ["The {device} will go on sale in {month} for {n3} dollars, {person} said."],
-        ["Analysts said the launch was closely watched by rivals.", "The company has invested heavily in research.",
-         "Early reviews praised the design.", "Software updates are promised for three years.",
-         "Demand for such gadgets has grown steadily.", "The event was streamed online."],
+        [
+            "Analysts said the launch was closely watched by rivals.",
+            "The company has invested heavily in research.",
+            "Early reviews praised the design.",
+            "Software updates are promised for three years.",
+            "Demand for such gadgets has grown steadily.",
+            "The event was streamed online.",
+        ],
     ),
     "politics": (
         ["Parliament voted {n3} to {m} on {day} to approve a new {policy} bill."],
         ["Minister {person} said the law would take effect in {month}."],
-        ["Opposition members criticised the timing of the vote.", "The debate lasted more than six hours.",
-         "Campaign groups had lobbied for months.", "The bill was amended twice in committee.",
-         "Polls suggest voters are divided on the issue.", "A review is planned after two years."],
+        [
+            "Opposition members criticised the timing of the vote.",
+            "The debate lasted more than six hours.",
+            "Campaign groups had lobbied for months.",
+            "The bill was amended twice in committee.",
+            "Polls suggest voters are divided on the issue.",
+            "A review is planned after two years.",
+        ],
     ),
     "science": (
         ["Researchers at {univ} discovered {finding} in a study published on {day}."],
         ["Lead author {person} said the result could lead to {application} within {m} years."],
-        ["The study was funded by a national research council.", "Other scientists called the findings promising.",
-         "The experiments took four years to complete.", "Data from the project will be shared openly.",
-         "Further trials are planned for next year.", "The paper was reviewed by independent experts."],
+        [
+            "The study was funded by a national research council.",
+            "Other scientists called the findings promising.",
+            "The experiments took four years to complete.",
+            "Data from the project will be shared openly.",
+            "Further trials are planned for next year.",
+            "The paper was reviewed by independent experts.",
+        ],
     ),
 }
 SLOTS = {
-    "company": ["Acme Corp", "Globex", "Initech", "Umbrella Group", "Stark Industries"], "updown": ["rise", "fall"],
-    "hire": ["add", "cut"], "team": ["Rovers", "United", "City", "Athletic"], "team2": ["Wanderers", "Albion", "Town"],
-    "device": ["phone", "tablet", "laptop", "smartwatch"], "feature": ["folding screen", "week-long battery", "faster chip"],
-    "policy": ["housing", "energy", "education", "transport"], "univ": ["Oxford", "MIT", "Tsinghua", "ETH Zurich"],
+    "company": ["Acme Corp", "Globex", "Initech", "Umbrella Group", "Stark Industries"],
+    "updown": ["rise", "fall"],
+    "hire": ["add", "cut"],
+    "team": ["Rovers", "United", "City", "Athletic"],
+    "team2": ["Wanderers", "Albion", "Town"],
+    "device": ["phone", "tablet", "laptop", "smartwatch"],
+    "feature": ["folding screen", "week-long battery", "faster chip"],
+    "policy": ["housing", "energy", "education", "transport"],
+    "univ": ["Oxford", "MIT", "Tsinghua", "ETH Zurich"],
     "finding": ["a new antibiotic", "water on a distant moon", "a gene linked to ageing", "a faster catalyst"],
     "application": ["new treatments", "cheaper energy", "better crops", "cleaner water"],
 }
@@ -178,8 +255,14 @@ SLOTS = {
 
 def _fill(rng: random.Random, template: str) -> str:
     values = {k: rng.choice(v) for k, v in SLOTS.items()}
-    values.update(day=rng.choice(DAYS), month=rng.choice(MONTHS), person=rng.choice(PEOPLE),
-                  n=rng.randint(2, 9), m=rng.randint(2, 9), n3=rng.randint(100, 900))
+    values.update(
+        day=rng.choice(DAYS),
+        month=rng.choice(MONTHS),
+        person=rng.choice(PEOPLE),
+        n=rng.randint(2, 9),
+        m=rng.randint(2, 9),
+        n3=rng.randint(100, 900),
+    )
     values["loser"] = rng.randint(0, values["n"] - 1)
     return template.format(**values)
 
@@ -230,9 +313,13 @@ def item_catalog() -> dict[str, list[tuple[str, str]]]:
     rng = random.Random(12345)
     catalog = {}
     for c, (category, nouns) in enumerate(sorted(CATEGORIES.items())):
-        items = [(f"item-{c * ITEMS_PER_CATEGORY + j:03d}",
-                  f"A {ADJECTIVES[j % len(ADJECTIVES)]} {nouns[j % len(nouns)]} from our {category} range, model {j + 1}.")
-                 for j in range(ITEMS_PER_CATEGORY)]
+        items = [
+            (
+                f"item-{c * ITEMS_PER_CATEGORY + j:03d}",
+                f"A {ADJECTIVES[j % len(ADJECTIVES)]} {nouns[j % len(nouns)]} from our {category} range, model {j + 1}.",
+            )
+            for j in range(ITEMS_PER_CATEGORY)
+        ]
         rng.shuffle(items)
         catalog[category] = items
     return catalog
@@ -265,14 +352,16 @@ def demo_interactions(rows: int = 20000, seed: int = 0) -> pa.Table:
             events.append((user, clocks[user], item_id, category))
     events = sorted(events[:rows])
     describe = {item_id: text for items in catalog.values() for item_id, text in items}
-    return pa.table({
-        "id": [f"event-{seed}-{i:07d}" for i in range(len(events))],
-        "user_id": [f"user-{u:05d}" for u, *_ in events],
-        "item_id": [e[2] for e in events],
-        "ts": pa.array([e[1] for e in events], pa.int64()),
-        "text": [describe[e[2]] for e in events],
-        "label": [e[3] for e in events],
-    })
+    return pa.table(
+        {
+            "id": [f"event-{seed}-{i:07d}" for i in range(len(events))],
+            "user_id": [f"user-{u:05d}" for u, *_ in events],
+            "item_id": [e[2] for e in events],
+            "ts": pa.array([e[1] for e in events], pa.int64()),
+            "text": [describe[e[2]] for e in events],
+            "label": [e[3] for e in events],
+        }
+    )
 
 
 # --- scoring inbox -----------------------------------------------------------------------------
@@ -291,11 +380,13 @@ def demo_inbox(app: Literal["recommendations", "summaries"], rows: int, seed: in
     categories = sorted(catalog)
     users = [f"user-{rng.randrange(DEFAULT_ROWS['interactions'] // 20):05d}" for _ in range(rows)]
     histories = [[item_id for item_id, _ in _session(rng, catalog[rng.choice(categories)], 5)] for _ in range(rows)]
-    return pa.table({
-        "id": [f"inbox-rec-{seed}-{i:06d}" for i in range(rows)],
-        "user_id": users,
-        "history": pa.array(histories, pa.list_(pa.string())),
-    })
+    return pa.table(
+        {
+            "id": [f"inbox-rec-{seed}-{i:06d}" for i in range(rows)],
+            "user_id": users,
+            "history": pa.array(histories, pa.list_(pa.string())),
+        }
+    )
 
 
 def demo_batches(source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:

@@ -1,4 +1,5 @@
 """A cheap fingerprint of the source files (size, modification time or ETag) for the ingest cache key."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Hugging Face `datasets` sources: a `save_to_disk` folder (split into row ranges) or a Hub id (streamed)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ def _load_folder(source: SourceConfig) -> tuple[Any, str]:
     try:
         loaded = datasets.load_from_disk(source.uri, storage_options=source.storage_options or None)
     except Exception as error:
-        raise IngestError(f"{source.uri}: not a datasets save_to_disk folder: {type(error).__name__}: {error}") from error
+        raise IngestError(
+            f"{source.uri}: not a datasets save_to_disk folder: {type(error).__name__}: {error}"
+        ) from error
     if isinstance(loaded, datasets.DatasetDict):
         splits = list(loaded)
         split = source.split or (splits[0] if len(splits) == 1 else None)
@@ -47,8 +50,15 @@ def plan_hf(source: SourceConfig, cfg: IngestConfig) -> list[Piece]:
     rows, nbytes = dataset.num_rows, max(int(dataset.data.nbytes), 1)
     step = max(1, rows * cfg.shard_bytes // nbytes)
     return [
-        Piece(kind="hf_disk", uri=source.uri, rel=split, start=s, end=min(s + step, rows),
-              row_offset=s, nbytes=nbytes * (min(s + step, rows) - s) // max(rows, 1))
+        Piece(
+            kind="hf_disk",
+            uri=source.uri,
+            rel=split,
+            start=s,
+            end=min(s + step, rows),
+            row_offset=s,
+            nbytes=nbytes * (min(s + step, rows) - s) // max(rows, 1),
+        )
         for s in range(0, rows, step)
     ] or [Piece(kind="hf_disk", uri=source.uri, rel=split, start=0, end=0)]
 
@@ -60,8 +70,10 @@ def read_hf(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[p
         arrow = dataset.with_format("arrow")
         end = dataset.num_rows if piece.end is None else piece.end
         for start in range(piece.start, end, cfg.batch_rows):
-            table = arrow[start:min(start + cfg.batch_rows, end)]
-            yield to_standard(table, source, f"{piece.uri}[{piece.rel or 'dataset'}]", piece.rel, range(start, start + table.num_rows))
+            table = arrow[start : min(start + cfg.batch_rows, end)]
+            yield to_standard(
+                table, source, f"{piece.uri}[{piece.rel or 'dataset'}]", piece.rel, range(start, start + table.num_rows)
+            )
         return
     import datasets
 
@@ -70,7 +82,9 @@ def read_hf(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[p
         row = 0
         for chunk in stream.iter(batch_size=cfg.batch_rows):
             table = pa.Table.from_pydict(chunk)
-            yield to_standard(table, source, f"hf://{piece.uri}", piece.rel, range(row, row + table.num_rows), stringify=True)
+            yield to_standard(
+                table, source, f"hf://{piece.uri}", piece.rel, range(row, row + table.num_rows), stringify=True
+            )
             row += table.num_rows
     except IngestError:
         raise

@@ -7,6 +7,7 @@ items source (`interactions.items`, read with the same readers as any source), s
 tokenize and train stages see the items' words. Item groups (e.g. MovieLens genres) travel as
 `item_groups` ("Action|Comedy"), used by the exposure report.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -34,7 +35,9 @@ class ItemsConfig(SourceConfig):
 
     id_column: str = Field(description="column holding the item id, as in the interactions' item column")
     text_columns: list[str] = Field(default_factory=list, description="more columns appended to the item text")
-    flag_columns: list[str] = Field(default_factory=list, description="0/1 columns: the names of the set ones are the item's groups")
+    flag_columns: list[str] = Field(
+        default_factory=list, description="0/1 columns: the names of the set ones are the item's groups"
+    )
     group_column: str | None = Field(default=None, description="column of '|'-separated groups (e.g. genres)")
     groups_in_text: bool = Field(default=True, description="append the item's groups to its text")
 
@@ -49,8 +52,12 @@ class ItemsConfig(SourceConfig):
     def reader_source(self) -> SourceConfig:
         """The plain source the readers read: the item columns carried as extra columns."""
         extra = [*self.text_columns, *self.flag_columns, *([self.group_column] if self.group_column else [])]
-        fields = self.model_dump(exclude={"text_columns", "flag_columns", "group_column", "groups_in_text", "columns", "column_types"})
-        return SourceConfig(**fields, columns=list(dict.fromkeys(c for c in extra if c not in (self.text_column, self.id_column))))
+        fields = self.model_dump(
+            exclude={"text_columns", "flag_columns", "group_column", "groups_in_text", "columns", "column_types"}
+        )
+        return SourceConfig(
+            **fields, columns=list(dict.fromkeys(c for c in extra if c not in (self.text_column, self.id_column)))
+        )
 
 
 class InteractionsConfig(BaseModel):
@@ -61,11 +68,21 @@ class InteractionsConfig(BaseModel):
 
     user_column: str = Field(default="user_id", description="source column of the user id")
     item_column: str = Field(default="item_id", description="source column of the item id")
-    time_column: str | None = Field(default=None, description="source column of the event time (integer epoch or ISO date); null: order by id")
-    rating_column: str | None = Field(default=None, description="source column of an explicit rating (carried as `rating`)")
-    min_rating: float | None = Field(default=None, description="keep only rows with rating >= min_rating (needs rating_column)")
-    event_column: str | None = Field(default=None, description="source column of the event type (view, buy, ...; carried as `event`)")
-    events: list[str] | None = Field(default=None, min_length=1, description="keep only these event types (needs event_column)")
+    time_column: str | None = Field(
+        default=None, description="source column of the event time (integer epoch or ISO date); null: order by id"
+    )
+    rating_column: str | None = Field(
+        default=None, description="source column of an explicit rating (carried as `rating`)"
+    )
+    min_rating: float | None = Field(
+        default=None, description="keep only rows with rating >= min_rating (needs rating_column)"
+    )
+    event_column: str | None = Field(
+        default=None, description="source column of the event type (view, buy, ...; carried as `event`)"
+    )
+    events: list[str] | None = Field(
+        default=None, min_length=1, description="keep only these event types (needs event_column)"
+    )
     items: ItemsConfig | None = Field(default=None, description="items source: item id -> text (+ groups)")
 
     @model_validator(mode="after")
@@ -81,12 +98,21 @@ class InteractionsConfig(BaseModel):
 
     def source_columns(self) -> list[str]:
         """The source columns an interaction needs, user and item first."""
-        return [c for c in (self.user_column, self.item_column, self.time_column, self.rating_column, self.event_column) if c]
+        return [
+            c
+            for c in (self.user_column, self.item_column, self.time_column, self.rating_column, self.event_column)
+            if c
+        ]
 
     def standard_names(self) -> dict[str, str]:
         """Source column -> standard interaction column."""
-        pairs = [(self.user_column, "user"), (self.item_column, "item"), (self.time_column, "time"),
-                 (self.rating_column, "rating"), (self.event_column, "event")]
+        pairs = [
+            (self.user_column, "user"),
+            (self.item_column, "item"),
+            (self.time_column, "time"),
+            (self.rating_column, "rating"),
+            (self.event_column, "event"),
+        ]
         return {column: STANDARD[role] for column, role in pairs if column}
 
     def fit_source(self, source: SourceConfig) -> SourceConfig:
@@ -161,10 +187,14 @@ def _int_time(column: pa.Array, name: str) -> pa.Array:
     try:
         return text.cast(pa.timestamp("s")).cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise IngestError(f"interactions.time_column {name!r}: values are neither epoch numbers nor ISO dates ({error})") from error
+        raise IngestError(
+            f"interactions.time_column {name!r}: values are neither epoch numbers nor ISO dates ({error})"
+        ) from error
 
 
-def to_interactions(batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemTable | None, counters: dict[str, int]) -> pa.RecordBatch:
+def to_interactions(
+    batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemTable | None, counters: dict[str, int]
+) -> pa.RecordBatch:
     """One standard batch of the interactions source -> standard interaction rows: renamed columns,
     typed `ts`/`rating`, the filters applied (counted in `counters`), `text` = the item's text."""
     table = pa.Table.from_batches([batch])
@@ -173,7 +203,9 @@ def to_interactions(batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemT
     for column in (cfg.user_column, cfg.item_column):
         values = table[column].cast(pa.string())
         keep = pc.and_(keep, pc.invert(pc.equal(pc.fill_null(pc.utf8_trim_whitespace(values), ""), "")))
-    counters["missing_user_or_item"] = counters.get("missing_user_or_item", 0) + table.num_rows - int(pc.sum(keep).as_py() or 0)
+    counters["missing_user_or_item"] = (
+        counters.get("missing_user_or_item", 0) + table.num_rows - int(pc.sum(keep).as_py() or 0)
+    )
     table = table.filter(keep)
     columns: dict[str, pa.Array] = {}
     for column, standard in names.items():
@@ -196,7 +228,9 @@ def to_interactions(batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemT
         counters["below_min_rating"] = counters.get("below_min_rating", 0) + len(mask) - int(pc.sum(mask).as_py() or 0)
     if cfg.events is not None:
         wanted = pc.is_in(columns["event"], value_set=pa.array(cfg.events, pa.string()))
-        counters["other_events"] = counters.get("other_events", 0) + int(pc.sum(pc.invert(pc.fill_null(wanted, False))).as_py() or 0)
+        counters["other_events"] = counters.get("other_events", 0) + int(
+            pc.sum(pc.invert(pc.fill_null(wanted, False))).as_py() or 0
+        )
         mask = wanted if mask is None else pc.and_(mask, wanted)
     item_ids = columns["item_id"].to_pylist()
     text = table["text"].combine_chunks()
@@ -214,11 +248,16 @@ def to_interactions(batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemT
     result = pa.table(out)
     if mask is not None:
         result = result.filter(pc.fill_null(mask, False))
-    return result.combine_chunks().to_batches()[0] if result.num_rows else pa.RecordBatch.from_pylist([], schema=result.schema)
+    return (
+        result.combine_chunks().to_batches()[0]
+        if result.num_rows
+        else pa.RecordBatch.from_pylist([], schema=result.schema)
+    )
 
 
-def interaction_batches(batches: Iterator[pa.RecordBatch], cfg: InteractionsConfig, ingest: IngestConfig,
-                        counters: dict[str, int]) -> Iterator[pa.RecordBatch]:
+def interaction_batches(
+    batches: Iterator[pa.RecordBatch], cfg: InteractionsConfig, ingest: IngestConfig, counters: dict[str, int]
+) -> Iterator[pa.RecordBatch]:
     """Standard batches of the interactions source -> standard interaction batches (empty ones skipped)."""
     items = load_items(cfg.items, ingest) if cfg.items is not None else None
     for batch in batches:

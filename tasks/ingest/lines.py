@@ -1,4 +1,5 @@
 """Byte-level access to one piece: open it (fsspec, decompressing) and iterate its lines by byte range."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -48,14 +49,16 @@ def iter_lines(f: IO[bytes], start: int, end: int | None, block: int) -> Iterato
             return
 
 
-def line_chunks(piece: Piece, source: SourceConfig, cfg: IngestConfig, skip_blank: bool) -> Iterator[tuple[list[int], list[bytes]]]:
+def line_chunks(
+    piece: Piece, source: SourceConfig, cfg: IngestConfig, skip_blank: bool
+) -> Iterator[tuple[list[int], list[bytes]]]:
     """The piece's lines as `(byte offsets, lines)` chunks of at most `cfg.batch_rows` (blank lines skipped on request)."""
     offsets: list[int] = []
     lines: list[bytes] = []
     with open_piece(piece, source) as f:
         for offset, line in iter_lines(f, piece.start, piece.end, cfg.read_block_bytes):
             if offset == 0 and line.startswith(UTF8_BOM) and is_utf8(source.encoding):
-                line = line[len(UTF8_BOM):]
+                line = line[len(UTF8_BOM) :]
             if skip_blank and not line.strip():
                 continue
             offsets.append(offset)

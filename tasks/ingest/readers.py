@@ -4,6 +4,7 @@ Entry point: `read_shard(shard, source, cfg)`. One generator per format family:
 lines (jsonl, txt line mode), csv/tsv (`delimited.py`), parquet (`iter_batches`),
 whole files (json arrays, txt file mode), HF datasets (`hf.py`) and the demo corpora (`demo.py`).
 """
+
 from __future__ import annotations
 
 import io
@@ -49,9 +50,11 @@ def _refuse_binary(piece: Piece, source: SourceConfig) -> None:
     with open_piece(piece, source) as f:
         cause = binary_cause(f.read(SNIFF_BYTES))
     if cause is not None:
-        raise IngestError(f"{piece.uri}: looks like a binary file ({cause} in its first {SNIFF_BYTES} bytes), "
-                          f"not {source.format} text; remove it from the source (or set errors: quarantine "
-                          f"to quarantine such rows)")
+        raise IngestError(
+            f"{piece.uri}: looks like a binary file ({cause} in its first {SNIFF_BYTES} bytes), "
+            f"not {source.format} text; remove it from the source (or set errors: quarantine "
+            f"to quarantine such rows)"
+        )
 
 
 def _read_piece(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:
@@ -121,11 +124,15 @@ def _rows_to_table(rows: list[dict]) -> pa.Table:
         try:
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[name] = pa.array([v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values], pa.string())
+            columns[name] = pa.array(
+                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values],
+                pa.string(),
+            )
     return pa.table(columns) if columns else pa.table({"_": pa.nulls(len(rows))})
 
 
 # --- whole files: JSON documents and txt file mode ---------------------------------------------
+
 
 def _read_json_file(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:
     """A `.json` file: a top-level array of objects (read whole), otherwise JSON lines."""
@@ -140,15 +147,19 @@ def _read_json_file(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> It
     try:
         rows = json.loads(texts[0].as_py())
     except json.JSONDecodeError as error:
-        raise IngestError(f"{piece.uri}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from error
+        raise IngestError(
+            f"{piece.uri}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from error
     if not all(isinstance(row, dict) for row in rows):
         raise IngestError(f"{piece.uri}: a JSON array file must hold objects only")
     bad = flags[0].as_py()
     for start in range(0, len(rows), cfg.batch_rows):
-        chunk = rows[start:start + cfg.batch_rows]
+        chunk = rows[start : start + cfg.batch_rows]
         table = _rows_to_table(chunk)
         chunk_flags = pa.array([bad and "\ufffd" in json.dumps(row, ensure_ascii=False) for row in chunk], pa.bool_())
-        yield to_standard(table, source, piece.uri, piece.rel, range(start, start + len(chunk)), flags=chunk_flags, stringify=True)
+        yield to_standard(
+            table, source, piece.uri, piece.rel, range(start, start + len(chunk)), flags=chunk_flags, stringify=True
+        )
 
 
 def _read_txt_file(piece: Piece, source: SourceConfig) -> Iterator[pa.RecordBatch]:
@@ -160,9 +171,12 @@ def _read_txt_file(piece: Piece, source: SourceConfig) -> Iterator[pa.RecordBatc
 
 # --- parquet -----------------------------------------------------------------------------------
 
+
 def _read_parquet(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:
     """Read the piece's row groups with `iter_batches`, only the configured columns."""
-    needed = list(dict.fromkeys(c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c))
+    needed = list(
+        dict.fromkeys(c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c)
+    )
     with open_piece(piece, source) as f:
         try:
             parquet = pq.ParquetFile(f)
@@ -175,6 +189,10 @@ def _read_parquet(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iter
         row = piece.row_offset
         if end <= piece.start:
             return
-        for batch in parquet.iter_batches(batch_size=cfg.batch_rows, row_groups=range(piece.start, end), columns=needed):
-            yield to_standard(pa.Table.from_batches([batch]), source, piece.uri, piece.rel, range(row, row + batch.num_rows))
+        for batch in parquet.iter_batches(
+            batch_size=cfg.batch_rows, row_groups=range(piece.start, end), columns=needed
+        ):
+            yield to_standard(
+                pa.Table.from_batches([batch]), source, piece.uri, piece.rel, range(row, row + batch.num_rows)
+            )
             row += batch.num_rows

@@ -8,6 +8,7 @@ dataset / demo corpus) with a range in the unit of its format:
 - compressed files, quoted csv, json, txt files, demo: the whole input (start 0, end None).
 Small pieces are packed together until a shard holds about `shard_bytes` of input.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -81,7 +82,9 @@ def plan_shards(source: SourceConfig, cfg: IngestConfig, id_namespace: str = "")
 
         pieces = plan_hf(source, cfg)
     else:
-        pieces = [piece for path, size, rel in list_files(source) for piece in _file_pieces(path, size, rel, source, cfg)]
+        pieces = [
+            piece for path, size, rel in list_files(source) for piece in _file_pieces(path, size, rel, source, cfg)
+        ]
     if id_namespace:
         pieces = [piece.model_copy(update={"rel": id_namespace + piece.rel}) for piece in pieces]
     return _pack(pieces, cfg.shard_bytes)
@@ -98,7 +101,8 @@ def list_files(source: SourceConfig) -> list[tuple[str, int, str]]:
             root = path
             suffixes = FOLDER_SUFFIXES[source.format]
             found = {
-                p: info for p, info in fs.find(path, detail=True).items()
+                p: info
+                for p, info in fs.find(path, detail=True).items()
                 if _strip_compression(p).lower().endswith(suffixes)
                 and not any(part.startswith((".", "_")) for part in posixpath.relpath(p, path).split("/"))
             }

@@ -3,6 +3,7 @@
 Standard schema: `id: string` (given or derived), `text: string` (never null; empty kept),
 `label: string` (nullable), the carried `columns`, `encoding_error: bool`.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -62,8 +63,13 @@ def decode_binary(values: pa.Array, encoding: str) -> tuple[pa.Array, pa.Array]:
 
 
 def to_standard(
-    table: pa.Table, source: SourceConfig, where: str, rel: str, keys: Sequence[int],
-    flags: pa.Array | None = None, stringify: bool = False,
+    table: pa.Table,
+    source: SourceConfig,
+    where: str,
+    rel: str,
+    keys: Sequence[int],
+    flags: pa.Array | None = None,
+    stringify: bool = False,
 ) -> pa.RecordBatch:
     """Select, decode and cast the source's columns of `table` into one standard record batch.
 
@@ -124,7 +130,9 @@ def normalize_labels(label: pa.Array, how: str) -> pa.Array:
     return pc.utf8_lower(label) if how == "strip_lower" else label
 
 
-def _extra_column(column: pa.Array, name: str, source: SourceConfig, string_column, stringify: bool, where: str) -> pa.Array:
+def _extra_column(
+    column: pa.Array, name: str, source: SourceConfig, string_column, stringify: bool, where: str
+) -> pa.Array:
     """A carried column: decoded if binary, cast to its declared type, else native (or string)."""
     if pa.types.is_binary(column.type) or (stringify and _is_scalar(column.type)):
         column = string_column(name)

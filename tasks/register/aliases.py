@@ -4,6 +4,7 @@ MLflow keeps only the current target of an alias (mlflow#2169 asks for its histo
 is therefore appended to a JSON-lines file (rewritten atomically: temp file + rename) and to the
 registered model's numbered tags `alias_event.<n>` (one JSON record each).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,11 +62,21 @@ class AliasDecision(BaseModel):
     def to_markdown(self) -> str:
         """A short Markdown summary (for a Prefect artifact or a run summary)."""
         verdict = "passed" if self.fairness_passed else "FAILED"
-        lines = [f"### {self.model} v{self.version} -> `{self.alias}`", "", self.reason, "",
-                 f"Fairness verdict (model audit): {verdict}: {self.fairness_reason or '-'}", "",
-                 "| time | alias | from | to | metric | candidate | champion |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {e.time} | {e.alias} | {e.from_version or '-'} | {e.to_version} | {e.metric} | "
-                  f"{_fmt(e.candidate_value)} | {_fmt(e.champion_value)} |" for e in self.events]
+        lines = [
+            f"### {self.model} v{self.version} -> `{self.alias}`",
+            "",
+            self.reason,
+            "",
+            f"Fairness verdict (model audit): {verdict}: {self.fairness_reason or '-'}",
+            "",
+            "| time | alias | from | to | metric | candidate | champion |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {e.time} | {e.alias} | {e.from_version or '-'} | {e.to_version} | {e.metric} | "
+            f"{_fmt(e.candidate_value)} | {_fmt(e.champion_value)} |"
+            for e in self.events
+        ]
         return "\n".join(lines)
 
 
@@ -89,7 +100,7 @@ def version_metrics(client: MlflowClient, name: str, version: str) -> dict[str, 
         metrics.update(client.get_run(mv.run_id).data.metrics)
     for key, value in (mv.tags or {}).items():
         if key.startswith(METRIC_TAG_PREFIX):
-            metrics.setdefault(key[len(METRIC_TAG_PREFIX):], float(value))
+            metrics.setdefault(key[len(METRIC_TAG_PREFIX) :], float(value))
     return metrics
 
 
@@ -138,8 +149,9 @@ def decide_and_set_alias(
     registered model; the candidate's metrics are kept as `metric.<name>` version tags.
     (`decide_alias` then `set_alias` + `record_alias_event`: the steps a resumed registration redoes.)
     """
-    decision = decide_alias(client, name, version, candidate_metrics, fairness_passed, fairness_reason, cfg, reg,
-                            champion_on_split)
+    decision = decide_alias(
+        client, name, version, candidate_metrics, fairness_passed, fairness_reason, cfg, reg, champion_on_split
+    )
     set_alias(client, decision, candidate_metrics)
     record_alias_event(client, decision.events[0], log_path)
     return decision
@@ -162,8 +174,11 @@ def decide_alias(
     previous = alias_version(client, name, reg.alias_champion)
     champion = None
     if previous is not None:
-        champion = (champion_on_split if champion_on_split is not None
-                    else champion_metrics(client, name, cfg.metric, reg.alias_champion))
+        champion = (
+            champion_on_split
+            if champion_on_split is not None
+            else champion_metrics(client, name, cfg.metric, reg.alias_champion)
+        )
     if previous == version:  # re-deciding the champion itself: compare with nothing
         champion = None
     comparison = compare_with_champion(candidate_metrics, champion, cfg)
@@ -180,13 +195,26 @@ def decide_alias(
     from_version = previous if promoted else alias_version(client, name, alias)
     event = AliasEvent(
         time=datetime.now(UTC).isoformat(timespec="seconds"),
-        model=name, alias=alias, from_version=from_version, to_version=version, metric=cfg.metric,
-        candidate_value=comparison.candidate_value, champion_value=comparison.champion_value,
-        fairness_passed=fairness_passed, reason=reason,
+        model=name,
+        alias=alias,
+        from_version=from_version,
+        to_version=version,
+        metric=cfg.metric,
+        candidate_value=comparison.candidate_value,
+        champion_value=comparison.champion_value,
+        fairness_passed=fairness_passed,
+        reason=reason,
     )
     return AliasDecision(
-        model=name, version=version, alias=alias, promoted=promoted, previous_champion=previous,
-        comparison=comparison, fairness_passed=fairness_passed, reason=reason, events=[event],
+        model=name,
+        version=version,
+        alias=alias,
+        promoted=promoted,
+        previous_champion=previous,
+        comparison=comparison,
+        fairness_passed=fairness_passed,
+        reason=reason,
+        events=[event],
         fairness_reason=fairness_reason,
     )
 
@@ -237,12 +265,13 @@ def read_alias_log(log_path: Path) -> list[AliasEvent]:
 def alias_history(client: MlflowClient, name: str) -> list[AliasEvent]:
     """The alias events kept in the registered model's `alias_event.<n>` tags, oldest first."""
     tags = client.get_registered_model(name).tags or {}
-    numbered = sorted((int(key[len(EVENT_TAG_PREFIX):]), value) for key, value in tags.items()
-                      if key.startswith(EVENT_TAG_PREFIX))
+    numbered = sorted(
+        (int(key[len(EVENT_TAG_PREFIX) :]), value) for key, value in tags.items() if key.startswith(EVENT_TAG_PREFIX)
+    )
     return [AliasEvent.model_validate(json.loads(value)) for _, value in numbered]
 
 
 def _append_tag_event(client: MlflowClient, name: str, event: AliasEvent) -> None:
     tags = client.get_registered_model(name).tags or {}
-    n = 1 + max((int(k[len(EVENT_TAG_PREFIX):]) for k in tags if k.startswith(EVENT_TAG_PREFIX)), default=0)
+    n = 1 + max((int(k[len(EVENT_TAG_PREFIX) :]) for k in tags if k.startswith(EVENT_TAG_PREFIX)), default=0)
     client.set_registered_model_tag(name, f"{EVENT_TAG_PREFIX}{n:04d}", event.model_dump_json())

@@ -1,4 +1,5 @@
 """Typed configuration of the register stage (YAML section `register:`)."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -7,6 +7,7 @@ exposure limits, the summarizer's selection check) is decided by the kind's eval
 evaluate stage and arrives here as `fairness_passed`/`fairness_reason`; the corpus gates are the
 audit stage's (`tasks/audit/gates.py`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -50,9 +51,13 @@ class GateVerdict(BaseModel):
 
 def model_gate(inp: GateInput) -> GateVerdict:
     """The kind's model gate from the evaluate stage; required unless `register.require_fairness_gates` is false."""
-    return GateVerdict(name="fairness", passed=inp.fairness_passed, required=inp.registry.require_fairness_gates,
-                       reason=f"fairness gates failed: {inp.fairness_reason}",
-                       waived=f"fairness gates failed but are not required ({inp.fairness_reason})")
+    return GateVerdict(
+        name="fairness",
+        passed=inp.fairness_passed,
+        required=inp.registry.require_fairness_gates,
+        reason=f"fairness gates failed: {inp.fairness_reason}",
+        waived=f"fairness gates failed but are not required ({inp.fairness_reason})",
+    )
 
 
 def baseline_gate(inp: GateInput) -> GateVerdict:

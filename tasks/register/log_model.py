@@ -3,6 +3,7 @@
 Called inside an MLflow run the caller started (it logs params, metrics and plots around it).
 Nothing is pickled: the model is this package's `pyfunc_model.py`, the weights are safetensors.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,15 @@ MODEL_NAME_IN_RUN = "model"
 CARD_FILE = "model_card.md"
 # What the logged model needs at load time, pinned to the versions installed here.
 REQUIRED_PACKAGES = (
-    "torch", "tokenizers", "safetensors", "pandas", "pyarrow", "numpy", "pydantic", "scikit-learn", "mlflow",
+    "torch",
+    "tokenizers",
+    "safetensors",
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "pydantic",
+    "scikit-learn",
+    "mlflow",
 )
 
 
@@ -85,13 +94,18 @@ def log_and_register(
 
 def bundle_tags(bundle_dir: Path, tags: dict[str, str]) -> dict[str, str]:
     """`tags` as strings plus the bundle's `tokenizer_hash` and `weights_hash`."""
-    return {**{key: str(value) for key, value in tags.items()},
-            "tokenizer_hash": file_hash(Path(bundle_dir) / "tokenizer.json"),
-            "weights_hash": file_hash(Path(bundle_dir) / "model.safetensors")}
+    return {
+        **{key: str(value) for key, value in tags.items()},
+        "tokenizer_hash": file_hash(Path(bundle_dir) / "tokenizer.json"),
+        "weights_hash": file_hash(Path(bundle_dir) / "model.safetensors"),
+    }
 
 
 def create_version(
-    bundle_dir: Path, model_name: str, signature_example: pd.DataFrame, tags: dict[str, str],
+    bundle_dir: Path,
+    model_name: str,
+    signature_example: pd.DataFrame,
+    tags: dict[str, str],
 ) -> RegisteredVersion:
     """Log `bundle_dir` as a pyfunc in the active run and create a version of `model_name` from it
     whose tags (`tags` + `bundle_tags`) are set in the same call that creates it, so a version is
@@ -123,13 +137,17 @@ def create_version(
     version_id = str(registered.version)
     mlflow.set_tags(all_tags)
     return RegisteredVersion(
-        name=model_name, version=version_id, run_id=run.info.run_id,
-        model_uri=f"models:/{model_name}/{version_id}", logged_model_uri=info.model_uri,
+        name=model_name,
+        version=version_id,
+        run_id=run.info.run_id,
+        model_uri=f"models:/{model_name}/{version_id}",
+        logged_model_uri=info.model_uri,
     )
 
 
-def document_version(model_name: str, version_id: str, bundle_dir: Path, card_md: str | CardInput,
-                     extra_artifacts: dict[str, Path]) -> None:
+def document_version(
+    model_name: str, version_id: str, bundle_dir: Path, card_md: str | CardInput, extra_artifacts: dict[str, Path]
+) -> None:
     """Attach the papers of version `version_id` of `model_name`, in its run (active): the model card
     (rendered with the version number and the bundle's tokenizer when a `CardInput`) as version and
     registered-model description and as `model_card.md`, and each extra file or folder under the
@@ -138,9 +156,11 @@ def document_version(model_name: str, version_id: str, bundle_dir: Path, card_md
         from tokenizers import Tokenizer
 
         path = Path(bundle_dir) / "tokenizer.json"
-        tokenizer = {"vocab_size": Tokenizer.from_file(str(path)).get_vocab_size(),
-                     "tokenizer_hash (sha256 of the bundle's tokenizer.json, as the tag)": file_hash(path),
-                     **card_md.tokenizer}
+        tokenizer = {
+            "vocab_size": Tokenizer.from_file(str(path)).get_vocab_size(),
+            "tokenizer_hash (sha256 of the bundle's tokenizer.json, as the tag)": file_hash(path),
+            **card_md.tokenizer,
+        }
         card_md = render_model_card(card_md.model_copy(update={"version": version_id, "tokenizer": tokenizer}))
     client = MlflowClient()
     description = registry_description(card_md)  # within MLflow's 5,000-character column

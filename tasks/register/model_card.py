@@ -3,6 +3,7 @@
 `render_model_card` is a pure function of a typed `CardInput`; the caller gathers the figures
 (manifests, training params, test metrics, the corpus and model audit reports).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,7 +59,9 @@ class CardInput(BaseModel):
     dataset_uris: list[str] = Field(default_factory=list)
     input_manifest_hashes: dict[str, str] = Field(default_factory=dict, description="stage -> manifest content hash")
     code_version: str = ""
-    code_version_covers: str = Field(default="", description="what the code-version hash covers, e.g. tasks/common+train")
+    code_version_covers: str = Field(
+        default="", description="what the code-version hash covers, e.g. tasks/common+train"
+    )
 
 
 def render_model_card(card: CardInput) -> str:
@@ -69,18 +72,21 @@ def render_model_card(card: CardInput) -> str:
     if card.description:
         parts += [card.description, ""]
     code_label = f"code version ({card.code_version_covers})" if card.code_version_covers else "code version"
-    parts += _section("Overview", _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version,
-                                        code_label: card.code_version}))
+    parts += _section(
+        "Overview",
+        _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version, code_label: card.code_version}),
+    )
     data = {"dataset manifest hash": card.dataset_manifest_hash, **{f"rows ({k})": v for k, v in card.rows.items()}}
     parts += _section("Data", _kv(data))
     parts += _section("Tokenizer", _kv(card.tokenizer))
-    parts += _section("Training parameters", _table([{"parameter": k, "value": v}
-                                                     for k, v in _flatten(card.training_params).items()]))
+    parts += _section(
+        "Training parameters", _table([{"parameter": k, "value": v} for k, v in _flatten(card.training_params).items()])
+    )
     parts += _section("Metrics", _kv({k: _num(v) for k, v in sorted(card.metrics.items())}))
     parts += card_section(card.metrics, card.kind)
     parts += _section("Metrics per group", _table(card.group_metrics))
     parts += _section("Model audit gates", _gates(card.model_gates))
-    audit_lines = ([card.corpus_audit_headline, ""] if card.corpus_audit_headline else [])
+    audit_lines = [card.corpus_audit_headline, ""] if card.corpus_audit_headline else []
     flagged = [g for g in card.corpus_gates if not g.passed]
     audit_lines += [f"Gates: {len(card.corpus_gates) - len(flagged)} passed, {len(flagged)} failed or warned."]
     if flagged:
@@ -101,8 +107,10 @@ def group_metric_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     per group: `axis`, `group`, `n` and one column per metric, "value [low, high]"."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
-        row = rows.setdefault((str(record.get("axis", "")), str(record.get("group", ""))),
-                              {"axis": record.get("axis", ""), "group": record.get("group", ""), "n": record.get("n", "")})
+        row = rows.setdefault(
+            (str(record.get("axis", "")), str(record.get("group", ""))),
+            {"axis": record.get("axis", ""), "group": record.get("group", ""), "n": record.get("n", "")},
+        )
         value, low, high = record.get("value"), record.get("ci_low"), record.get("ci_high")
         cell = "-" if value is None else f"{value:.3f}"
         if value is not None and low is not None and high is not None:
@@ -160,17 +168,39 @@ def _table(records: list[dict[str, Any]]) -> list[str]:
 def _gates(gates: list[GateResult]) -> list[str]:
     if not gates:
         return []
-    rows = [_row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]), "|---|---|---|---|---|---|---|"]
-    rows += [_row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action,
-                   _num(g.message or "-")]) for g in gates]
+    rows = [
+        _row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]),
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows += [
+        _row(
+            [
+                g.name,
+                g.metric or "-",
+                _num(g.value),
+                _num(g.threshold),
+                "yes" if g.passed else "NO",
+                g.action,
+                _num(g.message or "-"),
+            ]
+        )
+        for g in gates
+    ]
     return rows
 
 
 # MLflow keeps a version's / registered model's description in a varchar(5000) column (PostgreSQL
 # enforces it; SQLite does not): the card is shortened for it, least needed sections first.
 DESCRIPTION_LIMIT = 5000
-OPTIONAL_SECTIONS = ("Training parameters", "Lineage", "Tokenizer", "Corpus audit", "Intended use",
-                     "Limitations", "Data")
+OPTIONAL_SECTIONS = (
+    "Training parameters",
+    "Lineage",
+    "Tokenizer",
+    "Corpus audit",
+    "Intended use",
+    "Limitations",
+    "Data",
+)
 
 
 def registry_description(card_md: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -185,8 +215,10 @@ def registry_description(card_md: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
     def assemble() -> str:
         kept = [s for s, t in zip(sections, titles) if t not in dropped]
-        note = (f"\n_Left out here (MLflow descriptions hold {limit:,} characters): {', '.join(dropped)}; "
-                "the whole card is the run's artifact `model_card.md`._\n")
+        note = (
+            f"\n_Left out here (MLflow descriptions hold {limit:,} characters): {', '.join(dropped)}; "
+            "the whole card is the run's artifact `model_card.md`._\n"
+        )
         return "\n## ".join([head, *kept]).rstrip("\n") + "\n" + note
 
     for title in OPTIONAL_SECTIONS:

@@ -1,4 +1,5 @@
 """Prefect task of the register stage: log the pyfunc with its card and papers, then move an alias."""
+
 from __future__ import annotations
 
 import json
@@ -113,8 +114,14 @@ def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outco
                 fault_point("register")
                 version = keep_lowest(client, name, record.cache_key, created.version)
                 if version != created.version:
-                    return RegisterOutcome(name=name, version=version, alias="none", reused=True, fairness=verdict,
-                                           reason="registered at the same time by another run, which finishes it")
+                    return RegisterOutcome(
+                        name=name,
+                        version=version,
+                        alias="none",
+                        reused=True,
+                        fairness=verdict,
+                        reason="registered at the same time by another run, which finishes it",
+                    )
             document_version(name, version, Path(record.bundle_dir), card, extra)
         set_state(client, name, version, DOCUMENTED)
         state = DOCUMENTED
@@ -123,20 +130,42 @@ def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outco
     cfg = job.evaluate.model_copy(update={"metric": outcome.metric, "higher_is_better": outcome.higher_is_better})
     fairness = outcome.fairness_passed or not job.registry.require_fairness_gates
     decision = finish_alias(
-        client, name, version, state,
-        lambda: decide_alias(client, name, version, outcome.metrics, fairness, outcome.fairness_reason, cfg,
-                             job.registry, champion_on_split=outcome.champion_metrics),
-        outcome.metrics, Path(job.alias_log))
-    return RegisterOutcome(name=name, version=version, alias=decision.alias, reason=decision.reason, reused=False,
-                           markdown=decision.to_markdown(), fairness=verdict)
+        client,
+        name,
+        version,
+        state,
+        lambda: decide_alias(
+            client,
+            name,
+            version,
+            outcome.metrics,
+            fairness,
+            outcome.fairness_reason,
+            cfg,
+            job.registry,
+            champion_on_split=outcome.champion_metrics,
+        ),
+        outcome.metrics,
+        Path(job.alias_log),
+    )
+    return RegisterOutcome(
+        name=name,
+        version=version,
+        alias=decision.alias,
+        reason=decision.reason,
+        reused=False,
+        markdown=decision.to_markdown(),
+        fairness=verdict,
+    )
 
 
 def _verdict(outcome: EvalOutcome) -> str:
     return f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
 
 
-def _registration(client: MlflowClient, job: RegisterJob, record: TrainRecord,
-                  outcome: EvalOutcome) -> tuple[list[Any], str, RegisterOutcome | None]:
+def _registration(
+    client: MlflowClient, job: RegisterJob, record: TrainRecord, outcome: EvalOutcome
+) -> tuple[list[Any], str, RegisterOutcome | None]:
     """The versions of this training (and weights), the state of the lowest, and the outcome when
     that registration is complete (reused), else None."""
     name = job.registered_name
@@ -146,9 +175,18 @@ def _registration(client: MlflowClient, job: RegisterJob, record: TrainRecord,
     if state != COMPLETE:
         return found, state, None
     aliases = ", ".join(client.get_model_version(name, version).aliases) or "none"
-    return found, state, RegisterOutcome(name=name, version=version, alias=aliases, reused=True,
-                                         reason="already registered from this exact training run",
-                                         fairness=_verdict(outcome))
+    return (
+        found,
+        state,
+        RegisterOutcome(
+            name=name,
+            version=version,
+            alias=aliases,
+            reused=True,
+            reason="already registered from this exact training run",
+            fairness=_verdict(outcome),
+        ),
+    )
 
 
 def finished_registration(job: RegisterJob) -> RegisterOutcome | None:
@@ -158,40 +196,62 @@ def finished_registration(job: RegisterJob) -> RegisterOutcome | None:
     return _registration(MlflowClient(), job, record, outcome)[2]
 
 
-def _papers(job: RegisterJob, record: TrainRecord, outcome: EvalOutcome,
-            papers: Path) -> tuple[CardInput, dict[str, str], dict[str, Path], pd.DataFrame]:
+def _papers(
+    job: RegisterJob, record: TrainRecord, outcome: EvalOutcome, papers: Path
+) -> tuple[CardInput, dict[str, str], dict[str, Path], pd.DataFrame]:
     """The model card, version tags, extra artifacts (downloaded into `papers`) and the input
     example of one registration."""
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
     clean, audit, tokens = (DatasetHandle(job.stage_uris[s]) for s in ("clean", "audit", "tokens"))
     audit_report = _read_json(audit, "report.json")
     splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
-    hashes = {name: DatasetHandle(uri).require_manifest().content_hash for name, uri in job.stage_uris.items()
-              if DatasetHandle(uri).read_manifest() is not None}
+    hashes = {
+        name: DatasetHandle(uri).require_manifest().content_hash
+        for name, uri in job.stage_uris.items()
+        if DatasetHandle(uri).read_manifest() is not None
+    }
     code = code_version("train", "evaluate", "register")  # one figure on the card and the tags
     card = CardInput(
-        model_name=job.registered_name, kind=job.model.kind, pipeline=job.pipeline, description=job.description
-        + (f"\n\n{job.registry.description}" if job.registry.description else ""),
-        dataset_manifest_hash=hashes.get("clean", ""), rows=splits,
+        model_name=job.registered_name,
+        kind=job.model.kind,
+        pipeline=job.pipeline,
+        description=job.description + (f"\n\n{job.registry.description}" if job.registry.description else ""),
+        dataset_manifest_hash=hashes.get("clean", ""),
+        rows=splits,
         training_params=job.model.model_dump(mode="json"),
         metrics=outcome.metrics,
         group_metrics=group_metric_rows((outcome.model_audit or {}).get("records", [])),
-        model_gates=[GateResult(name="fairness", passed=outcome.fairness_passed, message=outcome.fairness_reason,
-                                action="gates champion" if job.registry.require_fairness_gates else "warn")],
+        model_gates=[
+            GateResult(
+                name="fairness",
+                passed=outcome.fairness_passed,
+                message=outcome.fairness_reason,
+                action="gates champion" if job.registry.require_fairness_gates else "warn",
+            )
+        ],
         corpus_audit_headline=audit.require_manifest().counters.get("headline", "") if hashes.get("audit") else "",
         corpus_gates=[GateResult.model_validate(g) for g in audit_report.get("gates", [])],
-        dataset_uris=[clean.uri, tokens.uri], input_manifest_hashes=hashes, code_version=code,
+        dataset_uris=[clean.uri, tokens.uri],
+        input_manifest_hashes=hashes,
+        code_version=code,
         code_version_covers="tasks/common, train, evaluate, register",
     )
-    tags = {"pipeline": job.pipeline, "dataset_manifest_hash": hashes.get("clean", ""),
-            "tokens_hash": hashes.get("tokens", ""), "audit_hash": hashes.get("audit", ""),
-            "code_version": code, "eval_cache_key": outcome.cache_key, "train_cache_key": record.cache_key,
-            **job.registry.tags}
+    tags = {
+        "pipeline": job.pipeline,
+        "dataset_manifest_hash": hashes.get("clean", ""),
+        "tokens_hash": hashes.get("tokens", ""),
+        "audit_hash": hashes.get("audit", ""),
+        "code_version": code,
+        "eval_cache_key": outcome.cache_key,
+        "train_cache_key": record.cache_key,
+        **job.registry.tags,
+    }
     mitigated = [storage.join(tokens.uri, n) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
     evaluator = evaluator_for(job.model.kind)
-    example = evaluator.input_example(first_part.select(
-        [c for c in evaluator.input_columns if c in first_part.column_names]).to_pandas())
+    example = evaluator.input_example(
+        first_part.select([c for c in evaluator.input_columns if c in first_part.column_names]).to_pandas()
+    )
     extra = {"corpus_audit": storage.download(audit.uri, papers / "audit")} if hashes.get("audit") else {}
     extra["evaluation"] = storage.download(storage.join(evaluation.uri, REPORT_NAME), papers / REPORT_NAME)
     if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation

@@ -5,6 +5,7 @@ MLflow stores this source file, the `tasks` package (as `code_paths`) and the bu
 Loading runs this file, then `load_context` rebuilds the model from the bundle with
 `tasks.train.bundle.load_predictor`: nothing is pickled or unpickled.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,10 @@ class CorpusmillModel(PythonModel):
         self.predictor = load_predictor(Path(context.artifacts["bundle"]), device="cpu")
 
     def predict(
-        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None,
+        self,
+        context: PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Predictions for `model_input` (a DataFrame, or anything pandas can turn into one)."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)

@@ -11,6 +11,7 @@ A re-run finds the version by its training's cache key and does the steps after 
 Concurrency: the caller holds a lock file per registered model (one workspace); for runs that do
 not share it (clients of one MLflow server), `keep_lowest` leaves one version per training.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,7 +34,9 @@ CREATED, DOCUMENTED, DECIDED, ALIASED, COMPLETE = "created", "documented", "deci
 ORDER = (CREATED, DOCUMENTED, DECIDED, ALIASED, COMPLETE)
 
 
-def versions_of_training(client: MlflowClient, name: str, train_key: str, weights: str | None = None) -> list[ModelVersion]:
+def versions_of_training(
+    client: MlflowClient, name: str, train_key: str, weights: str | None = None
+) -> list[ModelVersion]:
     """Versions of `name` registered from the training with cache key `train_key` (and, when given,
     weights hash `weights`: a bundle retrained under the same key is another version), lowest first."""
     query = f"name = '{name}' and tag.train_cache_key = '{train_key}'"
@@ -73,8 +76,15 @@ def keep_lowest(client: MlflowClient, name: str, train_key: str, mine: str) -> s
     return winner
 
 
-def finish_alias(client: MlflowClient, name: str, version: str, state: str, decide: Callable[[], AliasDecision],
-                 metrics: dict[str, float], log_path: Path) -> AliasDecision:
+def finish_alias(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    state: str,
+    decide: Callable[[], AliasDecision],
+    metrics: dict[str, float],
+    log_path: Path,
+) -> AliasDecision:
     """Do the alias steps still missing for a version in `state` (documented or later): decide
     (with `decide`, once: the decision is stored in the version's tags), point the alias, log it.
     Returns the decision."""

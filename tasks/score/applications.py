@@ -6,6 +6,7 @@ Prefect flow of its own name calling `score_application`) plus one line here. Co
 `corpusmill run`, the deployments and the run summary read this registry; nothing here imports
 Prefect (the config is loaded before Prefect's environment is set).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -38,8 +39,15 @@ class Application:
         return _load(self.report)(pipeline, result) if self.report else ""
 
 
-APPLICATIONS: dict[str, Application] = {app.name: app for app in (
-    Application("recommendations", "users", "flows.score_recommendations:score_recommendations_flow",
-                report="tasks.score.recommendations:scoring_markdown"),  # rows and distinct users per scored window
-    Application("summaries", "documents", "flows.score_summaries:score_summaries_flow"),
-)}
+APPLICATIONS: dict[str, Application] = {
+    app.name: app
+    for app in (
+        Application(
+            "recommendations",
+            "users",
+            "flows.score_recommendations:score_recommendations_flow",
+            report="tasks.score.recommendations:scoring_markdown",
+        ),  # rows and distinct users per scored window
+        Application("summaries", "documents", "flows.score_summaries:score_summaries_flow"),
+    )
+}

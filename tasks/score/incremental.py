@@ -4,6 +4,7 @@ Input: a folder of Parquet partitions (`<name>.parquet`, e.g. one per day). Outp
 `<out>/model_version=<v>/<name>.parquet`, one per scored input partition, each written atomically,
 plus `_manifest.json` listing every output partition. Re-running the same window writes nothing.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -64,8 +65,13 @@ def pending_partitions(input_uri: str, output_uri: str, model_version: str) -> l
 
 
 def score_partition(
-    predict: Callable[[pd.DataFrame], pd.DataFrame], input_uri: str, partition: str,
-    output_uri: str, model_name: str, model_version: str, batch_rows: int,
+    predict: Callable[[pd.DataFrame], pd.DataFrame],
+    input_uri: str,
+    partition: str,
+    output_uri: str,
+    model_name: str,
+    model_version: str,
+    batch_rows: int,
 ) -> ScoredPartition:
     """Score one input partition in batches and write its output partition atomically.
 
@@ -106,12 +112,18 @@ def update_scores_manifest(output_uri: str, model_name: str) -> ScoresManifest:
                 continue
             with fs.open(found, "rb") as handle:
                 rows = pq.ParquetFile(handle).metadata.num_rows
-            partitions.append(ScoredPartition(
-                input=posixpath.basename(found), output=found,
-                model_version=version_dir.split("=", 1)[1], rows=rows,
-            ))
+            partitions.append(
+                ScoredPartition(
+                    input=posixpath.basename(found),
+                    output=found,
+                    model_version=version_dir.split("=", 1)[1],
+                    rows=rows,
+                )
+            )
     manifest = ScoresManifest(
-        model_name=model_name, partitions=partitions, rows=sum(p.rows for p in partitions),
+        model_name=model_name,
+        partitions=partitions,
+        rows=sum(p.rows for p in partitions),
         updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     storage.write_atomic(fs, posixpath.join(path, MANIFEST_NAME), manifest.model_dump_json(indent=2).encode("utf-8"))

@@ -1,4 +1,5 @@
 """Prefect tasks of batch scoring: resolve the alias, list new partitions, score one partition."""
+
 from __future__ import annotations
 
 from datetime import datetime, UTC
@@ -10,8 +11,13 @@ from prefect.cache_policies import NONE
 
 from tasks.common.retry import storage_task_options
 from tasks.score.incremental import (
-    ScoredPartition, ScoresManifest, list_partitions, pending_partitions, score_partition,
-    update_scores_manifest, write_input_partition,
+    ScoredPartition,
+    ScoresManifest,
+    list_partitions,
+    pending_partitions,
+    score_partition,
+    update_scores_manifest,
+    write_input_partition,
 )
 from tasks.score.recommendations import is_event_partition, score_window
 
@@ -30,7 +36,12 @@ def pending_partitions_task(input_uri: str, output_uri: str, model_version: str)
 
 @task(name="score-partition", cache_policy=NONE, **storage_task_options())
 def score_partition_task(
-    model_name: str, model_version: str, input_uri: str, partition: str, output_uri: str, batch_rows: int,
+    model_name: str,
+    model_version: str,
+    input_uri: str,
+    partition: str,
+    output_uri: str,
+    batch_rows: int,
 ) -> ScoredPartition:
     """Load the registered pyfunc and score one input partition into one output partition
     (a window of interaction events: the users active in it, `recommendations.py`)."""

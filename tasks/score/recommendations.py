@@ -17,6 +17,7 @@ with `user_id, items, scores, fallback, window, window_events, model_name, model
 scored_at`, written atomically; a window already scored by this version is not scored again.
 A partition with a `history` column (or no `item_id`) is scored row by row instead (`incremental.py`).
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -83,16 +84,22 @@ def window_histories(input_uri: str, partition: str) -> tuple[list[str], list[li
         frame = events.to_pandas()
         frame["window"], frame["row"] = order, range(len(frame))
         frames.append(frame)
-    events = pd.concat(frames, ignore_index=True).sort_values(["window", "ts", "row"], kind="stable", na_position="first")
+    events = pd.concat(frames, ignore_index=True).sort_values(
+        ["window", "ts", "row"], kind="stable", na_position="first"
+    )
     grouped = events.groupby("user_id", sort=False)["item_id"].apply(list).to_dict()
     return users, [grouped.get(u, []) for u in users], {u: int(counts.get(u, 0)) for u in users}
 
 
-def score_window(predictor: Any, input_uri: str, partition: str, output_uri: str, model_name: str, model_version: str) -> ScoredPartition:
+def score_window(
+    predictor: Any, input_uri: str, partition: str, output_uri: str, model_name: str, model_version: str
+) -> ScoredPartition:
     """Recommend for the users active in one window (see the module docstring) with a
     `RecommenderPredictor`; write `<output>/model_version=<v>/<partition>` atomically."""
     users, new_items, counts = window_histories(input_uri, partition)
-    predictions = predictor.recommend(users, new_items) if users else pd.DataFrame({"items": [], "scores": [], "fallback": []})
+    predictions = (
+        predictor.recommend(users, new_items) if users else pd.DataFrame({"items": [], "scores": [], "fallback": []})
+    )
     frame = pd.DataFrame({"user_id": users}).join(predictions.reset_index(drop=True))
     frame["window"] = posixpath.splitext(partition)[0]
     frame["window_events"] = [counts[u] for u in users]
@@ -107,10 +114,17 @@ def score_window(predictor: Any, input_uri: str, partition: str, output_uri: str
 def scoring_markdown(pipeline: str, result: dict[str, Any]) -> str:
     """A scoring run's result (from `score_application`) -> Markdown: rows scored, distinct users,
     model version and output path per new window."""
-    lines = [f"### {pipeline}: recommendations by {result['model']} v{result['version']}", "",
-             (f"{result['new_rows']} row(s) scored in {len(result['new_partitions'])} new window(s); "
-              f"{result['total_rows']} rows in {result['output']}"), "",
-             "| window | rows | users | output |", "|---|---|---|---|"]
+    lines = [
+        f"### {pipeline}: recommendations by {result['model']} v{result['version']}",
+        "",
+        (
+            f"{result['new_rows']} row(s) scored in {len(result['new_partitions'])} new window(s); "
+            f"{result['total_rows']} rows in {result['output']}"
+        ),
+        "",
+        "| window | rows | users | output |",
+        "|---|---|---|---|",
+    ]
     for name in result["new_partitions"]:
         target = output_path(result["output"], result["version"], name)
         fs, path = fsspec.core.url_to_fs(target)

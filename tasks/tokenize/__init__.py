@@ -3,14 +3,20 @@ deterministic stratified train/validation/test splits by id hash.
 
 The names below are loaded on first use (PEP 562), so that importing `tasks.tokenize.config` (the
 config parser does) does not import the tokenizer trainer and torch."""
+
 from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "SplitConfig": "tasks.tokenize.config", "TokenizeConfig": "tasks.tokenize.config",
-    "encode_table": "tasks.tokenize.encode", "encode_texts": "tasks.tokenize.encode",
-    "assign_splits": "tasks.tokenize.split", "attach_splits": "tasks.tokenize.split", "split_table": "tasks.tokenize.split",
-    "tokenizer_hash": "tasks.tokenize.trainer", "train_tokenizer": "tasks.tokenize.trainer",
+    "SplitConfig": "tasks.tokenize.config",
+    "TokenizeConfig": "tasks.tokenize.config",
+    "encode_table": "tasks.tokenize.encode",
+    "encode_texts": "tasks.tokenize.encode",
+    "assign_splits": "tasks.tokenize.split",
+    "attach_splits": "tasks.tokenize.split",
+    "split_table": "tasks.tokenize.split",
+    "tokenizer_hash": "tasks.tokenize.trainer",
+    "train_tokenizer": "tasks.tokenize.trainer",
 }
 __all__ = sorted(_EXPORTS)
 

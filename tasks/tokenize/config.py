@@ -1,4 +1,5 @@
 """Typed configuration of the tokenize stage (YAML sections `tokenize:` and `split:`)."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -11,6 +11,7 @@ normal forms (NFKC, ...) and the CJK-isolating `Split` pre-tokenizer. The ids ar
 Rust work is ~15 % smaller on English text (`bench/tokenize.py`). A tokenizer whose pipeline has
 none of those steps is used as it is.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,9 @@ def ascii_variant(tokenizer: Tokenizer) -> Tokenizer | None:
         normalizer["normalizers"] = kept
     pre = spec.get("pre_tokenizer")
     if pre and pre["type"] == "Sequence":
-        kept = [p for p in pre["pretokenizers"] if not (p["type"] == "Split" and p["pattern"].get("Regex") == CJK_PATTERN)]
+        kept = [
+            p for p in pre["pretokenizers"] if not (p["type"] == "Split" and p["pattern"].get("Regex") == CJK_PATTERN)
+        ]
         dropped += len(pre["pretokenizers"]) - len(kept)
         pre["pretokenizers"] = kept
     return Tokenizer.from_str(json.dumps(spec)) if dropped else None
@@ -54,8 +57,13 @@ def _ids(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
     return [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
 
 
-def encode_texts(texts: list[str], tokenizer: Tokenizer, max_length: int,
-                 ascii_tokenizer: Tokenizer | None = None, is_ascii: np.ndarray | None = None) -> pa.ListArray:
+def encode_texts(
+    texts: list[str],
+    tokenizer: Tokenizer,
+    max_length: int,
+    ascii_tokenizer: Tokenizer | None = None,
+    is_ascii: np.ndarray | None = None,
+) -> pa.ListArray:
     """Texts -> `list<int32>` array of each text's first `max_length` token ids ("" -> []).
     With `ascii_tokenizer` (from `ascii_variant`) and the `is_ascii` mask, ASCII rows go through it."""
     if ascii_tokenizer is None or is_ascii is None or not is_ascii.any():
@@ -78,8 +86,13 @@ def encode_texts(texts: list[str], tokenizer: Tokenizer, max_length: int,
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
 
 
-def encode_table(table: pa.Table, tokenizer: Tokenizer, cfg: TokenizeConfig, text_column: str = "text",
-                 batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.Table:
+def encode_table(
+    table: pa.Table,
+    tokenizer: Tokenizer,
+    cfg: TokenizeConfig,
+    text_column: str = "text",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> pa.Table:
     """Table with a string `text_column` + trained tokenizer -> the same table plus `input_ids`
     (`list<int32>`, at most `cfg.max_length` ids, no special tokens added) and `length` (int32).
     Null or empty text gives an empty list. Rows are encoded `batch_rows` at a time, which bounds

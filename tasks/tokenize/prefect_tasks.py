@@ -1,4 +1,5 @@
 """Prefect tasks of the tokenize stage: train the tokenizer, split by id hash, encode shard by shard."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,8 +17,14 @@ from tasks.audit.config import AuditConfig
 from tasks.audit.corpus import AuditCounts, count_shard, merge_counts
 from tasks.audit.corpus_report import AuditReport, build_report
 from tasks.audit.mitigated import (
-    MITIGATED_JSON, MITIGATED_MD, audit_columns, mitigated_markdown, mitigation_headline, train_counterfactuals,
-    train_rows, train_weights,
+    MITIGATED_JSON,
+    MITIGATED_MD,
+    audit_columns,
+    mitigated_markdown,
+    mitigation_headline,
+    train_counterfactuals,
+    train_rows,
+    train_weights,
 )
 from tasks.common.dataset import DatasetHandle, PartResult, iter_part_batches, read_part
 from tasks.tokenize.config import SplitConfig, TokenizeConfig
@@ -84,9 +91,17 @@ def mitigation_weights_task(part_uris: list[str], splits_uri: str, cfg: AuditCon
 
 
 @task(name="encode-shard", cache_policy=NONE, **storage_task_options())
-def encode_shard_task(in_uri: str, tokenizer_path: str, splits_uri: str, cfg: TokenizeConfig,
-                      out_uri: str, key: str, part: str, weights_uri: str | None = None,
-                      counterfactual: AuditConfig | None = None) -> PartResult:
+def encode_shard_task(
+    in_uri: str,
+    tokenizer_path: str,
+    splits_uri: str,
+    cfg: TokenizeConfig,
+    out_uri: str,
+    key: str,
+    part: str,
+    weights_uri: str | None = None,
+    counterfactual: AuditConfig | None = None,
+) -> PartResult:
     """One clean part -> the same rows plus `split`, `input_ids` (list<int32>), `length` and `weight`.
 
     With `weights_uri` (`id, weight`), rows take those weights (1 where absent); with
@@ -108,13 +123,18 @@ def encode_shard_task(in_uri: str, tokenizer_path: str, splits_uri: str, cfg: To
         counters["counterfactual_rows"] = copies.num_rows
     if weights_uri is not None:
         table = table.join(read_part(weights_uri), "id", join_type="left outer").sort_by("id")
-        table = table.set_column(table.schema.get_field_index("weight"), "weight",
-                                 pc.fill_null(table["weight"], 1.0).cast(pa.float32()))
+        table = table.set_column(
+            table.schema.get_field_index("weight"), "weight", pc.fill_null(table["weight"], 1.0).cast(pa.float32())
+        )
     else:
         table = table.append_column("weight", pa.array([1.0] * table.num_rows, pa.float32()))
     encoded = encode_table(table, tokenizer, cfg)
-    counts = {**counters, "rows": encoded.num_rows, "tokens": int(pc.sum(encoded["length"]).as_py() or 0),
-              "splits": {row["values"]: row["counts"] for row in pc.value_counts(encoded["split"]).to_pylist()}}
+    counts = {
+        **counters,
+        "rows": encoded.num_rows,
+        "tokens": int(pc.sum(encoded["length"]).as_py() or 0),
+        "splits": {row["values"]: row["counts"] for row in pc.value_counts(encoded["split"]).to_pylist()},
+    }
     return out.write_part(key, part, [encoded], counters=counts)
 
 
@@ -129,8 +149,9 @@ def audit_tokens_shard_task(uri: str, cfg: AuditConfig, weighted: bool) -> Audit
 
 
 @task(name="write-mitigated-audit", cache_policy=NONE)
-def write_mitigated_audit_task(counts: list[AuditCounts], before_uri: str, cfg: AuditConfig, mitigation: str,
-                               out_uri: str, key: str) -> tuple[str, list[str]]:
+def write_mitigated_audit_task(
+    counts: list[AuditCounts], before_uri: str, cfg: AuditConfig, mitigation: str, out_uri: str, key: str
+) -> tuple[str, list[str]]:
     """Build the audit of the mitigated train split, write `audit_mitigated.json` / `.md` into the
     tokens work area; the clean corpus' `report.json` is read from `before_uri` (the audit dataset).
     Returns (headline before -> after, extra file names)."""
@@ -140,6 +161,7 @@ def write_mitigated_audit_task(counts: list[AuditCounts], before_uri: str, cfg: 
         before = AuditReport.model_validate_json(handle.read())
     after = build_report(merge_counts(counts, cfg.npmi_vocab_size), None, cfg)
     out.write_atomic_bytes(out.work_file(key, MITIGATED_JSON), after.model_dump_json(indent=2).encode("utf-8"))
-    out.write_atomic_bytes(out.work_file(key, MITIGATED_MD),
-                           mitigated_markdown(before, after, mitigation, cfg).encode("utf-8"))
+    out.write_atomic_bytes(
+        out.work_file(key, MITIGATED_MD), mitigated_markdown(before, after, mitigation, cfg).encode("utf-8")
+    )
     return mitigation_headline(before, after, mitigation, cfg), [MITIGATED_JSON, MITIGATED_MD]

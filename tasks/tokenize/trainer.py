@@ -17,6 +17,7 @@ touches the rarest pieces), rounds scores to `UNIGRAM_SCORE_DECIMALS` and orders
 piece). What remains is last-bit EM noise (~1e-11) landing on a rounding boundary: about 1e-8 per
 piece, so in practice the same corpus gives the same tokenizer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,9 @@ def _metaspace_pre_tokenizer(cfg: TokenizeConfig) -> pre_tokenizers.PreTokenizer
     """`▁`-marked words, punctuation isolated, CJK characters isolated when `cjk_split` (or
     every character for `char`)."""
     if cfg.kind == "char":  # no `▁` before the first word: Chinese rows need no extra token
-        return pre_tokenizers.Sequence([pre_tokenizers.Metaspace(prepend_scheme="never"),
-                                        pre_tokenizers.Split(Regex(r"."), behavior="isolated")])
+        return pre_tokenizers.Sequence(
+            [pre_tokenizers.Metaspace(prepend_scheme="never"), pre_tokenizers.Split(Regex(r"."), behavior="isolated")]
+        )
     steps: list[pre_tokenizers.PreTokenizer] = [pre_tokenizers.Metaspace()]
     if cfg.cjk_split:
         steps.append(pre_tokenizers.Split(CJK_CHAR, behavior="isolated"))
@@ -64,8 +66,9 @@ def build_untrained(cfg: TokenizeConfig) -> tuple[Tokenizer, trainers.Trainer]:
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(min_frequency=cfg.min_frequency,
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), **common)
+        trainer = trainers.BpeTrainer(
+            min_frequency=cfg.min_frequency, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), **common
+        )
     elif cfg.kind in ("bpe", "wordpiece"):  # wordpiece: BPE-trained vocabulary, see _canonical
         tokenizer = Tokenizer(models.BPE(unk_token=UNK))
         tokenizer.decoder = decoders.Metaspace()

@@ -1,4 +1,5 @@
 """Examples -> batches: token tensors from Arrow list columns, and length-bucketed batch order."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

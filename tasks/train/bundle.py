@@ -5,6 +5,7 @@
 `meta.json` by the kind's code, then the weights are loaded with safetensors (after checking the
 recorded sizes and sha256). Nothing is pickled or unpickled.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,17 +41,32 @@ class Bundle:
     tokenizer: Tokenizer
 
 
-def save_bundle(out_dir: Path, kind_name: str, cfg: BaseModel, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer) -> Path:
+def save_bundle(
+    out_dir: Path, kind_name: str, cfg: BaseModel, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer
+) -> Path:
     """Write the four bundle files into `out_dir` (each atomically; `config.json` last, so a folder
     with `config.json` is complete). Returns `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"model.safetensors": write_tensors(out_dir / "model.safetensors", state_tensors(model)),
-             "meta.json": write_json(out_dir / "meta.json", meta),
-             "tokenizer.json": atomic_write(out_dir / "tokenizer.json", tokenizer.to_str().encode())}
-    vocab_size = model.state_dict()["embedding.weight"].shape[0] if "embedding.weight" in model.state_dict() else tokenizer.get_vocab_size()
-    write_json(out_dir / "config.json", {"kind": kind_name, "vocab_size": int(vocab_size), "config": cfg.model_dump(mode="json"),
-                                         "files": {name: d.model_dump() for name, d in files.items()}})
+    files = {
+        "model.safetensors": write_tensors(out_dir / "model.safetensors", state_tensors(model)),
+        "meta.json": write_json(out_dir / "meta.json", meta),
+        "tokenizer.json": atomic_write(out_dir / "tokenizer.json", tokenizer.to_str().encode()),
+    }
+    vocab_size = (
+        model.state_dict()["embedding.weight"].shape[0]
+        if "embedding.weight" in model.state_dict()
+        else tokenizer.get_vocab_size()
+    )
+    write_json(
+        out_dir / "config.json",
+        {
+            "kind": kind_name,
+            "vocab_size": int(vocab_size),
+            "config": cfg.model_dump(mode="json"),
+            "files": {name: d.model_dump() for name, d in files.items()},
+        },
+    )
     return out_dir
 
 

@@ -10,6 +10,7 @@ The last two checkpoints are kept. `state.json` (and `best.json`) record the siz
 the safetensors files; `load_checkpoint` checks them and falls back from a damaged last
 checkpoint to the previous one (removing the damaged one), with a warning naming file and cause.
 """
+
 from __future__ import annotations
 
 import json
@@ -142,10 +143,16 @@ def save_checkpoint(
     tmp = root / f".tmp-{name}"
     tmp.mkdir()
     opt_tensors, opt_rest = _optimizer_split(optimizer)
-    files = {"model.safetensors": write_tensors(tmp / "model.safetensors", state_tensors(model)).model_dump(),
-             "optimizer.safetensors": write_tensors(tmp / "optimizer.safetensors", opt_tensors | _rng_tensors()).model_dump()}
-    write_json(tmp / "state.json", {"trainer": asdict(state), "optimizer": opt_rest, "scheduler": scheduler.state_dict(),
-                                    "files": files})
+    files = {
+        "model.safetensors": write_tensors(tmp / "model.safetensors", state_tensors(model)).model_dump(),
+        "optimizer.safetensors": write_tensors(
+            tmp / "optimizer.safetensors", opt_tensors | _rng_tensors()
+        ).model_dump(),
+    }
+    write_json(
+        tmp / "state.json",
+        {"trainer": asdict(state), "optimizer": opt_rest, "scheduler": scheduler.state_dict(), "files": files},
+    )
     os.replace(tmp, root / name)
     previous = read_latest(root)
     write_json(root / LATEST, {"dir": name})
@@ -213,7 +220,11 @@ def intact_checkpoint(root: Path) -> Path | None:
                 write_json(root / LATEST, {"dir": folder.name})
             return folder
         nxt = candidates[i + 1].name if i + 1 < len(candidates) else None
-        then = f"falling back to the previous checkpoint {nxt}" if nxt else "no intact checkpoint left: training starts over"
+        then = (
+            f"falling back to the previous checkpoint {nxt}"
+            if nxt
+            else "no intact checkpoint left: training starts over"
+        )
         warn(f"checkpoint {problems[0]}; removed it, {then}")
         shutil.rmtree(folder, ignore_errors=True)
     return None
@@ -233,7 +244,9 @@ def load_checkpoint(
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     extra = load_file(str(folder / "optimizer.safetensors"))
     meta = json.loads((folder / "state.json").read_text())
-    optimizer.load_state_dict(_optimizer_join({k: v for k, v in extra.items() if k.startswith("state.")}, meta["optimizer"]))
+    optimizer.load_state_dict(
+        _optimizer_join({k: v for k, v in extra.items() if k.startswith("state.")}, meta["optimizer"])
+    )
     scheduler.load_state_dict(meta["scheduler"])
     torch.set_rng_state(extra["rng.torch"])
     cuda_states = [extra[f"rng.cuda.{i}"] for i in range(torch.cuda.device_count()) if f"rng.cuda.{i}" in extra]

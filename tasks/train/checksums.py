@@ -1,5 +1,6 @@
 """sha256 records of the files of a bundle or checkpoint folder, kept in the JSON beside them
 (`config.json` of a bundle, `state.json` of a checkpoint, `best.json` beside `best.safetensors`)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Device choice, autocast, seeding and moving batches: the only hardware-aware code of training."""
+
 from __future__ import annotations
 
 import contextlib

@@ -9,6 +9,7 @@ and takes every `world_size`-th example of each global batch, so `train.batch_si
 global batch and the LR schedule, the number of steps and (up to float summation order) the
 weights equal a one-process run; DDP averages the gradients. Rank 0 alone writes checkpoints.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,11 @@ class DistContext:
     @classmethod
     def from_env(cls) -> DistContext:
         """From torchrun's RANK / WORLD_SIZE / LOCAL_RANK (absent: one process)."""
-        return cls(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
-                   int(os.environ.get("LOCAL_RANK", "0")))
+        return cls(
+            int(os.environ.get("RANK", "0")),
+            int(os.environ.get("WORLD_SIZE", "1")),
+            int(os.environ.get("LOCAL_RANK", "0")),
+        )
 
     @property
     def active(self) -> bool:

@@ -15,6 +15,7 @@ Conventions every kind follows:
 - `meta` is JSON-able (label names, item vocabulary, special token ids ...): it is written to
   `meta.json` in the bundle and given back to `build` and `predictor` at load time.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -100,7 +101,9 @@ class ModelKind(ABC, Generic[CfgT]):
     config_class: ClassVar[type[BaseModel]]
     monitor: ClassVar[str]
     mode: ClassVar[Literal["max", "min"]]
-    promotion_metric: ClassVar[str | None] = None  # higher-is-better test metric promoting when `evaluate.metric` is unset; None: `monitor`/`mode`
+    promotion_metric: ClassVar[str | None] = (
+        None  # higher-is-better test metric promoting when `evaluate.metric` is unset; None: `monitor`/`mode`
+    )
 
     @classmethod
     def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:

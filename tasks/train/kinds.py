@@ -1,4 +1,5 @@
 """The registry of model kinds and the `ModelConfig` union parsed from YAML `models.<name>`."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any

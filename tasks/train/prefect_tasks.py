@@ -1,4 +1,5 @@
 """Prefect task of the train stage: one model, from the tokens dataset to a saved bundle + MLflow run."""
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,14 @@ def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, str]:
 
 def train_cache_key(job: TrainJob, tokens_hash: str) -> str:
     """The key of a training: tokens hash + model config + code version + pretrained LM's key."""
-    return stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"),
-                        "pretrained": job.pretrained_key})
+    return stable_hash(
+        {
+            "tokens": tokens_hash,
+            "model": job.model.model_dump(mode="json"),
+            "code": code_version("train"),
+            "pretrained": job.pretrained_key,
+        }
+    )
 
 
 def reusable_record(job: TrainJob, key: str) -> TrainRecord | None:
@@ -108,30 +115,55 @@ def train_one(job: TrainJob) -> TrainRecord:
     mlflow.set_experiment(experiment_id=ensure_experiment(job.experiment, Path(job.artifact_root)))
     tokenizer_hash = stable_hash(tokenizer.to_str())
     with training_run(checkpoints, job.registered_name) as run:  # a resumed training logs into the same run
-        mlflow.set_tags({"pipeline": job.pipeline, "model": job.model_name, "kind": job.model.kind,
-                         "dataset.tokens_hash": tokens_hash, "tokenizer_hash": tokenizer_hash,
-                         "code_version": code_version("train"), "cache_key": key})
+        mlflow.set_tags(
+            {
+                "pipeline": job.pipeline,
+                "model": job.model_name,
+                "kind": job.model.kind,
+                "dataset.tokens_hash": tokens_hash,
+                "tokenizer_hash": tokenizer_hash,
+                "code_version": code_version("train"),
+                "cache_key": key,
+            }
+        )
         if job.pretrained_key is not None:  # lineage of a ULMFiT start: the LM bundle and its training
-            mlflow.set_tags({"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")),
-                             "pretrained_lm.cache_key": job.pretrained_key})
-        run_logger().info("training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id,
-                          run.info.experiment_id)
+            mlflow.set_tags(
+                {
+                    "pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")),
+                    "pretrained_lm.cache_key": job.pretrained_key,
+                }
+            )
+        run_logger().info(
+            "training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id, run.info.experiment_id
+        )
         log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
         if job.config_file and Path(job.config_file).is_file():  # the exact config this run used
             mlflow.log_artifact(job.config_file, artifact_path="config")
             mlflow.set_tag("config_sha256", job.config_sha256 or "")
-        mlflow.log_params({"data.train_examples": len(prepared.splits.get("train", [])),
-                           "data.validation_examples": len(prepared.splits.get("validation", [])),
-                           "data.test_examples": len(prepared.splits.get("test", []))})
+        mlflow.log_params(
+            {
+                "data.train_examples": len(prepared.splits.get("train", [])),
+                "data.validation_examples": len(prepared.splits.get("validation", [])),
+                "data.test_examples": len(prepared.splits.get("test", [])),
+            }
+        )
         if "distill" in prepared.meta:  # the teacher's figures (validation/test accuracy, seconds, augmented rows)
             mlflow.log_metrics({f"distill.{k}": float(v) for k, v in prepared.meta["distill"].items()})
-        result = train_model(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints,
-                             resume=job.resume,
-                             log_metrics=metrics_logger(job.model_name, logged_upto=last_logged_steps(run.info.run_id)))
+        result = train_model(
+            kind,
+            job.model,
+            prepared,
+            tokenizer.get_vocab_size(),
+            checkpoints,
+            resume=job.resume,
+            log_metrics=metrics_logger(job.model_name, logged_upto=last_logged_steps(run.info.run_id)),
+        )
         chosen = kind.finalize(result.model, prepared, job.model)  # e.g. the summary length, on validation
         mlflow.log_params({f"chosen.{k}": json.dumps(v) for k, v in chosen.items()})
-        bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta | chosen, tokenizer)
+        bundle = save_bundle(
+            model_dir / "bundle", kind.name, job.model, result.model, prepared.meta | chosen, tokenizer
+        )
         mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
         curve = checkpoints / "learning_curve.png"
         if curve.exists():
@@ -139,9 +171,15 @@ def train_one(job: TrainJob) -> TrainRecord:
         (checkpoints / "history.json").write_text(json.dumps(result.history, indent=2, default=float))
         mlflow.log_artifact(str(checkpoints / "history.json"))
     record = TrainRecord(
-        cache_key=key, run_id=run.info.run_id, bundle_dir=str(bundle), kind=kind.name,
-        best_metrics={k: float(v) for k, v in result.best_metrics.items()}, best_epoch=result.best_epoch,
-        steps=result.steps, tokens_per_s=float(result.tokens_per_s), tokens_hash=tokens_hash,
+        cache_key=key,
+        run_id=run.info.run_id,
+        bundle_dir=str(bundle),
+        kind=kind.name,
+        best_metrics={k: float(v) for k, v in result.best_metrics.items()},
+        best_epoch=result.best_epoch,
+        steps=result.steps,
+        tokens_per_s=float(result.tokens_per_s),
+        tokens_hash=tokens_hash,
         tokenizer_hash=tokenizer_hash,
     )
     tmp = record_path.with_suffix(".tmp")
@@ -158,5 +196,10 @@ def train_model_task(job: TrainJob) -> TrainRecord:
 
 def record_summary(record: TrainRecord) -> dict[str, Any]:
     """The small dict the train flow returns per model."""
-    return {"run_id": record.run_id, "bundle": record.bundle_dir, "best_epoch": record.best_epoch,
-            "best_val": record.best_metrics, "tokens_per_s": round(record.tokens_per_s, 1)}
+    return {
+        "run_id": record.run_id,
+        "bundle": record.bundle_dir,
+        "best_epoch": record.best_epoch,
+        "best_val": record.best_metrics,
+        "tokens_per_s": round(record.tokens_per_s, 1),
+    }

@@ -1,5 +1,6 @@
 """Plain types shared by the per-model stages (train, evaluate, register), with no Prefect import:
 the job every per-model task is given and the record a finished training leaves in its folder."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ best epoch as the project's own `train_model` selects it. The `test` split is dr
 trial starts (its examples are never touched), so no choice can depend on it. Optuna is an
 optional extra: `pip install 'corpusmill[search]'`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -127,8 +128,15 @@ def _optuna() -> Any:
     return optuna
 
 
-def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size: int, out_dir: Path,
-           config: SearchConfig, run_name: str = "search") -> SearchResult:
+def search(
+    kind: ModelKind[Any],
+    cfg: BaseModel,
+    prepared: Prepared,
+    vocab_size: int,
+    out_dir: Path,
+    config: SearchConfig,
+    run_name: str = "search",
+) -> SearchResult:
     """Run `config.trials` trainings of `kind` with params drawn by seeded TPE; return the best on
     validation.
 
@@ -153,9 +161,15 @@ def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size:
     own_parent = mlflow.active_run() is None
     parent = mlflow.start_run(run_name=run_name) if own_parent else mlflow.active_run()
     try:
-        mlflow.log_params({"search.trials": config.trials, "search.seed": config.seed, "search.sampler": "TPE",
-                           "search.objective": f"val_{monitor} ({mode})"}
-                          | {f"search.space.{k}": v.model_dump_json(exclude_none=True) for k, v in config.space.items()})
+        mlflow.log_params(
+            {
+                "search.trials": config.trials,
+                "search.seed": config.seed,
+                "search.sampler": "TPE",
+                "search.objective": f"val_{monitor} ({mode})",
+            }
+            | {f"search.space.{k}": v.model_dump_json(exclude_none=True) for k, v in config.space.items()}
+        )
 
         def objective(trial: Any) -> float:
             params = {name: _suggest(trial, name, spec) for name, spec in config.space.items()}
@@ -164,14 +178,24 @@ def search(kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size:
             with mlflow.start_run(run_name=f"{run_name}-trial-{trial.number}", nested=True) as run:
                 mlflow.log_params(flatten_params(trial_cfg.model_dump(mode="json")) | {"trial": trial.number})
                 try:
-                    result = train_model(kind, trial_cfg, data, vocab_size, folder,
-                                         log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
+                    result = train_model(
+                        kind,
+                        trial_cfg,
+                        data,
+                        vocab_size,
+                        folder,
+                        log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step),
+                    )
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 value = float(result.best_metrics.get(monitor, math.nan))
                 value = worst if math.isnan(value) else value
-                mlflow.log_metrics({"objective": value, f"best_val_{monitor}": value, "best_epoch": float(result.best_epoch or 0)})
-            better = not records or (value > max(r.value for r in records) if mode == "max" else value < min(r.value for r in records))
+                mlflow.log_metrics(
+                    {"objective": value, f"best_val_{monitor}": value, "best_epoch": float(result.best_epoch or 0)}
+                )
+            better = not records or (
+                value > max(r.value for r in records) if mode == "max" else value < min(r.value for r in records)
+            )
             if better:
                 kept["model"] = result.model.cpu()
             records.append(TrialRecord(trial.number, params, value, run.info.run_id))

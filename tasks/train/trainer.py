@@ -12,6 +12,7 @@ AdamW, gradient clipping, length-bucketed batches, AMP on CUDA, atomic checkpoin
 records (and fallback to the previous one) and exact resume. Under `torchrun` the same class trains
 with DistributedDataParallel (`distributed.DistContext`); rank 0 writes the files.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,7 +34,16 @@ from tasks.train.distributed import DistContext
 from tasks.train.kind import ModelKind, Prepared
 from tasks.train.loop import LogFn, StepFn, early_stop, evaluate_examples, improved, lr_lambda, plot_learning_curve
 
-__all__ = ["LogFn", "StepFn", "TrainResult", "Trainer", "evaluate_examples", "lr_lambda", "plot_learning_curve", "train_model"]
+__all__ = [
+    "LogFn",
+    "StepFn",
+    "TrainResult",
+    "Trainer",
+    "evaluate_examples",
+    "lr_lambda",
+    "plot_learning_curve",
+    "train_model",
+]
 
 
 @dataclass
@@ -64,8 +74,17 @@ class Trainer:
     to inject a crash). `dist` defaults to torchrun's environment (one process without it).
     """
 
-    def __init__(self, kind: ModelKind[Any], cfg: Any, prepared: Prepared, vocab_size: int, out_dir: Path,
-                 log_metrics: LogFn | None = None, on_step: StepFn | None = None, dist: DistContext | None = None) -> None:
+    def __init__(
+        self,
+        kind: ModelKind[Any],
+        cfg: Any,
+        prepared: Prepared,
+        vocab_size: int,
+        out_dir: Path,
+        log_metrics: LogFn | None = None,
+        on_step: StepFn | None = None,
+        dist: DistContext | None = None,
+    ) -> None:
         self.kind, self.cfg, self.prepared, self.vocab_size = kind, cfg, prepared, vocab_size
         self.tc: TrainConfig = cfg.train
         self.log_metrics, self.on_step = log_metrics, on_step
@@ -110,7 +129,8 @@ class Trainer:
             group["lr"] = tc.lr * group.get("lr_scale", 1.0)
         self.optimizer = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=tc.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_lambda(tc.schedule, tc.epochs * steps_per_epoch, tc.warmup_ratio))
+            self.optimizer, lr_lambda(tc.schedule, tc.epochs * steps_per_epoch, tc.warmup_ratio)
+        )
         if not (resume and self.resume_from_checkpoint()):
             self.state, self.best_state = TrainerState(), None
             self.kind.warm_start(self.model, self.cfg)
@@ -138,10 +158,17 @@ class Trainer:
         state, tc, epoch = self.state, self.tc, self.state.epoch
         self.kind.on_epoch_start(self.model, self.cfg, epoch)
         self.model.train()
-        order = self.dist.shard(bucket_batches(self.lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch))
+        order = self.dist.shard(
+            bucket_batches(self.lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch)
+        )
         self.batches_in_epoch = len(order)
-        bar = tqdm(total=len(order), initial=state.step_in_epoch, desc=f"{self.kind.name} epoch {epoch + 1}/{tc.epochs}",
-                   disable=not tc.progress, leave=False)
+        bar = tqdm(
+            total=len(order),
+            initial=state.step_in_epoch,
+            desc=f"{self.kind.name} epoch {epoch + 1}/{tc.epochs}",
+            disable=not tc.progress,
+            leave=False,
+        )
         start = time.perf_counter()
         for i in range(state.step_in_epoch, len(order)):
             value = self.train_step([self.train_examples[j] for j in order[i]])
@@ -204,11 +231,16 @@ class Trainer:
         state, epoch = self.state, self.state.epoch
         epoch_losses = state.losses[-self.batches_in_epoch :]  # this epoch's steps, also across a resume
         mean_loss = sum(epoch_losses) / max(1, len(epoch_losses))
-        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": mean_loss} | {f"val_{k}": v for k, v in metrics.items()}
+        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": mean_loss} | {
+            f"val_{k}": v for k, v in metrics.items()
+        }
         state.history.append(record)
         if self.log_metrics is not None:
-            self.log_metrics({k: v for k, v in record.items() if k not in ("epoch", "step", "train_loss")}
-                             | {"epoch_train_loss": mean_loss, "tokens_per_s": self.tokens_per_s}, epoch + 1)
+            self.log_metrics(
+                {k: v for k, v in record.items() if k not in ("epoch", "step", "train_loss")}
+                | {"epoch_train_loss": mean_loss, "tokens_per_s": self.tokens_per_s},
+                epoch + 1,
+            )
         value = metrics.get(self.monitor, -mean_loss if self.mode == "max" else mean_loss)
         if improved(value, state.best_metric, self.mode):
             state.best_metric, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
@@ -243,16 +275,36 @@ class Trainer:
         if best is not None:
             best_metrics = {k.removeprefix("val_"): v for k, v in best.items() if k.startswith("val_")}
         else:  # no epoch finished (max_steps inside the first epoch): report the current weights
-            best_metrics = evaluate_examples(self.kind, self.model, self.validation, self.tc, self.device) if self.validation else {}
+            best_metrics = (
+                evaluate_examples(self.kind, self.model, self.validation, self.tc, self.device)
+                if self.validation
+                else {}
+            )
         if state.losses and self.dist.is_main:
             plot_learning_curve(state.losses, state.history, self.monitor, self.out_dir / "learning_curve.png")
-        return TrainResult(model=self.model, best_metrics=best_metrics, history=state.history, best_epoch=state.best_epoch,
-                           steps=state.global_step, tokens_per_s=self.tokens_per_s, checkpoint_dir=self.ckpt_root,
-                           losses=state.losses, device=str(self.device))
+        return TrainResult(
+            model=self.model,
+            best_metrics=best_metrics,
+            history=state.history,
+            best_epoch=state.best_epoch,
+            steps=state.global_step,
+            tokens_per_s=self.tokens_per_s,
+            checkpoint_dir=self.ckpt_root,
+            losses=state.losses,
+            device=str(self.device),
+        )
 
 
-def train_model(kind: ModelKind[Any], cfg: Any, prepared: Prepared, vocab_size: int, out_dir: Path, resume: bool = False,
-                log_metrics: LogFn | None = None, on_step: StepFn | None = None) -> TrainResult:
+def train_model(
+    kind: ModelKind[Any],
+    cfg: Any,
+    prepared: Prepared,
+    vocab_size: int,
+    out_dir: Path,
+    resume: bool = False,
+    log_metrics: LogFn | None = None,
+    on_step: StepFn | None = None,
+) -> TrainResult:
     """`Trainer(kind, cfg, prepared, vocab_size, out_dir, log_metrics, on_step).run(resume)`: the
     function form kept for call sites that need no access to the lifecycle. Writes
     `out_dir/checkpoints/` and `out_dir/learning_curve.png`; returns the best epoch's `TrainResult`."""

@@ -5,6 +5,7 @@ Rows of the `test` split are filtered out of the tokens table before the model k
 examples, so the held-out test set plays no part in any choice. The best params are printed as
 the YAML overrides to put into `pipelines.yaml`; nothing is registered.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,14 +51,24 @@ def resolve_pretrained_lm(model: BaseModel, model_dirs: dict[str, Path]) -> Base
     return model.model_copy(update={"pretrained_lm": str(bundle)})
 
 
-def tune_model(pipeline: str, model_name: str, model: BaseModel, tokens_uri: str, experiment: str, artifact_root: Path,
-               out_dir: Path, config: SearchConfig) -> SearchResult:
+def tune_model(
+    pipeline: str,
+    model_name: str,
+    model: BaseModel,
+    tokens_uri: str,
+    experiment: str,
+    artifact_root: Path,
+    out_dir: Path,
+    config: SearchConfig,
+) -> SearchResult:
     """Search `config.space` for one model of a pipeline on its tokens dataset (train + validation
     rows only) -> SearchResult. Logs a parent run `<pipeline>-<model>-search` (tags `pipeline`,
     `model`, `search: true`) with one nested run per trial into `experiment`."""
     tokens = DatasetHandle(tokens_uri)
     if tokens.read_manifest() is None:
-        raise CorpusmillError(f"no tokens dataset at {tokens_uri}: run `corpusmill run {pipeline} --stages ingest,clean,audit,tokenize` first")
+        raise CorpusmillError(
+            f"no tokens dataset at {tokens_uri}: run `corpusmill run {pipeline} --stages ingest,clean,audit,tokenize` first"
+        )
     manifest = tokens.verified_manifest()
     tokenizer = Tokenizer.from_str(storage.read_text(storage.join(tokens.uri, "tokenizer.json")))
     table = tokens.read_table()
@@ -66,9 +77,18 @@ def tune_model(pipeline: str, model_name: str, model: BaseModel, tokens_uri: str
     prepared = kind.prepare(table, tokenizer, model)
     mlflow.set_experiment(experiment_id=ensure_experiment(experiment, artifact_root))
     with mlflow.start_run(run_name=f"{pipeline}-{model_name}-search"):
-        mlflow.set_tags({"pipeline": pipeline, "model": model_name, "kind": model.kind, "search": "true",
-                         "dataset.tokens_hash": manifest.content_hash})
-        return search(kind, model, prepared, tokenizer.get_vocab_size(), out_dir, config, run_name=f"{model_name}-search")
+        mlflow.set_tags(
+            {
+                "pipeline": pipeline,
+                "model": model_name,
+                "kind": model.kind,
+                "search": "true",
+                "dataset.tokens_hash": manifest.content_hash,
+            }
+        )
+        return search(
+            kind, model, prepared, tokenizer.get_vocab_size(), out_dir, config, run_name=f"{model_name}-search"
+        )
 
 
 def yaml_overrides(params: dict[str, Any]) -> str:

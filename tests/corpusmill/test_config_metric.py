@@ -1,4 +1,5 @@
 """`evaluate.metric` must be a test metric the kind of each model reports: a config error otherwise."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,13 +31,16 @@ def test_a_metric_the_classifier_does_not_report_names_pipeline_model_metric_and
         assert reported in line
 
 
-@pytest.mark.parametrize(("models", "evaluate"), [
-    ({"rec": {"kind": "lstm_recommender"}}, {"metric": "hit_rate"}),
-    ({"rec": {"kind": "lstm_recommender"}}, {"metric": "hit_at_10", "exposure": {"k": 20}}),
-    ({"lm": {"kind": "lstm_lm"}}, {"metric": "accuracy"}),
-    ({"lm": {"kind": "lstm_lm"}}, {"metric": "gain_over_baseline_perplexity", "baseline": "none"}),
-    ({"s": {"kind": "lstm_summarizer"}}, {"metric": "macro_f1"}),
-])
+@pytest.mark.parametrize(
+    ("models", "evaluate"),
+    [
+        ({"rec": {"kind": "lstm_recommender"}}, {"metric": "hit_rate"}),
+        ({"rec": {"kind": "lstm_recommender"}}, {"metric": "hit_at_10", "exposure": {"k": 20}}),
+        ({"lm": {"kind": "lstm_lm"}}, {"metric": "accuracy"}),
+        ({"lm": {"kind": "lstm_lm"}}, {"metric": "gain_over_baseline_perplexity", "baseline": "none"}),
+        ({"s": {"kind": "lstm_summarizer"}}, {"metric": "macro_f1"}),
+    ],
+)
 def test_unreported_metrics_are_refused_for_every_kind(models, evaluate):
     with pytest.raises(ConfigError, match="pipelines.p.evaluate.metric"):
         parse_config(_config(models, evaluate))
@@ -60,11 +64,18 @@ def test_an_unset_metric_whose_kind_default_is_not_reported_is_refused():
 
 
 def test_a_baseline_gate_needs_a_baseline_gain_on_the_metric():
-    with pytest.raises(ConfigError, match="pipelines.p.evaluate.min_gain_over_baseline: model 'rec' has no 'gain_over_baseline_ndcg_at_10'"):
+    with pytest.raises(
+        ConfigError,
+        match="pipelines.p.evaluate.min_gain_over_baseline: model 'rec' has no 'gain_over_baseline_ndcg_at_10'",
+    ):
         parse_config(_config({"rec": {"kind": "lstm_recommender"}}, {"min_gain_over_baseline": 0.01}))
     with pytest.raises(ConfigError, match="'gain_over_baseline_accuracy'"):
-        parse_config(_config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "baseline": "none",
-                                                                     "min_gain_over_baseline": 0.01}))
+        parse_config(
+            _config(
+                {"clf": {"kind": "lstm_classifier"}},
+                {"metric": "accuracy", "baseline": "none", "min_gain_over_baseline": 0.01},
+            )
+        )
     parse_config(_config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "min_gain_over_baseline": 0.01}))
 
 
@@ -93,8 +104,10 @@ def test_the_shipped_files_still_validate(name):
 
 def test_cli_validate_says_it_in_one_line(tmp_path, capsys):
     path = tmp_path / "pipelines.yaml"
-    path.write_text("pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
-                    "    models: {clf: {kind: lstm_classifier}}\n    evaluate: {metric: rouge_l}\n")
+    path.write_text(
+        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
+        "    models: {clf: {kind: lstm_classifier}}\n    evaluate: {metric: rouge_l}\n"
+    )
     assert main(["validate", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "rouge_l" in err and "macro_f1" in err and "clf" in err

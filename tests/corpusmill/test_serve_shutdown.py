@@ -1,5 +1,6 @@
 """`corpusmill serve` prints a command that works from another terminal, and one Ctrl-C stops
 serving, then the Prefect server it started, without a traceback."""
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,25 @@ def test_serve_prints_a_working_command_and_stops_on_one_ctrl_c(tmp_path: Path) 
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:  # a terminal's foreground group: SIGINT to the group is Ctrl-C
-        serve = subprocess.Popen([sys.executable, "-m", "corpusmill.cli", "serve", "--config", str(config),
-                                  "--workspace", str(tmp_path / "ws"), "--prefect-port", str(port)],
-                                 env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        serve = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "corpusmill.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--workspace",
+                str(tmp_path / "ws"),
+                "--prefect-port",
+                str(port),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         command = None
         deadline = time.time() + 240
@@ -44,12 +61,20 @@ def test_serve_prints_a_working_command_and_stops_on_one_ctrl_c(tmp_path: Path) 
             command = next((line for line in lines if line.startswith("PREFECT_API_URL=")), None)
             time.sleep(1)
         assert command, log.read_text()[-3000:]
-        assert command == f"PREFECT_API_URL=http://127.0.0.1:{port}/api prefect deployment run 'corpus-to-model/demo-reviews'"
+        assert (
+            command
+            == f"PREFECT_API_URL=http://127.0.0.1:{port}/api prefect deployment run 'corpus-to-model/demo-reviews'"
+        )
         api = command.split()[0].split("=", 1)[1]
         other_terminal = {**env, "PREFECT_API_URL": api}
-        found = subprocess.run([str(Path(sys.executable).with_name("prefect")), "deployment", "inspect",
-                                "corpus-to-model/demo-reviews"], env=other_terminal, capture_output=True, text=True,
-                               timeout=120, check=False)
+        found = subprocess.run(
+            [str(Path(sys.executable).with_name("prefect")), "deployment", "inspect", "corpus-to-model/demo-reviews"],
+            env=other_terminal,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert found.returncode == 0, found.stdout + found.stderr
         os.killpg(serve.pid, signal.SIGINT)
         serve.wait(timeout=90)

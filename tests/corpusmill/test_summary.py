@@ -1,4 +1,5 @@
 """The end-of-run summary says what each figure counts and which fairness verdict decided the alias."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,13 +8,27 @@ from corpusmill.summary import render_summary
 from corpusmill.workspace import Workspace
 
 RESULT = {
-    "raw": {"rows": 3000, "reused": False}, "clean": {"rows": 2802, "reused": False},
-    "quarantine": {"rows": 198, "reused": False}, "tokens": {"rows": 2802, "reused": False},
-    "audit": {"rows": 242, "reused": False, "headline": "2802 docs, 15 groups present, gates not passed: label_rate_gap"},
-    "models": {"sentiment": {"metrics": {"accuracy": 0.98},
-                             "registered": {"name": "demo-reviews-sentiment", "version": "1", "alias": "challenger",
-                                            "reason": "not promoted: fairness gates failed: gap 0.3",
-                                            "fairness": "failed: counterfactual gap 0.3 on en/religion vs limit 0.2"}}},
+    "raw": {"rows": 3000, "reused": False},
+    "clean": {"rows": 2802, "reused": False},
+    "quarantine": {"rows": 198, "reused": False},
+    "tokens": {"rows": 2802, "reused": False},
+    "audit": {
+        "rows": 242,
+        "reused": False,
+        "headline": "2802 docs, 15 groups present, gates not passed: label_rate_gap",
+    },
+    "models": {
+        "sentiment": {
+            "metrics": {"accuracy": 0.98},
+            "registered": {
+                "name": "demo-reviews-sentiment",
+                "version": "1",
+                "alias": "challenger",
+                "reason": "not promoted: fairness gates failed: gap 0.3",
+                "fairness": "failed: counterfactual gap 0.3 on en/religion vs limit 0.2",
+            },
+        }
+    },
 }
 
 

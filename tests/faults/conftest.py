@@ -1,5 +1,6 @@
 """Fixtures of the fault-injection suite (helpers in `tests.faults.harness`): one Prefect API
 server for the session, and one uninterrupted reference run of the tiny config."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -10,6 +10,7 @@ Generic on purpose (other test modules of this folder use them too):
   files); `registry(ws)` reads the MLflow registry of a workspace. The fixtures `prefect_api` (one
   Prefect server for the session) and `reference` (a finished run of the tiny config) are in conftest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,12 +61,23 @@ def child_environment(prefect_api: str | None, **extra: str) -> dict[str, str]:
     """The environment of a CLI subprocess: this one without Prefect/MLflow locations (the CLI
     derives them from the workspace), offline switches, this repo first on PYTHONPATH, and
     `PREFECT_API_URL` when given (a shared server; None: the run starts its own)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "MLFLOW_")) and k not in ("CORPUSMILL_FAULT", "CORPUSMILL_HOME")}
-    env.update({"DO_NOT_TRACK": "true", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-                "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "MLFLOW_")) and k not in ("CORPUSMILL_FAULT", "CORPUSMILL_HOME")
+    }
+    env.update(
+        {
+            "DO_NOT_TRACK": "true",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": "1",
+        }
+    )
     if prefect_api:
         env["PREFECT_API_URL"] = prefect_api
     env.update(extra)
@@ -86,7 +98,11 @@ class Cli:
         with open(log, "ab") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "corpusmill.cli", "run", PIPELINE, "--config", str(config), *args],
-                cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return cls(process, log)
 
@@ -147,9 +163,11 @@ def registry(ws: Path) -> dict[str, Any]:
     experiment = client.get_experiment_by_name(PIPELINE)
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
     log = ws / "registry" / "alias_log.jsonl"
-    return {"versions": {n: sorted(mv.aliases) for n, mv in detail.items()},
-            "tags": {n: dict(mv.tags) for n, mv in detail.items()},
-            "runs": {r.info.run_id: r.info.status for r in runs},
-            "train_runs": [r for r in runs if r.data.tags.get("cache_key")],
-            "alias_log": log.read_text(encoding="utf-8").splitlines() if log.exists() else [],
-            "client": client}
+    return {
+        "versions": {n: sorted(mv.aliases) for n, mv in detail.items()},
+        "tags": {n: dict(mv.tags) for n, mv in detail.items()},
+        "runs": {r.info.run_id: r.info.status for r in runs},
+        "train_runs": [r for r in runs if r.data.tags.get("cache_key")],
+        "alias_log": log.read_text(encoding="utf-8").splitlines() if log.exists() else [],
+        "client": client,
+    }

@@ -4,6 +4,7 @@ folder, and `corpusmill run` / `validate` in a subprocess (the repo's code first
 Runs report to the session's Prefect test server (`prefect_harness`) through PREFECT_API_URL,
 so each run skips starting its own temporary server (about 20 s on a busy 2-core machine).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ pipelines:
 """
 
 
-def write_reviews(path: Path, rows: int = 160, labels: tuple[str, ...] = ("positive", "negative"), seed: int = 0) -> Path:
+def write_reviews(
+    path: Path, rows: int = 160, labels: tuple[str, ...] = ("positive", "negative"), seed: int = 0
+) -> Path:
     """A JSON-lines file of `rows` short reviews (text, label) cycling through `labels`."""
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as handle:
@@ -63,8 +66,15 @@ def corpusmill(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[st
     env.pop("MLFLOW_TRACKING_URI", None)  # the run uses its workspace's store
     if PREFECT_API_URL.value():
         env["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    return subprocess.run([sys.executable, "-m", "corpusmill.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "corpusmill.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:

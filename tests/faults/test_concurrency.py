@@ -1,5 +1,6 @@
 """Two runs at once, two registrations at once, and `kill -9` of the main process (issue 9,
 findings 2, 3 and 7): one consistent result, and no child process left running."""
+
 from __future__ import annotations
 
 import os
@@ -109,11 +110,25 @@ def _register_job(ws: Path):
     pipeline = load_config(str(ws.parent / "pipelines.yaml")).pipeline(PIPELINE)
     space = Workspace.at(ws)
     return RegisterJob(
-        pipeline=PIPELINE, model_name="sentiment", registered_name=REGISTERED, description="",
-        model=pipeline.models["sentiment"], model_dir=str(space.model_dir(PIPELINE, "sentiment")),
-        stage_uris={stage: space.stage_uri(PIPELINE, path) for stage, path in
-                    (("clean", "clean"), ("audit", "audit"), ("tokens", "tokens"), ("evaluate", "evaluate/sentiment"))},
-        registry=pipeline.registry, evaluate=pipeline.evaluate, alias_log=str(space.alias_log))
+        pipeline=PIPELINE,
+        model_name="sentiment",
+        registered_name=REGISTERED,
+        description="",
+        model=pipeline.models["sentiment"],
+        model_dir=str(space.model_dir(PIPELINE, "sentiment")),
+        stage_uris={
+            stage: space.stage_uri(PIPELINE, path)
+            for stage, path in (
+                ("clean", "clean"),
+                ("audit", "audit"),
+                ("tokens", "tokens"),
+                ("evaluate", "evaluate/sentiment"),
+            )
+        },
+        registry=pipeline.registry,
+        evaluate=pipeline.evaluate,
+        alias_log=str(space.alias_log),
+    )
 
 
 def test_two_registrations_at_once_make_one_version_and_a_lost_alias_is_restored(unregistered: Path) -> None:

@@ -1,6 +1,7 @@
 """Degenerate input through the real CLI (`corpusmill run` in a subprocess): each ends with one line
 `corpusmill: error: ...` naming the source and the step (or how many rows are needed), exit code 2,
 no traceback; unexpected labels are quarantined and rows in = kept + quarantined still holds."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,9 +31,14 @@ def test_an_empty_source_names_the_source(tmp_path):
 
 def test_every_row_filtered_names_the_clean_step(tmp_path):
     write_reviews(tmp_path / "r.jsonl", rows=40)
-    config = write_config(tmp_path, f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label}}',
-                          clean="[normalize, {length: {min_words: 50}}, exact_dedup]")
-    line = _fails_with_one_line(corpusmill("run", "--config", str(config)), "r.jsonl", "clean step `length` removed every")
+    config = write_config(
+        tmp_path,
+        f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label}}',
+        clean="[normalize, {length: {min_words: 50}}, exact_dedup]",
+    )
+    line = _fails_with_one_line(
+        corpusmill("run", "--config", str(config)), "r.jsonl", "clean step `length` removed every"
+    )
     assert "40 row(s)" in line and "quarantine" in line
 
 
@@ -40,14 +46,18 @@ def test_all_duplicates_say_how_many_rows_a_split_needs(tmp_path):
     (tmp_path / "dup.jsonl").write_text('{"text": "the very same review text", "label": "positive"}\n' * 30)
     config = write_config(tmp_path, f'{{uri: "{tmp_path}/dup.jsonl", format: jsonl, label_column: label}}')
     result = corpusmill("run", "--config", str(config))
-    _fails_with_one_line(result, "1 clean row(s) split into train=1", "need at least 1 train and 1 test row", "at least 6")
+    _fails_with_one_line(
+        result, "1 clean row(s) split into train=1", "need at least 1 train and 1 test row", "at least 6"
+    )
     assert "need at least one array" not in output(result)
 
 
 def test_a_binary_file_read_as_txt_is_refused(tmp_path):
     (tmp_path / "model.bin.txt").write_bytes(bytes(range(256)) * 64)
     config = write_config(tmp_path, f'{{uri: "{tmp_path}/model.bin.txt", format: txt}}')
-    _fails_with_one_line(corpusmill("run", "--config", str(config)), "model.bin.txt: looks like a binary file (NUL bytes")
+    _fails_with_one_line(
+        corpusmill("run", "--config", str(config)), "model.bin.txt: looks like a binary file (NUL bytes"
+    )
 
 
 def test_a_missing_source_fails_validate_and_run_with_one_line(tmp_path):
@@ -66,8 +76,11 @@ def test_validate_deep_finds_a_missing_column(tmp_path):
 
 def test_unexpected_labels_are_quarantined_after_normalisation(tmp_path):
     write_reviews(tmp_path / "r.jsonl", rows=40, labels=("positive", "Positive ", "NEGATIVE", "neutral"))
-    config = write_config(tmp_path, f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label, '
-                                    f'label_normalize: strip_lower, label_values: [negative, positive]}}')
+    config = write_config(
+        tmp_path,
+        f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label, '
+        f"label_normalize: strip_lower, label_values: [negative, positive]}}",
+    )
     result = corpusmill("run", "--stages", "ingest,clean", "--config", str(config))
     assert result.returncode == 0, output(result)[-3000:]
     data = tmp_path / "ws" / "data" / "tiny"

@@ -6,6 +6,7 @@ The kills are deterministic (`CORPUSMILL_FAULT=kill:<point>`, see `tasks.common.
 of the chain dies at the next point, after resuming what the previous one left, so one workspace
 goes through every crash once (cheaper than one fresh workspace per stage).
 """
+
 from __future__ import annotations
 
 import signal

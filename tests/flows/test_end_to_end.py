@@ -4,6 +4,7 @@ Checks the walking skeleton's promises: every stage's dataset, rows in = kept + 
 report, registered versions with the champion alias, scores from the scheduled flows, a second run
 that reuses everything and scores nothing new, and a fresh process that predicts raw text.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,13 @@ def _run_all(config: Path, workspace: Path) -> dict[str, dict]:
     for name in PIPELINES:
         result = corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(workspace))
         if name == "demo-news":
-            result["scores/summaries"] = score_summaries_flow(pipeline=name, config_path=str(config), workspace=str(workspace))
+            result["scores/summaries"] = score_summaries_flow(
+                pipeline=name, config_path=str(config), workspace=str(workspace)
+            )
         if name == "demo-shop":
-            result["scores/recommendations"] = score_recommendations_flow(pipeline=name, config_path=str(config), workspace=str(workspace))
+            result["scores/recommendations"] = score_recommendations_flow(
+                pipeline=name, config_path=str(config), workspace=str(workspace)
+            )
         results[name] = result
     return results
 
@@ -108,7 +113,11 @@ def test_the_reused_run_paid_for_no_stage_subflow(e2e):
     """Each stage ran once as a subflow (first run) and once as a `Cached` task run (second run)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        FlowRunFilter, FlowRunFilterName, FlowRunFilterStartTime, TaskRunFilter, TaskRunFilterName,
+        FlowRunFilter,
+        FlowRunFilterName,
+        FlowRunFilterStartTime,
+        TaskRunFilter,
+        TaskRunFilterName,
         TaskRunFilterStartTime,
     )
 
@@ -116,10 +125,16 @@ def test_the_reused_run_paid_for_no_stage_subflow(e2e):
     names = [f"{p}-{s}" for p in PIPELINES for s in stages]
     since = e2e["started"]  # runs of this module's two runs only (the Prefect backend is shared by the session)
     with get_client(sync_client=True) as client:
-        flows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since)))
-        tasks = client.read_task_runs(task_run_filter=TaskRunFilter(
-            name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since)))
+        flows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since)
+            )
+        )
+        tasks = client.read_task_runs(
+            task_run_filter=TaskRunFilter(
+                name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since)
+            )
+        )
     for name in names:
         assert len([r for r in flows if r.name == name]) == 1, f"{name}: one subflow, in the first run"
         reused = [r for r in tasks if r.name == name]
@@ -158,7 +173,9 @@ def test_classifier_is_evaluated_beside_its_baseline(e2e):
     version = client.get_model_version_by_alias("demo-reviews-sentiment", "champion")
     assert "baseline_accuracy" in client.get_run(version.run_id).data.metrics
     card = version.description
-    assert "## Baseline" in card and ("The model beats the baseline by" in card or "The model does not beat the baseline:" in card)
+    assert "## Baseline" in card and (
+        "The model beats the baseline by" in card or "The model does not beat the baseline:" in card
+    )
     assert report["probe"]["languages"] == ["en", "zh"]  # the demo corpus is ~10 % Chinese
 
 

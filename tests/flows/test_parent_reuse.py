@@ -1,6 +1,7 @@
 """Reuse is decided in the parent flow: a fully reused run creates no stage subflow, yet each stage
 shows as one `Cached` task run `<pipeline>-<stage>` and the run returns the same summary; a changed
 config still recomputes that stage and everything downstream (as subflows), and nothing upstream."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,8 +50,9 @@ def _write(tmp_path: Path, tag: str, clean: str) -> Path:
     return config
 
 
-def test_a_reused_run_has_no_stage_subflows_but_cached_stage_task_runs(prefect_harness, tmp_path: Path,
-                                                                       monkeypatch) -> None:
+def test_a_reused_run_has_no_stage_subflows_but_cached_stage_task_runs(
+    prefect_harness, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     pipeline = "reuse-a"
     config = _write(tmp_path, "a", "[normalize, exact_dedup]")
@@ -68,8 +70,9 @@ def test_a_reused_run_has_no_stage_subflows_but_cached_stage_task_runs(prefect_h
         assert reused.flow_run_id == second_id and reused.state.name == "Cached" and reused.state.is_completed()
 
 
-def test_a_changed_clean_config_recomputes_clean_and_audit_not_ingest(prefect_harness, tmp_path: Path,
-                                                                      monkeypatch) -> None:
+def test_a_changed_clean_config_recomputes_clean_and_audit_not_ingest(
+    prefect_harness, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     pipeline = "reuse-b"
     _run(_write(tmp_path, "b", "[normalize, exact_dedup]"), pipeline)

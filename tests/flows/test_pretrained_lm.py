@@ -1,5 +1,6 @@
 """A pipeline of two sources (labelled reviews + unlabelled text) whose classifier starts from an
 `lstm_lm` trained in the same pipeline (ULMFiT): ingest -> clean -> audit -> tokens -> train."""
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,19 @@ from tasks.common.dataset import DatasetHandle
 
 pytestmark = pytest.mark.slow  # one shared Prefect backend, five small flow runs
 
-LABELLED = [("a good film, warm and funny", "pos"), ("dull and far too long", "neg"), ("great cast and a fine story", "pos"),
-            ("a boring, empty mess", "neg"), ("funny, moving and well made", "pos"), ("weak script and bad acting", "neg")] * 8
-UNLABELLED = ["the film opens on a quiet street and follows a family for a year",
-              "critics found the story warm but the ending far too long",
-              "the cast is young and the script was written in a week"] * 10
+LABELLED = [
+    ("a good film, warm and funny", "pos"),
+    ("dull and far too long", "neg"),
+    ("great cast and a fine story", "pos"),
+    ("a boring, empty mess", "neg"),
+    ("funny, moving and well made", "pos"),
+    ("weak script and bad acting", "neg"),
+] * 8
+UNLABELLED = [
+    "the film opens on a quiet street and follows a family for a year",
+    "critics found the story warm but the ending far too long",
+    "the cast is young and the script was written in a week",
+] * 10
 
 CONFIG = """
 workspace: {workspace}
@@ -76,7 +85,10 @@ def test_the_lm_trains_first_and_the_classifier_starts_from_it(run):
     config = json.loads((Path(sentiment["bundle"]) / "config.json").read_text())
     assert config["config"]["pretrained_lm"] == lm["bundle"]
     # the frozen embedding and LSTM (unfreeze_schedule far ahead) are the LM's weights exactly
-    own, source = load_file(str(Path(sentiment["bundle"]) / "model.safetensors")), load_file(str(Path(lm["bundle"]) / "model.safetensors"))
+    own, source = (
+        load_file(str(Path(sentiment["bundle"]) / "model.safetensors")),
+        load_file(str(Path(lm["bundle"]) / "model.safetensors")),
+    )
     for name in ("embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0"):
         torch.testing.assert_close(own[name], source[name])
     assert record["cache_key"] != lm_record["cache_key"]

@@ -1,6 +1,7 @@
 """A tiny pipeline whose `data_uri` is on S3 (moto server) through every stage: ingest, clean,
 audit, tokenize, train, evaluate, register and scoring; every dataset lands on S3 and nothing is
 written under the workspace's local `data/` folder."""
+
 from __future__ import annotations
 
 import os
@@ -58,9 +59,13 @@ def s3_run(prefect_harness, tmp_path_factory):
         from flows.corpus_to_model import corpus_to_model_flow
         from flows.score_summaries import score_summaries_flow
 
-        results = {name: corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(root / "ws"))
-                   for name in ("demo-reviews", "demo-news")}
-        results["scores"] = score_summaries_flow(pipeline="demo-news", config_path=str(config), workspace=str(root / "ws"))
+        results = {
+            name: corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(root / "ws"))
+            for name in ("demo-reviews", "demo-news")
+        }
+        results["scores"] = score_summaries_flow(
+            pipeline="demo-news", config_path=str(config), workspace=str(root / "ws")
+        )
         yield {"fs": fs, "root": root, "results": results}
     finally:
         if old_conf is None:

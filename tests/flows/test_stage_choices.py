@@ -1,5 +1,6 @@
 """`stages` is typed (the Prefect UI offers the seven names; anything else fails before any work),
 and a pipeline without models curates its corpus (ingest, clean, audit) and stops."""
+
 from __future__ import annotations
 
 import json

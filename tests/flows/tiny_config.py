@@ -1,4 +1,5 @@
 """A tiny version of the default pipelines (same sources and stages, small sizes) for flow tests."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Real servers for integration tests: PostgreSQL databases, a Prefect server, an MLflow server."""
+
 from __future__ import annotations
 
 import os
@@ -48,25 +49,49 @@ def servers(postgres_databases: dict[str, str], tmp_path_factory: pytest.TempPat
     """A real Prefect server and a real MLflow server (artifacts served over HTTP), both on PostgreSQL."""
     root = tmp_path_factory.mktemp("servers")
     prefect_port, mlflow_port = free_port(), free_port()
-    env = {**os.environ, "PREFECT_HOME": str(root / "prefect"), "DO_NOT_TRACK": "true",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
-           "PREFECT_API_DATABASE_CONNECTION_URL":
-               f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_databases['prefect']}"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(root / "prefect"),
+        "DO_NOT_TRACK": "true",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_databases['prefect']}",
+    }
     env.pop("PREFECT_API_URL", None)
     logs = {name: root / f"{name}.log" for name in ("prefect", "mlflow")}
     prefect = subprocess.Popen(
         [_bin("prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)],
-        env=env, stdout=logs["prefect"].open("w"), stderr=subprocess.STDOUT)
+        env=env,
+        stdout=logs["prefect"].open("w"),
+        stderr=subprocess.STDOUT,
+    )
     mlflow = subprocess.Popen(
-        [_bin("mlflow"), "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
-         "--backend-store-uri", f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_databases['mlflow']}",
-         "--artifacts-destination", str(root / "mlartifacts"), "--workers", "1"],
-        env=env, stdout=logs["mlflow"].open("w"), stderr=subprocess.STDOUT)
+        [
+            _bin("mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(mlflow_port),
+            "--backend-store-uri",
+            f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_databases['mlflow']}",
+            "--artifacts-destination",
+            str(root / "mlartifacts"),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=logs["mlflow"].open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{prefect_port}/api/health", prefect, 180, logs["prefect"])
         wait_http(f"http://127.0.0.1:{mlflow_port}/health", mlflow, 180, logs["mlflow"])
-        yield {"prefect_api": f"http://127.0.0.1:{prefect_port}/api",
-               "mlflow": f"http://127.0.0.1:{mlflow_port}", "root": str(root)}
+        yield {
+            "prefect_api": f"http://127.0.0.1:{prefect_port}/api",
+            "mlflow": f"http://127.0.0.1:{mlflow_port}",
+            "root": str(root),
+        }
     finally:
         for process in (prefect, mlflow):
             process.terminate()

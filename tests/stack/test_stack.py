@@ -3,6 +3,7 @@ worker, MLflow with basic auth, Dask scheduler + 2 workers, on PostgreSQL), a ti
 `data_uri: s3://...` run through the Prefect server on the Dask runner, a deployment run triggered
 over the Prefect REST API and a scheduled scoring run, both executed by the worker; then `stack down`
 leaves nothing behind. Free ports, a temporary state folder and uniquely named databases."""
+
 from __future__ import annotations
 
 import base64
@@ -58,8 +59,9 @@ def _missing() -> str | None:
 
 def _api(url: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method="POST" if body is not None else "GET", headers={"Content-Type": "application/json"}
+    )
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
@@ -92,21 +94,31 @@ def _probe(root: Path, state: Path, client: dict[str, str]) -> dict:
     import s3fs
     from distributed import Client
 
-    s3 = s3fs.S3FileSystem(key=client["AWS_ACCESS_KEY_ID"], secret=client["AWS_SECRET_ACCESS_KEY"],
-                           endpoint_url=client["FSSPEC_S3_ENDPOINT_URL"], skip_instance_cache=True)
+    s3 = s3fs.S3FileSystem(
+        key=client["AWS_ACCESS_KEY_ID"],
+        secret=client["AWS_SECRET_ACCESS_KEY"],
+        endpoint_url=client["FSSPEC_S3_ENDPOINT_URL"],
+        skip_instance_cache=True,
+    )
     base = "corpusmill/data/demo-news"
-    manifests = {stage: json.loads(s3.cat(f"{base}/{stage}/_manifest.json")) if s3.exists(f"{base}/{stage}/_manifest.json")
-                 else None for stage in STAGES}
+    manifests = {
+        stage: json.loads(s3.cat(f"{base}/{stage}/_manifest.json"))
+        if s3.exists(f"{base}/{stage}/_manifest.json")
+        else None
+        for stage in STAGES
+    }
     url = f"{client['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/registered-models/alias?name=demo-news-summarizer&alias=champion"
     user = client["MLFLOW_TRACKING_USERNAME"]
     with Client(client["CORPUSMILL_DASK_ADDRESS"], timeout=30) as dask:
         tasks = dask.run_on_scheduler(lambda dask_scheduler: dask_scheduler.get_task_stream(start_index=0))
         names = {address: w["name"] for address, w in dask.scheduler_info()["workers"].items()}
     return {
-        "manifests": manifests, "local_data": (root / "ws" / "data").exists(),
+        "manifests": manifests,
+        "local_data": (root / "ws" / "data").exists(),
         "scores": s3.glob(f"{base}/scores/summaries/model_version=1/*.parquet"),
         "mlflow_auth": _api(url, auth=(user, client["MLFLOW_TRACKING_PASSWORD"])),
-        "mlflow_anonymous": _api(url)[0], "mlflow_wrong_password": _api(url, auth=(user, "wrong"))[0],
+        "mlflow_anonymous": _api(url)[0],
+        "mlflow_wrong_password": _api(url, auth=(user, "wrong"))[0],
         "worker_log": (state / "logs" / "prefect-worker.log").read_text(),
         "shard_workers": {names.get(t["worker"], t["worker"]) for t in tasks if "shard" in t["key"]},
         "task_keys": [t["key"] for t in tasks][:20],
@@ -122,17 +134,42 @@ def live(tmp_path_factory):
     config = root / "pipelines.yaml"
     config.write_text(CONFIG.format(ws=root / "ws"))
     suffix = uuid.uuid4().hex[:8]
-    env = {**os.environ, "CORPUSMILL_STACK_PREFECT_DB": f"cm_test_{suffix}_prefect",
-           "CORPUSMILL_STACK_MLFLOW_DB": f"cm_test_{suffix}_mlflow", "CORPUSMILL_STACK_CONFIG": str(config),
-           "CORPUSMILL_STACK_WORKSPACE": str(root / "ws"),
-           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5", "PREFECT_WORKER_QUERY_SECONDS": "2"}
+    env = {
+        **os.environ,
+        "CORPUSMILL_STACK_PREFECT_DB": f"cm_test_{suffix}_prefect",
+        "CORPUSMILL_STACK_MLFLOW_DB": f"cm_test_{suffix}_mlflow",
+        "CORPUSMILL_STACK_CONFIG": str(config),
+        "CORPUSMILL_STACK_WORKSPACE": str(root / "ws"),
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+    }
     state = root / "state"
     timings: dict[str, float] = {}
     facts: dict = {"timings": timings, "state": state}
     t = time.time()
-    up = subprocess.run([*CLI, "stack", "up", "--state-dir", str(state), "--prefect-port", "0", "--mlflow-port", "0",
-                         "--s3-port", "0", "--dask-port", "0", "--no-deploy"], env=env, capture_output=True, text=True,
-                        check=False, timeout=600)
+    up = subprocess.run(
+        [
+            *CLI,
+            "stack",
+            "up",
+            "--state-dir",
+            str(state),
+            "--prefect-port",
+            "0",
+            "--mlflow-port",
+            "0",
+            "--s3-port",
+            "0",
+            "--dask-port",
+            "0",
+            "--no-deploy",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     timings["stack up"] = time.time() - t
     try:
         assert up.returncode == 0, up.stderr[-4000:]
@@ -142,17 +179,25 @@ def live(tmp_path_factory):
             client[key] = shlex.split(value)[0]
         run_env = {**env, **client}
         t = time.time()
-        _run([*CLI, "run", "--config", str(config), "--stages", "ingest,clean,audit,tokenize,train,evaluate,register"],
-             run_env, 900)
+        _run(
+            [*CLI, "run", "--config", str(config), "--stages", "ingest,clean,audit,tokenize,train,evaluate,register"],
+            run_env,
+            900,
+        )
         timings["pipeline run"] = time.time() - t
         t = time.time()
-        _run([sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(config), "--workspace", str(root / "ws")],
-             run_env, 300)
+        _run(
+            [sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(config), "--workspace", str(root / "ws")],
+            run_env,
+            300,
+        )
         timings["deploy"] = time.time() - t
         api = client["PREFECT_API_URL"]
         t = time.time()
         _, deployment = _api(f"{api}/deployments/name/corpus-to-model/demo-news")
-        _, created = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"stages": ["ingest", "clean"]}})
+        _, created = _api(
+            f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"stages": ["ingest", "clean"]}}
+        )
         facts["triggered"] = _wait_flow_run(api, {"id": {"any_": [created["id"]]}}, 600)
         timings["triggered run"] = time.time() - t
         _, scoring = _api(f"{api}/deployments/name/score-summaries/demo-news")
@@ -166,7 +211,9 @@ def live(tmp_path_factory):
         timings["stack down"] = time.time() - t
         print("stack test timings (s):", {k: round(v, 1) for k, v in timings.items()})
     facts["ports_open_after"] = [p for p in ports if port_open(p)]
-    facts["processes_after"] = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True, check=False).stdout.split()
+    facts["processes_after"] = subprocess.run(
+        ["pgrep", "-f", str(state)], capture_output=True, text=True, check=False
+    ).stdout.split()
     return facts
 
 

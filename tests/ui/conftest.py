@@ -3,6 +3,7 @@ ports, and a headless Debian chromium (driven by playwright) that may reach only
 
 Screenshots go to `workspace/ui-screenshots/` (git-ignored; `$CORPUSMILL_UI_SCREENSHOTS` overrides).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,12 +43,27 @@ def ui_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("ui")
     config = write_tiny_config(root)
     workspace = root / "ws"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "MLFLOW_TRACKING_URI", "CORPUSMILL_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACKING_URI", "CORPUSMILL_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-m", "corpusmill.cli", "run", PIPELINE, "--config", str(config),
-                           "--workspace", str(workspace)], env=env, cwd=root, capture_output=True, text=True,
-                          timeout=900, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "corpusmill.cli",
+            "run",
+            PIPELINE,
+            "--config",
+            str(config),
+            "--workspace",
+            str(workspace),
+        ],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {"root": root, "config": config, "ws": workspace, "env": env, "summary": done.stdout}
 
@@ -86,8 +102,11 @@ def browser_context(servers: dict, outside_requests: list[str]) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium") or CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"],
+        )
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
 
         def route(route_, request) -> None:

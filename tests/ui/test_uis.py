@@ -1,5 +1,6 @@
 """What a person checks in the two UIs after `make run` and `make ui`, in a real (headless) chromium
 that may reach only loopback hosts. Screenshots: `workspace/ui-screenshots/`."""
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,11 @@ def page(browser_context):
 @pytest.fixture(scope="module")
 def flow_run_id(servers: dict) -> str:
     """The id of the one `corpus-to-model` run of the pipeline (via the Prefect API)."""
-    runs = httpx.post(f"{servers['prefect']}/api/flow_runs/filter", timeout=30, json={
-        "flow_runs": {"name": {"like_": f"{PIPELINE}-2"}}, "flows": {"name": {"any_": ["corpus-to-model"]}}}).json()
+    runs = httpx.post(
+        f"{servers['prefect']}/api/flow_runs/filter",
+        timeout=30,
+        json={"flow_runs": {"name": {"like_": f"{PIPELINE}-2"}}, "flows": {"name": {"any_": ["corpus-to-model"]}}},
+    ).json()
     assert len(runs) == 1, runs
     assert set(runs[0]["tags"]) >= {"corpusmill", PIPELINE}
     return runs[0]["id"]
@@ -53,8 +57,9 @@ def test_prefect_runs_page_renders_the_runs(page, servers: dict, screenshots: Pa
     page.screenshot(path=screenshots / "prefect-runs.png")
 
 
-def test_corpus_to_model_run_lists_seven_stage_subflows_and_artifacts(page, servers: dict, flow_run_id: str,
-                                                                      screenshots: Path) -> None:
+def test_corpus_to_model_run_lists_seven_stage_subflows_and_artifacts(
+    page, servers: dict, flow_run_id: str, screenshots: Path
+) -> None:
     page.goto(links.flow_run_url(flow_run_id, servers["prefect"]))
     page.get_by_role("tablist").get_by_text("Subflow Runs", exact=True).click()
     for stage in STAGES:
@@ -77,16 +82,17 @@ def test_mlflow_experiment_opens_on_its_runs(page, servers: dict, screenshots: P
     page.screenshot(path=screenshots / "mlflow-experiment-runs.png")
 
 
-def test_mlflow_experiment_list_click_opens_the_runs_in_a_new_browser(browser_context, servers: dict,
-                                                                      outside_requests: list[str],
-                                                                      screenshots: Path) -> None:
+def test_mlflow_experiment_list_click_opens_the_runs_in_a_new_browser(
+    browser_context, servers: dict, outside_requests: list[str], screenshots: Path
+) -> None:
     """A person with a fresh browser who clicks the experiment in MLflow's own list lands on its
     runs, not on the GenAI "Usage" view (corpusmill/mlflow_app.py presets the view)."""
     context = browser_context.browser.new_context(viewport={"width": 1400, "height": 1000})  # empty local storage
 
     def route(route_, request) -> None:
-        if (urlsplit(request.url).hostname or "") in ("127.0.0.1", "localhost", "::1") or \
-                request.url.startswith(("data:", "blob:")):
+        if (urlsplit(request.url).hostname or "") in ("127.0.0.1", "localhost", "::1") or request.url.startswith(
+            ("data:", "blob:")
+        ):
             route_.continue_()
         else:
             outside_requests.append(request.url)
@@ -117,9 +123,9 @@ def test_mlflow_run_has_a_description_dataset_and_group_table(page, servers: dic
     assert "evaluation/group_metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
 
 
-def test_model_version_page_shows_the_card_with_group_metrics_and_gate_verdict(page, servers: dict,
-                                                                                ui_workspace: dict,
-                                                                                screenshots: Path) -> None:
+def test_model_version_page_shows_the_card_with_group_metrics_and_gate_verdict(
+    page, servers: dict, ui_workspace: dict, screenshots: Path
+) -> None:
     report = json.loads((ui_workspace["ws"] / "data" / PIPELINE / "evaluate" / "sentiment" / "report.json").read_text())
     page.goto(links.model_version_url(MODEL, "1", servers["mlflow"]))
     _see(page, f"Model card: {MODEL} v1")

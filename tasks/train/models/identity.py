@@ -2,6 +2,7 @@
 counterfactual pairs (he/she, his/her, 他/她, ...) is mapped to one representative of its
 connected group of pairs before the text is encoded, so swapping identity terms cannot change
 the model's scores (the output keeps the original sentences)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,7 +39,9 @@ def canonicaliser(languages: tuple[str, ...] = ("en", "zh")) -> Callable[[str], 
     terms = sorted(mapping, key=len, reverse=True)
     latin = [t for t in terms if not is_cjk(t)]
     cjk = [t for t in terms if is_cjk(t)]
-    parts = ([r"\b(?:" + "|".join(regex.escape(t) for t in latin) + r")\b"] if latin else []) + [regex.escape(t) for t in cjk]
+    parts = ([r"\b(?:" + "|".join(regex.escape(t) for t in latin) + r")\b"] if latin else []) + [
+        regex.escape(t) for t in cjk
+    ]
     if not parts:
         return lambda text: text
     pattern = regex.compile("|".join(parts), flags=regex.IGNORECASE)

@@ -13,6 +13,7 @@ and `num_layers` must equal the LM's and `bidirectional` must be false (the LM r
 right). Fine-tuning then uses discriminative learning rates (`lr_decay_per_layer`) and/or
 gradual unfreezing (`unfreeze_schedule`); both also work without a pretrained LM.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -56,16 +57,22 @@ class ClassifierConfig(BaseModel):
     max_length: int = Field(default=256, ge=1, description="tokens kept per text (training and prediction)")
     pretrained_lm: str | None = Field(default=None, description="folder of an lstm_lm bundle to start from")
     embedding_init: Literal["random", "pretrained"] = Field(
-        default="random", description="pretrained: start the embedding from `pretrained_name`'s input embeddings "
-        "(needs `tokenize: {kind: pretrained, name: <same>}`; projected by PCA when embedding_dim is smaller)")
+        default="random",
+        description="pretrained: start the embedding from `pretrained_name`'s input embeddings "
+        "(needs `tokenize: {kind: pretrained, name: <same>}`; projected by PCA when embedding_dim is smaller)",
+    )
     pretrained_name: str = Field(default="all-minilm-l6-v2", description="packaged model of embedding_init: pretrained")
-    lr_decay_per_layer: float = Field(default=1.0, gt=0, le=1, description="lr factor per layer group below the head (ULMFiT: 1/2.6)")
+    lr_decay_per_layer: float = Field(
+        default=1.0, gt=0, le=1, description="lr factor per layer group below the head (ULMFiT: 1/2.6)"
+    )
     unfreeze_schedule: list[int] | None = Field(
         default=None,
         description="epoch at which each layer group below the head starts training, top first "
         "(LSTM layers top-down, then the embedding); groups not listed stay frozen; null: all train",
     )
-    distill: DistillConfig | None = Field(default=None, description="knowledge distillation from a fine-tuned MiniLM teacher (tasks/train/distill.py)")
+    distill: DistillConfig | None = Field(
+        default=None, description="knowledge distillation from a fine-tuned MiniLM teacher (tasks/train/distill.py)"
+    )
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @model_validator(mode="after")
@@ -137,8 +144,15 @@ class ClassifierPredictor(BatchPredictor):
     batches of `forward_rows` rows, each padded only to its own longest row (one int64 numpy
     array filled through a mask, no per-row tensors); probabilities go back in input order."""
 
-    def __init__(self, model: nn.Module, labels: list[str], tokenizer: Tokenizer, max_length: int,
-                 batch_rows: int = 256, forward_rows: int = 64) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        labels: list[str],
+        tokenizer: Tokenizer,
+        max_length: int,
+        batch_rows: int = 256,
+        forward_rows: int = 64,
+    ) -> None:
         super().__init__(model, batch_rows)
         self.labels = labels
         self.tokenizer = tokenizer
@@ -148,7 +162,9 @@ class ClassifierPredictor(BatchPredictor):
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Raw texts -> `[n, num_classes]` class probabilities (float32), in input order.
         An empty text is read as the single id 0 (as in training)."""
-        encodings = self.tokenizer.encode_batch([t if isinstance(t, str) else "" for t in texts], add_special_tokens=False)
+        encodings = self.tokenizer.encode_batch(
+            [t if isinstance(t, str) else "" for t in texts], add_special_tokens=False
+        )
         true_lengths = np.fromiter((min(len(e.ids), self.max_length) for e in encodings), np.int64, len(encodings))
         lengths = np.maximum(true_lengths, 1)
         order = np.argsort(lengths, kind="stable")
@@ -158,7 +174,11 @@ class ClassifierPredictor(BatchPredictor):
             rows = order[start : start + self.forward_rows]
             ids = np.zeros((len(rows), int(lengths[rows].max())), np.int64)
             mask = np.arange(ids.shape[1]) < true_lengths[rows, None]
-            ids[mask] = np.fromiter(chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows), np.int64, int(true_lengths[rows].sum()))
+            ids[mask] = np.fromiter(
+                chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows),
+                np.int64,
+                int(true_lengths[rows].sum()),
+            )
             logits = self.model(torch.from_numpy(ids).to(device), torch.from_numpy(lengths[rows]))
             probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return probs
@@ -166,7 +186,10 @@ class ClassifierPredictor(BatchPredictor):
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
         probs = self.probabilities(df["text"].tolist()) if len(df) else np.zeros((0, len(self.labels)), np.float32)
         best = probs.argmax(axis=1)
-        out: dict[str, Any] = {"label": [self.labels[i] for i in best.tolist()], "score": probs[np.arange(len(best)), best]}
+        out: dict[str, Any] = {
+            "label": [self.labels[i] for i in best.tolist()],
+            "score": probs[np.arange(len(best)), best],
+        }
         out.update({f"prob_{name}": probs[:, i] for i, name in enumerate(self.labels)})
         return pd.DataFrame(out)
 
@@ -200,7 +223,8 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
             ys = [index[str(v)] for v in part["label"].to_pylist()]
             weights = part["weight"].to_pylist() if "weight" in part.column_names else None
             splits[split] = [
-                {"input_ids": _nonempty(x), "label": y} | ({"weight": 1.0 if weights[i] is None else float(weights[i])} if weights else {})
+                {"input_ids": _nonempty(x), "label": y}
+                | ({"weight": 1.0 if weights[i] is None else float(weights[i])} if weights else {})
                 for i, (x, y) in enumerate(zip(ids, ys))
             ]
         meta: dict[str, Any] = {"labels": labels}
@@ -215,9 +239,13 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         if cfg.distill is None:
             return prepared
         if prepared.meta.get("vocab_check") != [30522, 103]:
-            raise ValueError("distill needs tokenize: {kind: pretrained, name: all-minilm-l6-v2} (the teacher's WordPiece ids)")
+            raise ValueError(
+                "distill needs tokenize: {kind: pretrained, name: all-minilm-l6-v2} (the teacher's WordPiece ids)"
+            )
         s = prepared.splits
-        train, info = attach_teacher(s["train"], s["validation"], s["test"], len(prepared.meta["labels"]), cfg.distill, cache_dir)
+        train, info = attach_teacher(
+            s["train"], s["validation"], s["test"], len(prepared.meta["labels"]), cfg.distill, cache_dir
+        )
         return Prepared(splits=s | {"train": train}, meta=prepared.meta | {"distill": info})
 
     def build(self, cfg: ClassifierConfig, meta: dict[str, Any], vocab_size: int) -> nn.Module:
@@ -259,7 +287,9 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         f1 = f1_score(gold, pred, labels=list(range(num_classes)), average="macro", zero_division=0)
         return {"accuracy": float((pred == gold).mean()), "macro_f1": float(f1), "loss": total / n}
 
-    def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: ClassifierConfig) -> ClassifierPredictor:
+    def predictor(
+        self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: ClassifierConfig
+    ) -> ClassifierPredictor:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         return ClassifierPredictor(model, list(meta["labels"]), tokenizer, cfg.max_length)
@@ -268,7 +298,9 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         """Parameters grouped top-down: head, LSTM layer n-1, ..., LSTM layer 0, embedding."""
         groups = [list(model.head.parameters())]
         for layer in reversed(range(model.lstm.num_layers)):
-            groups.append([p for name, p in model.lstm.named_parameters() if name.removesuffix("_reverse").endswith(f"_l{layer}")])
+            groups.append(
+                [p for name, p in model.lstm.named_parameters() if name.removesuffix("_reverse").endswith(f"_l{layer}")]
+            )
         groups.append(list(model.embedding.parameters()))
         return groups
 
@@ -295,7 +327,11 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         source = load_file(str(Path(cfg.pretrained_lm) / "model.safetensors"))
         wanted = {k: v for k, v in source.items() if k.startswith(("embedding.", "lstm."))}
         own = model.state_dict()
-        bad = [f"{k}: {tuple(v.shape)} vs {tuple(own[k].shape) if k in own else 'missing'}" for k, v in wanted.items() if k not in own or own[k].shape != v.shape]
+        bad = [
+            f"{k}: {tuple(v.shape)} vs {tuple(own[k].shape) if k in own else 'missing'}"
+            for k, v in wanted.items()
+            if k not in own or own[k].shape != v.shape
+        ]
         if bad or not wanted:
             raise ValueError(
                 f"pretrained_lm {cfg.pretrained_lm} does not fit this classifier (same tokenizer, embedding_dim, "

@@ -10,6 +10,7 @@ Training labels: the greedy oracle (computed once in `prepare`). Selection: high
 trigram blocking, as many sentences as the length rule chosen on validation after training
 (`finalize`: a count k or a ratio of the document's sentences; stored in the bundle's meta).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -58,15 +59,27 @@ class SummarizerConfig(BaseModel):
     max_sentences: int = Field(default=30, ge=1, description="sentences kept per document (the rest are never picked)")
     max_sentence_tokens: int = Field(default=48, ge=1, description="tokens kept per sentence")
     splitter: Engine = Field(default="pysbd", description="English sentence splitter engine: pysbd | blingfire | regex")
-    max_sentence_words: int = Field(default=80, ge=2, description="longer pieces are cut into chunks (CJK: 2x characters)")
-    summary_sentences: int | None = Field(default=None, ge=1, description="fixed summary length; null: chosen on validation")
-    length_counts: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], description="candidate lengths (sentences)")
-    length_ratios: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.4, 0.5], description="candidate lengths (share of sentences)")
+    max_sentence_words: int = Field(
+        default=80, ge=2, description="longer pieces are cut into chunks (CJK: 2x characters)"
+    )
+    summary_sentences: int | None = Field(
+        default=None, ge=1, description="fixed summary length; null: chosen on validation"
+    )
+    length_counts: list[int] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5], description="candidate lengths (sentences)"
+    )
+    length_ratios: list[float] = Field(
+        default_factory=lambda: [0.2, 0.3, 0.4, 0.5], description="candidate lengths (share of sentences)"
+    )
     trigram_blocking: bool = True
     identity_canonical: bool = Field(
-        default=True, description="map counterfactual-pair identity terms (he/she, 他/她, ...) to one form before encoding, so swapping them cannot change the selection")
+        default=True,
+        description="map counterfactual-pair identity terms (he/she, 他/她, ...) to one form before encoding, so swapping them cannot change the selection",
+    )
     rouge_tokenizer: Literal["auto", "stem", "chars"] = Field(
-        default="auto", description="test ROUGE tokens: stem (rouge-score default + Porter), chars (CJK characters), auto (chars when the reference has CJK)")
+        default="auto",
+        description="test ROUGE tokens: stem (rouge-score default + Porter), chars (CJK characters), auto (chars when the reference has CJK)",
+    )
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     def rules(self) -> list[dict[str, Any]]:
@@ -110,7 +123,9 @@ class LSTMSummarizer(nn.Module):
         self.absolute = nn.Embedding(cfg.max_sentences, p)
         self.relative = nn.Embedding(RELATIVE_BUCKETS, p)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.head = nn.Sequential(nn.Linear(6 * h + 2 * p + SCALAR_FEATURES, h), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(h, 1))
+        self.head = nn.Sequential(
+            nn.Linear(6 * h + 2 * p + SCALAR_FEATURES, h), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(h, 1)
+        )
 
     def forward(self, word_ids: Tensor, word_lengths: Tensor, lengths: Tensor) -> Tensor:
         batch, sentences, _ = word_ids.shape
@@ -126,7 +141,9 @@ class LSTMSummarizer(nn.Module):
         mask = real.unsqueeze(-1).to(states.dtype)
         doc = ((states * mask).sum(1) / mask.sum(1).clamp_min(1)).unsqueeze(1).expand_as(states)
         absolute, relative, scalars = self._positions(lengths.tolist(), sentences, states.device)
-        features = torch.cat([states, doc, states * doc, self.absolute(absolute), self.relative(relative), scalars.to(states.dtype)], -1)
+        features = torch.cat(
+            [states, doc, states * doc, self.absolute(absolute), self.relative(relative), scalars.to(states.dtype)], -1
+        )
         return self.head(self.dropout(features)).squeeze(-1).float()
 
     def _positions(self, lengths: list[int], sentences: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
@@ -161,7 +178,9 @@ def _sentence_mask(batch: dict[str, Tensor]) -> Tensor:
 
 def _doc_rouge(batch: dict[str, Tensor], b: int, picked: list[int]) -> float:
     """ROUGE-1 F + ROUGE-2 F (integer words) of the picked sentences of document `b` of a batch."""
-    words = [w for i in picked for w in batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() if w >= 0]
+    words = [
+        w for i in picked for w in batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() if w >= 0
+    ]
     reference = [w for w in batch["reference"][b].tolist() if w >= 0]
     return rouge_n(words, reference, 1) + rouge_n(words, reference, 2)
 
@@ -170,24 +189,47 @@ class SummarizerPredictor(BatchPredictor):
     """`text` column -> `summary` (selected sentences in document order), `selected` (their
     indices) and `sentence_scores` (probability per sentence, first `max_sentences` sentences)."""
 
-    def __init__(self, model: nn.Module, tokenizer: Tokenizer, cfg: SummarizerConfig, rule: dict[str, Any], batch_rows: int = 64) -> None:
+    def __init__(
+        self, model: nn.Module, tokenizer: Tokenizer, cfg: SummarizerConfig, rule: dict[str, Any], batch_rows: int = 64
+    ) -> None:
         super().__init__(model, batch_rows)
         self.tokenizer, self.cfg, self.rule = tokenizer, cfg, rule
 
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
-        docs = [split_sentences(t if isinstance(t, str) else "", self.cfg)[: self.cfg.max_sentences] for t in df["text"].tolist()]
+        docs = [
+            split_sentences(t if isinstance(t, str) else "", self.cfg)[: self.cfg.max_sentences]
+            for t in df["text"].tolist()
+        ]
         scored = [i for i, d in enumerate(docs) if d]
         scores: list[list[float]] = [[] for _ in docs]
         if scored:
-            batch = _collate_sentences([encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens)
-                                        for i in scored])
-            logits = self.model(batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"])
+            batch = _collate_sentences(
+                [
+                    encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens)
+                    for i in scored
+                ]
+            )
+            logits = self.model(
+                batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"]
+            )
             for row, p in zip(scored, torch.sigmoid(logits).cpu().tolist()):
                 scores[row] = [float(v) for v in p[: len(docs[row])]]
-        picked = [select(s, [rouge_words(x) for x in model_sentences(d, self.cfg)], summary_length(self.rule, len(d)), self.cfg.trigram_blocking)
-                  for d, s in zip(docs, scores)]
-        return pd.DataFrame({"summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)],
-                             "selected": picked, "sentence_scores": scores})
+        picked = [
+            select(
+                s,
+                [rouge_words(x) for x in model_sentences(d, self.cfg)],
+                summary_length(self.rule, len(d)),
+                self.cfg.trigram_blocking,
+            )
+            for d, s in zip(docs, scores)
+        ]
+        return pd.DataFrame(
+            {
+                "summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)],
+                "selected": picked,
+                "sentence_scores": scores,
+            }
+        )
 
 
 class SummarizerKind(ModelKind[SummarizerConfig]):
@@ -203,9 +245,19 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         """ROUGE-1/2/L F of the model, of Lead-3, Lead-k and the oracle (`baseline_lead3_rouge1_f`,
         `oracle_rougeL_f`, ...), where the model picks, and the identity-swap selection check."""
         rouge = ("rouge1_f", "rouge2_f", "rougeL_f")
-        return (rouge + tuple(f"{p}{m}" for p in ("baseline_lead3_", "baseline_lead_k_", "oracle_") for m in rouge)
-                + ("mean_summary_sentences", "mean_selected_position", "lead3_only_share", "test_docs",
-                   "rouge1_f_vs_lead3", "selection_change_rate.*", "selection_change_rate_max"))
+        return (
+            rouge
+            + tuple(f"{p}{m}" for p in ("baseline_lead3_", "baseline_lead_k_", "oracle_") for m in rouge)
+            + (
+                "mean_summary_sentences",
+                "mean_selected_position",
+                "lead3_only_share",
+                "test_docs",
+                "rouge1_f_vs_lead3",
+                "selection_change_rate.*",
+                "selection_change_rate_max",
+            )
+        )
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: SummarizerConfig) -> Prepared:
         """Tokens table (`text`, `summary`, `split`, optional `weight`) -> examples per split:
@@ -277,23 +329,32 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         examples = prepared.splits.get("validation") or prepared.splits["train"]
         device = next(model.parameters()).device
         size = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
-        batches = ({k: (v if k == "lengths" else v.to(device)) for k, v in self.collate(examples[i : i + size]).items()}
-                   for i in range(0, len(examples), size))
+        batches = (
+            {k: (v if k == "lengths" else v.to(device)) for k, v in self.collate(examples[i : i + size]).items()}
+            for i in range(0, len(examples), size)
+        )
         was_training = model.training
         model.eval()
         with torch.inference_mode():
             metrics = _evaluate(model, batches, rules, cfg.trigram_blocking)
         model.train(was_training)
-        return {"length_rule": rules[int(metrics["length_rule"])], "length_rule_validation_rouge1_f": metrics["rouge1_f"]}
+        return {
+            "length_rule": rules[int(metrics["length_rule"])],
+            "length_rule_validation_rouge1_f": metrics["rouge1_f"],
+        }
 
-    def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: SummarizerConfig) -> SummarizerPredictor:
+    def predictor(
+        self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: SummarizerConfig
+    ) -> SummarizerPredictor:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         rule = meta.get("length_rule") or cfg.rules()[min(2, len(cfg.rules()) - 1)]
         return SummarizerPredictor(model, tokenizer, cfg, rule)
 
 
-def _evaluate(model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: list[dict[str, Any]], blocking: bool) -> dict[str, float]:
+def _evaluate(
+    model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: list[dict[str, Any]], blocking: bool
+) -> dict[str, float]:
     """Batches -> mean integer-word ROUGE of the best of `rules`, sentence accuracy, loss, rule index."""
     sums = [[0.0, 0.0] for _ in rules]
     correct = total_loss = 0.0
@@ -315,10 +376,21 @@ def _evaluate(model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: lis
                 sums[r][1] += rouge_n(chosen, reference, 2)
             docs += 1
     if not docs:
-        return {"rouge1_f": float("nan"), "rouge2_f": float("nan"), "sentence_accuracy": float("nan"), "loss": float("nan"), "length_rule": 0.0}
+        return {
+            "rouge1_f": float("nan"),
+            "rouge2_f": float("nan"),
+            "sentence_accuracy": float("nan"),
+            "loss": float("nan"),
+            "length_rule": 0.0,
+        }
     best = max(range(len(rules)), key=lambda r: (sums[r][0] + sums[r][1], -r))
-    return {"rouge1_f": sums[best][0] / docs, "rouge2_f": sums[best][1] / docs, "sentence_accuracy": correct / sentences,
-            "loss": total_loss / sentences, "length_rule": float(best)}
+    return {
+        "rouge1_f": sums[best][0] / docs,
+        "rouge2_f": sums[best][1] / docs,
+        "sentence_accuracy": correct / sentences,
+        "loss": total_loss / sentences,
+        "length_rule": float(best),
+    }
 
 
 def lead_metrics(prepared: Prepared, k: int, split: str = "validation") -> dict[str, float]:

@@ -9,6 +9,7 @@ way. The weights are the `nn.LSTM`'s own (`weight_ih_l{k}`, `weight_ih_l{k}_reve
 so checkpoints, layer groups and warm starts do not change. Outputs at and after each row's
 length are undefined (callers mask them), as after `pad_packed_sequence` they are zeros.
 """
+
 from __future__ import annotations
 
 import torch

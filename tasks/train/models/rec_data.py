@@ -6,6 +6,7 @@ before it are the user's training sequence, learnt as next-item prediction at EV
 (windows of at most `max_history` inputs). Item index 0 is padding; item `i` of the sorted item
 list has index `i + 1`. Seen items (the whole history, not only its window) are excluded when ranking.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -67,7 +68,11 @@ def leave_last_out(sequence: list[int], max_history: int) -> dict[str, list[Any]
 
 def eval_example(history: list[int], seen: list[int], target: int) -> dict[str, Any]:
     """One ranking example: history window, every seen item (excluded from the ranking), target."""
-    return {"history": torch.tensor(history, dtype=torch.long), "seen": torch.tensor(seen, dtype=torch.long), "target": target}
+    return {
+        "history": torch.tensor(history, dtype=torch.long),
+        "seen": torch.tensor(seen, dtype=torch.long),
+        "target": target,
+    }
 
 
 def item_tokens(tokens: pa.Table, index: dict[str, int], max_tokens: int) -> list[list[int]]:
@@ -89,7 +94,9 @@ def item_groups(tokens: pa.Table, index: dict[str, int]) -> list[list[str]]:
     """Per item (aligned with the item list, without padding): its groups from `item_groups`
     ("A|B"), else its `label` (e.g. the demo's category), else none."""
     out: list[list[str]] = [[] for _ in range(len(index))]
-    column = GROUPS_COLUMN if GROUPS_COLUMN in tokens.column_names else "label" if "label" in tokens.column_names else None
+    column = (
+        GROUPS_COLUMN if GROUPS_COLUMN in tokens.column_names else "label" if "label" in tokens.column_names else None
+    )
     if column is None:
         return out
     done = set()

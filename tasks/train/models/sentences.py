@@ -11,6 +11,7 @@
 4. any piece longer than `max_words` words (CJK: `2 * max_words` characters) is cut into
    fixed-length chunks, so a text without sentence punctuation never becomes one huge sentence.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ Engine = Literal["pysbd", "blingfire", "regex"]
 
 # the splitter before this module (kept for the comparison): . ! ? (+ closing quote/bracket)
 # before whitespace, 。！？ (+ closing quote), or a line break
-LEGACY_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+|(?<=[。！？])(?![”」』’）])\s*|(?<=[。！？][”」』’）])\s*|\s*\n\s*")
+LEGACY_END = re.compile(
+    r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+|(?<=[。！？])(?![”」』’）])\s*|(?<=[。！？][”」』’）])\s*|\s*\n\s*"
+)
 LINES = re.compile(r"\s*\n\s*")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # a Chinese sentence end: 。！？ runs (or . ! ? after a CJK character), then closing quotes/brackets

@@ -44,13 +44,21 @@ def test_unlabelled_corpus_gives_label_less_records(make_corpus):
     report = build_report(count_shard(table, CFG), None, CFG)
     assert report.labelled_docs == 0
     assert {(r.group, r.docs, r.label, r.label_rate) for r in report.groups} == {
-        ("female", 200, None, None), ("male", 200, None, None)}
+        ("female", 200, None, None),
+        ("male", 200, None, None),
+    }
 
 
 def test_npmi_lists_words_tied_to_a_group():
-    table = pa.table({"id": [str(i) for i in range(40)],
-                      "text": ["She loves knitting." if i < 10 else ("He went out." if i < 20 else "A day out.")
-                               for i in range(40)], "label": ["x"] * 40})
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(40)],
+            "text": [
+                "She loves knitting." if i < 10 else ("He went out." if i < 20 else "A day out.") for i in range(40)
+            ],
+            "label": ["x"] * 40,
+        }
+    )
     report = build_report(count_shard(table, CFG), None, CFG)
     female = [r for r in report.npmi if r.group == "female"]
     assert female[0].word in {"knitting", "loves"} and female[0].npmi == pytest.approx(1.0)
@@ -59,14 +67,17 @@ def test_npmi_lists_words_tied_to_a_group():
 
 def test_filter_impact_of_a_step_removing_one_group_more(make_corpus):
     clean = make_corpus()  # 200 female, 200 male, 200 neutral kept
-    quarantine = pa.table({
-        "id": [f"q{i}" for i in range(60)],
-        "text": ["She was here." if i < 40 else "He was here." if i < 50 else "Nobody." for i in range(60)],
-        "step": ["blocklist"] * 50 + ["min_length"] * 10,
-        "reason": ["x"] * 60,
-    })
-    filters = merge_filter_counts([count_quarantine(quarantine.slice(0, 30), CFG),
-                                   count_quarantine(quarantine.slice(30), CFG)])
+    quarantine = pa.table(
+        {
+            "id": [f"q{i}" for i in range(60)],
+            "text": ["She was here." if i < 40 else "He was here." if i < 50 else "Nobody." for i in range(60)],
+            "step": ["blocklist"] * 50 + ["min_length"] * 10,
+            "reason": ["x"] * 60,
+        }
+    )
+    filters = merge_filter_counts(
+        [count_quarantine(quarantine.slice(0, 30), CFG), count_quarantine(quarantine.slice(30), CFG)]
+    )
     assert filters.step_docs == {"blocklist": 50, "min_length": 10}
     report = build_report(count_shard(clean, CFG), filters, CFG)
     rec = {(r.step, r.group): r for r in report.filter_impact}

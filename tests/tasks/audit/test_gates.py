@@ -7,9 +7,14 @@ from tasks.audit.gates import GateFailure, enforce_gates, evaluate_gates, needs_
 
 
 def _cfg(action: str, **extra) -> AuditConfig:
-    return AuditConfig(axes=["gender"], gates=[
-        GateConfig(name="gap", metric="max_label_rate_gap", threshold=0.1, action=action),
-        GateConfig(name="size", metric="min_group_docs", threshold=50, action="warn")], **extra)
+    return AuditConfig(
+        axes=["gender"],
+        gates=[
+            GateConfig(name="gap", metric="max_label_rate_gap", threshold=0.1, action=action),
+            GateConfig(name="size", metric="min_group_docs", threshold=50, action="warn"),
+        ],
+        **extra,
+    )
 
 
 def test_warn_gate_reports_but_does_not_raise(make_corpus):

@@ -1,4 +1,5 @@
 """HolisticBias-style descriptors in the English lexicon: ambiguous ones only in identity contexts; coverage."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -19,9 +20,15 @@ IDENTITY = {
     "a straight couple": "sexual_orientation/straight",
     "The blind man crossed.": "disability/disabled",
 }
-NOT_IDENTITY = ["Black coffee, no sugar.", "A white wine and a black cat.", "An old movie in an old house.",
-                "It went straight to video.", "A trans-atlantic flight.", "The blind spot of the plot.",
-                "A black-and-white film."]
+NOT_IDENTITY = [
+    "Black coffee, no sugar.",
+    "A white wine and a black cat.",
+    "An old movie in an old house.",
+    "It went straight to video.",
+    "A trans-atlantic flight.",
+    "The blind spot of the plot.",
+    "A black-and-white film.",
+]
 
 
 def _groups(texts: list[str]) -> list[set[str]]:

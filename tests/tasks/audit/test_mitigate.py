@@ -15,9 +15,13 @@ def _weighted_rate(weights: np.ndarray, labels: np.ndarray, mask: np.ndarray) ->
 
 def test_reweighting_equalises_weighted_label_rates_across_overlapping_groups(make_corpus):
     base = make_corpus(female_pos=0.8, male_pos=0.3, neutral_pos=0.5)
-    extra = pa.table({"id": [f"x{i}" for i in range(40)],
-                      "text": ["She met a muslim friend." if i < 20 else "A muslim friend came." for i in range(40)],
-                      "label": ["pos" if i % 4 == 0 else "neg" for i in range(40)]})
+    extra = pa.table(
+        {
+            "id": [f"x{i}" for i in range(40)],
+            "text": ["She met a muslim friend." if i < 20 else "A muslim friend came." for i in range(40)],
+            "label": ["pos" if i % 4 == 0 else "neg" for i in range(40)],
+        }
+    )
     table = pa.concat_tables([base, extra])
     weights = reweight_weights(table, CFG).to_numpy()
     assert weights.dtype == np.float32 and weights.mean() == pytest.approx(1.0, abs=1e-5)
@@ -39,9 +43,14 @@ def test_unlabelled_rows_weigh_one():
 
 
 def test_counterfactual_swaps_both_directions_in_english_and_chinese():
-    table = pa.table({"id": ["a", "b", "c"],
-                      "text": ["He told his sister: she is the King.", "她是我的妈妈，他是爸爸。", "No people here."],
-                      "label": ["1", "0", "1"], "ts": [1, 2, 3]})
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["He told his sister: she is the King.", "她是我的妈妈，他是爸爸。", "No people here."],
+            "label": ["1", "0", "1"],
+            "ts": [1, 2, 3],
+        }
+    )
     out = counterfactual_augment(table, CFG)
     assert out.num_rows == 5
     rows = {r["id"]: r for r in out.to_pylist()}

@@ -7,7 +7,12 @@ from tasks.audit.config import AuditConfig
 from tasks.audit.corpus import count_shard, merge_counts
 from tasks.audit.corpus_report import build_report
 from tasks.audit.mitigated import (
-    audit_columns, largest_gap, mitigated_markdown, mitigation_headline, train_counterfactuals, train_weights,
+    audit_columns,
+    largest_gap,
+    mitigated_markdown,
+    mitigation_headline,
+    train_counterfactuals,
+    train_weights,
 )
 
 CFG = AuditConfig(axes=["gender"], min_group_docs=5)
@@ -38,8 +43,9 @@ def test_train_weights_cover_train_rows_only_and_equalise_their_weighted_rates(m
 
 
 def test_weighted_count_shard_sums_weights_in_label_counts():
-    table = pa.table({"id": ["a", "b", "c", "d"], "text": ["she ok", "she bad", "he ok", "x"],
-                      "label": ["pos", "neg", "pos", None]})
+    table = pa.table(
+        {"id": ["a", "b", "c", "d"], "text": ["she ok", "she bad", "he ok", "x"], "label": ["pos", "neg", "pos", None]}
+    )
     counts = count_shard(table, CFG, weights=np.array([0.5, 1.5, 2.0, 3.0]))
     assert counts.total_docs == 4 and counts.labelled_docs == pytest.approx(4.0)
     assert counts.label_docs == {"pos": pytest.approx(2.5), "neg": pytest.approx(1.5)}
@@ -56,8 +62,16 @@ def test_recomputed_weighted_audit_shows_no_gap_and_the_headline_says_before_and
     before = build_report(count_shard(table, CFG), None, CFG)
     train = table.filter(pc.equal(table["split"], "train"))
     weights = train_weights(table, CFG)["weight"].to_numpy()
-    after = build_report(merge_counts([count_shard(train.slice(0, 200), CFG, weights=weights[:200]),
-                                       count_shard(train.slice(200), CFG, weights=weights[200:])]), None, CFG)
+    after = build_report(
+        merge_counts(
+            [
+                count_shard(train.slice(0, 200), CFG, weights=weights[:200]),
+                count_shard(train.slice(200), CFG, weights=weights[200:]),
+            ]
+        ),
+        None,
+        CFG,
+    )
     worst_before, worst_after = largest_gap(before, CFG), largest_gap(after, CFG)
     assert abs(worst_before.gap) > 0.2
     assert abs(worst_after.gap) < 1e-3 and not worst_after.gap_excludes_zero
@@ -70,10 +84,14 @@ def test_recomputed_weighted_audit_shows_no_gap_and_the_headline_says_before_and
 
 
 def test_counterfactual_copies_only_train_rows_with_pair_terms():
-    table = pa.table({"id": ["a", "b", "c", "d"],
-                      "text": ["She is kind.", "He is rude.", "他很好。", "No one."],
-                      "label": ["1", "0", "1", "0"],
-                      "split": ["train", "test", "train", "train"]})
+    table = pa.table(
+        {
+            "id": ["a", "b", "c", "d"],
+            "text": ["She is kind.", "He is rude.", "他很好。", "No one."],
+            "label": ["1", "0", "1", "0"],
+            "split": ["train", "test", "train", "train"],
+        }
+    )
     copies = train_counterfactuals(table, CFG)
     assert copies.schema == table.schema
     assert copies.to_pylist() == [
@@ -83,9 +101,13 @@ def test_counterfactual_copies_only_train_rows_with_pair_terms():
 
 
 def test_largest_gap_ignores_groups_below_the_minimum_size():
-    table = pa.table({"id": [str(i) for i in range(12)],
-                      "text": ["she"] * 3 + ["he"] * 5 + ["x"] * 4,
-                      "label": ["pos"] * 3 + ["pos", "neg", "pos", "neg", "neg"] + ["neg", "pos", "neg", "neg"]})
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(12)],
+            "text": ["she"] * 3 + ["he"] * 5 + ["x"] * 4,
+            "label": ["pos"] * 3 + ["pos", "neg", "pos", "neg", "neg"] + ["neg", "pos", "neg", "neg"],
+        }
+    )
     report = build_report(count_shard(table, CFG), None, CFG)
     worst = largest_gap(report, CFG)
     assert worst.group == "male" and largest_gap(report, CFG.model_copy(update={"min_group_docs": 50})) is None

@@ -40,8 +40,17 @@ def test_parse_winobias_line_strips_brackets_and_marks_spans():
 
 def test_swap_resolves_her_from_the_anti_line_or_the_next_word():
     _, tokens, marked = parse_winobias_line("7 [She] told [the nurse] that [her] car met [her] .")
-    assert swap_bracketed_pronouns(tokens, marked) == ["He", "told", "the nurse", "that", "his", "car",
-                                                      "met", "him", "."]
+    assert swap_bracketed_pronouns(tokens, marked) == [
+        "He",
+        "told",
+        "the nurse",
+        "that",
+        "his",
+        "car",
+        "met",
+        "him",
+        ".",
+    ]
     anti = ["He", "told", "the nurse", "that", "him", "car", "met", "his", "."]  # anti line decides
     assert swap_bracketed_pronouns(tokens, marked, anti)[4] == "him"
     assert swap_bracketed_pronouns(tokens, marked, anti)[7] == "his"
@@ -83,20 +92,32 @@ def test_load_crows_pairs_keeps_both_sentences_type_and_direction(tmp_path):
         ",sent_more,sent_less,stereo_antistereo,bias_type,annotations,anon_writer,anon_annotators\n"
         '0,"Poor people, as usual, were lazy.","Rich people, as usual, were lazy.",stereo,socioeconomic,'
         "\"[['socioeconomic']]\",a1,\"['a2']\"\n"
-        "5,Women can lift it.,Men can lift it.,antistereo,gender,\"[['gender']]\",a3,\"['a4']\"\n")
+        "5,Women can lift it.,Men can lift it.,antistereo,gender,\"[['gender']]\",a3,\"['a4']\"\n"
+    )
     pairs = load_crows_pairs(path)
     assert list(pairs.columns) == PAIR_COLUMNS
-    assert pairs.to_dict("records")[1] == {"id": "crows-5", "sent_more": "Women can lift it.",
-                                           "sent_less": "Men can lift it.", "bias_type": "gender",
-                                           "direction": "antistereo", "source": "crows_pairs"}
+    assert pairs.to_dict("records")[1] == {
+        "id": "crows-5",
+        "sent_more": "Women can lift it.",
+        "sent_less": "Men can lift it.",
+        "bias_type": "gender",
+        "direction": "antistereo",
+        "source": "crows_pairs",
+    }
     assert pairs["sent_more"][0] == "Poor people, as usual, were lazy."
 
 
 def _pairs() -> pd.DataFrame:
-    rows = [("she cooks", "he cooks", "gender"), ("she sings", "he sings", "gender"),
-            ("he runs", "she runs", "gender"), ("old man", "young man", "age"), ("old cat", "young cat", "age")]
-    return pd.DataFrame({"sent_more": [r[0] for r in rows], "sent_less": [r[1] for r in rows],
-                         "bias_type": [r[2] for r in rows]})
+    rows = [
+        ("she cooks", "he cooks", "gender"),
+        ("she sings", "he sings", "gender"),
+        ("he runs", "she runs", "gender"),
+        ("old man", "young man", "age"),
+        ("old cat", "young cat", "age"),
+    ]
+    return pd.DataFrame(
+        {"sent_more": [r[0] for r in rows], "sent_less": [r[1] for r in rows], "bias_type": [r[2] for r in rows]}
+    )
 
 
 def _scorer(texts: list[str]) -> np.ndarray:
@@ -121,7 +142,8 @@ def test_pair_probe_arithmetic_with_a_known_scorer():
     pairs = _pairs().assign(first_word=lambda f: f["sent_more"].str.split().str[0])
     by_word = pair_probe(_scorer, pairs, PairProbeConfig(bootstrap=0), by="first_word")
     assert {r.bias_type: r.mean_gap for r in by_word.records} == pytest.approx(
-        {"he": -0.3, "old": -0.2, "she": 0.3, "all": -0.02})
+        {"he": -0.3, "old": -0.2, "she": 0.3, "all": -0.02}
+    )
 
 
 def test_pair_probe_takes_class_probabilities_and_counts_ties():

@@ -1,4 +1,5 @@
 """The counterfactual gate: probe languages from the corpus, bootstrap intervals, fail/inconclusive/pass."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,17 @@ NO_AUC = ModelAuditReport(n=0, positive_label=None, binary=True, bootstrap=0)
 
 
 def _axis(gap: float, low: float | None, high: float | None) -> ProbeAxis:
-    return ProbeAxis(language="en", axis="gender", mean_gap=gap, high_group="female", low_group="male",
-                     worst_gap=gap, worst_template="{term} feels happy.", ci_low=low, ci_high=high)
+    return ProbeAxis(
+        language="en",
+        axis="gender",
+        mean_gap=gap,
+        high_group="female",
+        low_group="male",
+        worst_gap=gap,
+        worst_template="{term} feels happy.",
+        ci_low=low,
+        ci_high=high,
+    )
 
 
 def test_chinese_corpus_is_probed_with_chinese_templates_only():
@@ -67,8 +77,10 @@ def test_summary_says_what_to_do_when_the_gate_blocks():
     [line] = gate_hint_lines(blocked)
     assert "mitigation: counterfactual" in line and "require_fairness_gates" in line
     assert "counterfactual_pairs: [[<term>, <term>], ...]" in line  # no axis named: a placeholder
-    named = {"reason": "not promoted: fairness gates failed: not promoted: counterfactual gap 0.329 [0.223, 0.411] "
-                       "on en/nationality (indian > american) vs limit 0.1; 2 axes fail"}
+    named = {
+        "reason": "not promoted: fairness gates failed: not promoted: counterfactual gap 0.329 [0.223, 0.411] "
+        "on en/nationality (indian > american) vs limit 0.1; 2 axes fail"
+    }
     [line] = gate_hint_lines(named)
     assert "counterfactual_pairs: [[indian, american], ...]" in line
     assert gate_hint_lines({"reason": "promoted: no champion yet"}) == []

@@ -16,18 +16,23 @@ def test_default_steps():
 
 
 def test_name_or_mapping_items():
-    cfg = Pipeline.model_validate({"clean": ["normalize", {"length": {"min_words": 5}}, {"language": {"keep": ["zh"]}}]}).clean
+    cfg = Pipeline.model_validate(
+        {"clean": ["normalize", {"length": {"min_words": 5}}, {"language": {"keep": ["zh"]}}]}
+    ).clean
     (_, length), (_, language) = cfg.steps()[1:]
     assert isinstance(length, LengthParams) and length.min_words == 5
     assert language.keep == ["zh"]
 
 
-@pytest.mark.parametrize("steps, loc", [
-    (["normalize", "foo"], "clean.1.foo"),
-    (["normalize", "exact_dedup", {"length": {"min_words": -1}}], "clean.2.length.min_words"),
-    ([{"length": {"minwords": 3}}], "clean.0.length.minwords"),
-    ([{"near_dedup": {"num_perm": 100, "bands": 16}}], "clean.0.near_dedup"),
-])
+@pytest.mark.parametrize(
+    "steps, loc",
+    [
+        (["normalize", "foo"], "clean.1.foo"),
+        (["normalize", "exact_dedup", {"length": {"min_words": -1}}], "clean.2.length.min_words"),
+        ([{"length": {"minwords": 3}}], "clean.0.length.minwords"),
+        ([{"near_dedup": {"num_perm": 100, "bands": 16}}], "clean.0.near_dedup"),
+    ],
+)
 def test_errors_name_the_key_path(steps, loc):
     with pytest.raises(ValidationError) as info:
         Pipeline.model_validate({"clean": steps})

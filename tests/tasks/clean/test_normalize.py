@@ -33,7 +33,19 @@ def test_blank_after_normalize_is_empty():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(list("ab <>/&;#x1lgt\t\n\r\u00a0\u00c3\u00a9\u00e2\u20ac\uff1c\uff1e\u200b\x00é中")) | st.characters(blacklist_categories=("Cs",)), max_size=40), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                list("ab <>/&;#x1lgt\t\n\r\u00a0\u00c3\u00a9\u00e2\u20ac\uff1c\uff1e\u200b\x00é中")
+            )
+            | st.characters(blacklist_categories=("Cs",)),
+            max_size=40,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_normalize_is_idempotent(texts):
     once = normalize_text(pa.array(texts, pa.string()), NormalizeParams())
     twice = normalize_text(once, NormalizeParams())

@@ -31,15 +31,29 @@ def test_each_type_replaced_and_counted():
         "IBAN GB82 WEST 1234 5698 7654 32 and SSN 536-22-1987",
         "Dear Mr. John Smith, we ship to 350 Fifth Avenue, New York, NY 10118.",
     )
-    assert texts == ["mail <EMAIL> now", "card <CARD> ok", "host <IP> and <IP>", "call <PHONE> or <PHONE> or <PHONE>",
-                     "IBAN <IBAN> and SSN <SSN>", "Dear Mr. <PERSON>, we ship to <ADDRESS>."]
+    assert texts == [
+        "mail <EMAIL> now",
+        "card <CARD> ok",
+        "host <IP> and <IP>",
+        "call <PHONE> or <PHONE> or <PHONE>",
+        "IBAN <IBAN> and SSN <SSN>",
+        "Dear Mr. <PERSON>, we ship to <ADDRESS>.",
+    ]
     assert counts == {"email": 1, "iban": 1, "card": 1, "ssn": 1, "ip": 2, "phone": 3, "address": 1, "person": 1}
 
 
 def test_hard_negatives_left_alone():
-    plain = ["profits rose 76% to $1.13bn (£600m) in 2004", "at 12:30 on 10.5.2004", "version 1.2.3.4 of the app",
-             "ISBN 978-0-306-40615-7", "Order #112-4837261-9937010 shipped", "SKU 7340-2281-006",
-             "IBAN GB82 WEST 1234 5698 7654 33", "SSN 000-12-3456", "Order 1234 5678 1234 5670 packed"]
+    plain = [
+        "profits rose 76% to $1.13bn (£600m) in 2004",
+        "at 12:30 on 10.5.2004",
+        "version 1.2.3.4 of the app",
+        "ISBN 978-0-306-40615-7",
+        "Order #112-4837261-9937010 shipped",
+        "SKU 7340-2281-006",
+        "IBAN GB82 WEST 1234 5698 7654 33",
+        "SSN 000-12-3456",
+        "Order 1234 5678 1234 5670 packed",
+    ]
     texts, counts = red(*plain)
     assert texts == plain and sum(counts.values()) == 0
 
@@ -85,13 +99,24 @@ def test_fixture_recall_and_precision_floors():
         assert score.precision >= (0.9 if kind == "person" else 0.95), (kind, dev.false_positives)
     held = score_cases(_cases("pii_cases_heldout.jsonl"), _run)
     for kind in ("email", "phone", "ip", "card", "iban", "ssn"):
-        assert held.types[kind].recall == 1.0 and held.types[kind].precision >= 0.95, (kind, held.misses, held.false_positives)
+        assert held.types[kind].recall == 1.0 and held.types[kind].precision >= 0.95, (
+            kind,
+            held.misses,
+            held.false_positives,
+        )
     assert held.types["person"].recall >= 0.5 and held.types["address"].recall >= 0.6
 
 
 def _rows(texts, summaries):
-    return pa.table({"id": [f"r{i}" for i in range(len(texts))], "text": texts, "label": ["x"] * len(texts),
-                     "summary": summaries, "score": list(range(len(texts)))})
+    return pa.table(
+        {
+            "id": [f"r{i}" for i in range(len(texts))],
+            "text": texts,
+            "label": ["x"] * len(texts),
+            "summary": summaries,
+            "score": list(range(len(texts))),
+        }
+    )
 
 
 def test_carried_string_columns_redacted_and_counted():
@@ -102,19 +127,25 @@ def test_carried_string_columns_redacted_and_counted():
     only_text = build_plan(CleanConfig.model_validate([{"pii": {"columns": []}}]), quarantine_encoding_errors=False)
     kept, _, _ = only_text.run([_rows(["a b c"], ["ann@example.com"])])
     assert kept[0].column("summary").to_pylist() == ["ann@example.com"]
-    missing = build_plan(CleanConfig.model_validate([{"pii": {"columns": ["title"]}}]), quarantine_encoding_errors=False)
+    missing = build_plan(
+        CleanConfig.model_validate([{"pii": {"columns": ["title"]}}]), quarantine_encoding_errors=False
+    )
     with pytest.raises(ValueError, match="'title'"):
         missing.run([_rows(["a b c"], ["x"])])
 
 
-QUARANTINE_TEXTS = ["hi ann@example.com", "call me at 415-555-2671 about the long room review please",
-                    "call me at 415-555-2671 about the long room review please"]
+QUARANTINE_TEXTS = [
+    "hi ann@example.com",
+    "call me at 415-555-2671 about the long room review please",
+    "call me at 415-555-2671 about the long room review please",
+]
 
 
 def _quarantine(option):
     cfg = CleanConfig.model_validate([{"length": {"min_words": 3}}, "exact_dedup", {"pii": {"quarantine": option}}])
     _, quarantined, _ = build_plan(cfg, quarantine_encoding_errors=False).run(
-        [_rows(QUARANTINE_TEXTS, ["from ann@example.com"] * 3)])
+        [_rows(QUARANTINE_TEXTS, ["from ann@example.com"] * 3)]
+    )
     return {row["reason"]: row for row in quarantined.to_pylist()}
 
 
@@ -139,8 +170,16 @@ def test_without_pii_step_quarantine_unchanged():
     assert protect_quarantine(quarantined.slice(0, 0), PiiParams()).num_rows == 0
 
 
-PHONES = ["+1 (415) 555-2671", "415.555.2671", "(020) 7946-0958", "+86 138 0013 8000", "+49 30 901820",
-          "01 42 68 53 00", "+91 98765 43210", "13800138000"]
+PHONES = [
+    "+1 (415) 555-2671",
+    "415.555.2671",
+    "(020) 7946-0958",
+    "+86 138 0013 8000",
+    "+49 30 901820",
+    "01 42 68 53 00",
+    "+91 98765 43210",
+    "13800138000",
+]
 emails = st.from_regex(r"[a-z]{1,8}(\.[a-z]{1,5})?@[a-z]{2,8}\.(com|org|cn)", fullmatch=True)
 ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
 words = st.sampled_from(["hello", "call", "me", "at", "or", ",", "the", "房间", "email:", "\n"])

@@ -7,8 +7,15 @@ from tasks.clean import CleanConfig, DedupPhase, RowPhase, StepCounters, build_p
 
 ROWS = {
     "id": ["r1", "r2", "r3", "r4", "r5", "r6", "r7"],
-    "text": ["Great film<br />with a fine cast", "great film with a fine cast", "  ", "ok", "write to me@mail.org soon please",
-             "broken \ufffd bytes here today", None],
+    "text": [
+        "Great film<br />with a fine cast",
+        "great film with a fine cast",
+        "  ",
+        "ok",
+        "write to me@mail.org soon please",
+        "broken \ufffd bytes here today",
+        None,
+    ],
     "label": ["pos", "pos", "neg", None, "pos", "neg", "neg"],
     "encoding_error": [False, False, False, False, False, True, False],
 }
@@ -37,8 +44,13 @@ def test_run_accounts_for_every_row():
     assert kept.column("text").to_pylist() == ["Great film with a fine cast", "write to <EMAIL> soon please"]
     assert quarantined.schema == quarantine_schema(table.schema)
     got = sorted(zip(quarantined["id"].to_pylist(), quarantined["step"].to_pylist(), quarantined["reason"].to_pylist()))
-    assert got == [("r2", "exact_dedup", "duplicate"), ("r3", "input", "empty"), ("r4", "length", "too_short"),
-                   ("r6", "input", "encoding"), ("r7", "input", "empty")]
+    assert got == [
+        ("r2", "exact_dedup", "duplicate"),
+        ("r3", "input", "empty"),
+        ("r4", "length", "too_short"),
+        ("r6", "input", "encoding"),
+        ("r7", "input", "empty"),
+    ]
     assert counters.steps["input"].rows_in == 7 and counters.steps["pii"].replaced["email"] == 1
     assert kept.num_rows + quarantined.num_rows == table.num_rows
     assert StepCounters.model_validate(json.loads(json.dumps(counters.model_dump()))) == counters
@@ -52,8 +64,12 @@ def test_encoding_errors_kept_unless_quarantined():
 
 
 def test_carried_columns_and_empty_shards():
-    table = pa.table({"id": ["a"], "text": ["some longer text here"], "label": [None], "summary": ["s"]},
-                     schema=pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()), ("summary", pa.string())]))
+    table = pa.table(
+        {"id": ["a"], "text": ["some longer text here"], "label": [None], "summary": ["s"]},
+        schema=pa.schema(
+            [("id", pa.string()), ("text", pa.string()), ("label", pa.string()), ("summary", pa.string())]
+        ),
+    )
     kept, quarantined, counters = build_plan(CleanConfig.default(), False).run([table, table.slice(0, 0)])
     assert kept[0].column("summary").to_pylist() == ["s"] and kept[1].num_rows == 0
     assert quarantined.num_rows == 0 and counters.steps["input"].rows_in == 1

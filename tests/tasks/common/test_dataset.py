@@ -1,4 +1,5 @@
 """Dataset handles: atomic parts, manifests written last, resume of finished parts, reuse by cache key."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,16 @@ def test_part_is_invisible_until_commit_and_manifest_is_written_last(tmp_path):
     assert part.rows == 5
     assert out.read_manifest() is None
     assert list((tmp_path / "clean").glob("*.parquet")) == []
-    manifest = out.commit(stage="clean", key="k1", parts=[part], inputs=[], config_hash="c",
-                          code_version="v", started=0.0, counters={"rows": 5})
+    manifest = out.commit(
+        stage="clean",
+        key="k1",
+        parts=[part],
+        inputs=[],
+        config_hash="c",
+        code_version="v",
+        started=0.0,
+        counters={"rows": 5},
+    )
     assert manifest.rows == 5
     assert out.read_table()["id"].to_pylist() == ["0", "1", "2", "3", "4"]
     assert json.loads((tmp_path / "clean" / MANIFEST_NAME).read_text())["cache_key"] == "k1"
@@ -78,6 +87,8 @@ def test_stage_run_is_reusable_only_after_commit_with_same_key(tmp_path):
 def test_merge_counters_sums_nested_numbers():
     from tasks.common.dataset import PartResult
 
-    parts = [PartResult(name="a", rows=1, counters={"rows": 1, "dropped": {"empty": 1}}),
-             PartResult(name="b", rows=2, counters={"rows": 2, "dropped": {"empty": 2, "too_short": 1}})]
+    parts = [
+        PartResult(name="a", rows=1, counters={"rows": 1, "dropped": {"empty": 1}}),
+        PartResult(name="b", rows=2, counters={"rows": 2, "dropped": {"empty": 2, "too_short": 1}}),
+    ]
     assert merge_counters(parts) == {"rows": 3, "dropped": {"empty": 3, "too_short": 1}}

@@ -1,5 +1,6 @@
 """Verified reuse of datasets: sizes, checksums and footer row counts recorded at commit, checked on reuse
 and when a later stage reads the dataset; an unreadable manifest is named, never a bare pydantic error."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,15 @@ def test_commit_records_size_and_sha256_of_each_part(tmp_path):
     assert DatasetHandle(out.uri).verify() == []
 
 
-@pytest.mark.parametrize("fault, cause", [
-    ("truncate", "size"), ("delete", "missing"), ("fewer_rows", "size"), ("flip", "sha256"),
-])
+@pytest.mark.parametrize(
+    "fault, cause",
+    [
+        ("truncate", "size"),
+        ("delete", "missing"),
+        ("fewer_rows", "size"),
+        ("flip", "sha256"),
+    ],
+)
 def test_a_damaged_part_is_named_with_its_cause(tmp_path, fault, cause):
     out, _ = _commit(tmp_path)
     path = tmp_path / "clean" / "part-00001.parquet"
@@ -115,8 +122,16 @@ def test_extra_files_are_recorded_and_checked(tmp_path):
     out = DatasetHandle(str(tmp_path / "tokens"))
     part = out.write_part("k", "part-00000.parquet", [pa.record_batch({"id": ["a"]})])
     out.write_atomic_bytes(out.work_file("k", "tokenizer.json"), b'{"v": 1}')
-    out.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v", started=0.0,
-               extra_files=["tokenizer.json"])
+    out.commit(
+        stage="tokens",
+        key="k",
+        parts=[part],
+        inputs=[],
+        config_hash="c",
+        code_version="v",
+        started=0.0,
+        extra_files=["tokenizer.json"],
+    )
     assert DatasetHandle(out.uri).verify() == []
     (tmp_path / "tokens" / "tokenizer.json").write_bytes(b'{"v": 2}')
     problems = DatasetHandle(out.uri).verify()

@@ -1,5 +1,6 @@
 """A commit killed after publishing some parts (before its manifest) is finished by the next commit
 of the same run, with the same result as an uninterrupted one (issue 9: kill mid-commit)."""
+
 from __future__ import annotations
 
 import shutil
@@ -18,8 +19,16 @@ def _write(out: DatasetHandle) -> list:
 
 
 def _commit(out: DatasetHandle, parts: list):
-    return out.commit(stage="clean", key="k1", parts=parts, inputs=[], config_hash="c", code_version="v",
-                      started=time.time(), extra_files=["report.json"])
+    return out.commit(
+        stage="clean",
+        key="k1",
+        parts=parts,
+        inputs=[],
+        config_hash="c",
+        code_version="v",
+        started=time.time(),
+        extra_files=["report.json"],
+    )
 
 
 def test_commit_finishes_what_a_killed_commit_published(tmp_path: Path) -> None:

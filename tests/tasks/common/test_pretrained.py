@@ -1,4 +1,5 @@
 """The packaged all-MiniLM-L6-v2 tokenizer and input embeddings, read offline."""
+
 from __future__ import annotations
 
 import pytest

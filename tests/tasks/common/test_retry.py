@@ -1,5 +1,6 @@
 """Retries of storage shard tasks: transient errors are retried by Prefect, deterministic ones fail
 at once. Real Prefect flows run a real shard task over an fsspec filesystem that fails on purpose."""
+
 from __future__ import annotations
 
 import errno
@@ -38,7 +39,9 @@ def _during(error: BaseException, context: BaseException) -> BaseException:
 def _client_error(code: str, status: int) -> BaseException:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
+    )
 
 
 def _s3fs(code: str, status: int) -> BaseException:
@@ -53,12 +56,23 @@ def _transient() -> list[BaseException]:
     from fsspec.exceptions import FSTimeoutError
 
     return [
-        ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), ConnectionRefusedError(), BrokenPipeError(),
-        TimeoutError("read timed out"), FSTimeoutError(), OSError(errno.ETIMEDOUT, "timed out"),
-        _client_error("SlowDown", 503), _client_error("InternalError", 500), _client_error("ThrottlingException", 400),
-        _client_error("Whatever", 502), _s3fs("SlowDown", 503), _s3fs("InternalError", 500), _s3fs("Unmapped", 503),
-        EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), ReadTimeoutError(endpoint_url="http://x"),
-        ConnectionClosedError(endpoint_url="http://x"), aiohttp.ServerDisconnectedError(),
+        ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+        ConnectionRefusedError(),
+        BrokenPipeError(),
+        TimeoutError("read timed out"),
+        FSTimeoutError(),
+        OSError(errno.ETIMEDOUT, "timed out"),
+        _client_error("SlowDown", 503),
+        _client_error("InternalError", 500),
+        _client_error("ThrottlingException", 400),
+        _client_error("Whatever", 502),
+        _s3fs("SlowDown", 503),
+        _s3fs("InternalError", 500),
+        _s3fs("Unmapped", 503),
+        EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
+        ReadTimeoutError(endpoint_url="http://x"),
+        ConnectionClosedError(endpoint_url="http://x"),
+        aiohttp.ServerDisconnectedError(),
         aiohttp.ClientPayloadError("truncated"),
         _raised_from(IngestError("s3://b/x.jsonl: cannot read: ConnectionResetError"), ConnectionResetError()),
         _raised_from(RuntimeError("wrapped"), _client_error("SlowDown", 503)),
@@ -69,13 +83,23 @@ def _deterministic() -> list[BaseException]:
     import pyarrow as pa
 
     return [
-        CorpusmillError("bad input"), IntegrityError("part-00000.parquet: sha256 differs"),
-        ConfigError("pipelines.yaml: 1 problem(s)"), ValueError("bad value"), KeyError("text"), TypeError("x"),
-        FileNotFoundError(errno.ENOENT, "no such file"), PermissionError(errno.EACCES, "denied"),
-        pa.ArrowInvalid("Parquet magic bytes not found in footer"), OSError(errno.ENOSPC, "no space left"),
-        gzip.BadGzipFile("Not a gzipped file"), RuntimeError("plain bug"),
-        _client_error("NoSuchKey", 404), _client_error("AccessDenied", 403), _s3fs("NoSuchKey", 404),
-        _s3fs("AccessDenied", 403), _s3fs("InvalidArgument", 400),
+        CorpusmillError("bad input"),
+        IntegrityError("part-00000.parquet: sha256 differs"),
+        ConfigError("pipelines.yaml: 1 problem(s)"),
+        ValueError("bad value"),
+        KeyError("text"),
+        TypeError("x"),
+        FileNotFoundError(errno.ENOENT, "no such file"),
+        PermissionError(errno.EACCES, "denied"),
+        pa.ArrowInvalid("Parquet magic bytes not found in footer"),
+        OSError(errno.ENOSPC, "no space left"),
+        gzip.BadGzipFile("Not a gzipped file"),
+        RuntimeError("plain bug"),
+        _client_error("NoSuchKey", 404),
+        _client_error("AccessDenied", 403),
+        _s3fs("NoSuchKey", 404),
+        _s3fs("AccessDenied", 403),
+        _s3fs("InvalidArgument", 400),
         _raised_from(IngestError("x.parquet: not a readable Parquet file"), pa.ArrowInvalid("magic bytes")),
         _during(ValueError("parse error while handling"), ConnectionResetError()),  # not raised *from* it
         _raised_from(IntegrityError("damaged"), ValueError("sha256 mismatch")),
@@ -98,9 +122,20 @@ def test_a_state_without_an_exception_is_not_retried():
     assert not retry_transient(None, None, Completed(data=1))
 
 
-@pytest.mark.parametrize("task", [ingest_shard_task, row_phase_task, signatures_task, decide_task,
-                                  apply_task, encode_shard_task, audit_tokens_shard_task, score_partition_task],
-                         ids=lambda t: t.name)
+@pytest.mark.parametrize(
+    "task",
+    [
+        ingest_shard_task,
+        row_phase_task,
+        signatures_task,
+        decide_task,
+        apply_task,
+        encode_shard_task,
+        audit_tokens_shard_task,
+        score_partition_task,
+    ],
+    ids=lambda t: t.name,
+)
 def test_storage_shard_tasks_retry_transient_errors_by_default(task):
     assert task.retry_condition_fn is retry_transient and task.retries == RunnerConfig().retries
     configured = task.with_options(**storage_task_options(RunnerConfig(retries=5, retry_delay_seconds=[1, 4])))
@@ -113,8 +148,10 @@ class FlakyFileSystem(DirFileSystem):
     Every open for reading is appended to the file `log` (the attempts a test can count)."""
 
     protocol = "flaky"
-    errors = {"reset": lambda p: ConnectionResetError(errno.ECONNRESET, f"{p}: Connection reset by peer"),
-              "denied": lambda p: PermissionError(errno.EACCES, f"{p}: Access Denied")}
+    errors = {
+        "reset": lambda p: ConnectionResetError(errno.ECONNRESET, f"{p}: Connection reset by peer"),
+        "denied": lambda p: PermissionError(errno.EACCES, f"{p}: Access Denied"),
+    }
 
     def __init__(self, *, log: str, failures: int = 0, error: str = "reset", **kwargs) -> None:
         super().__init__(target_protocol="file", **kwargs)
@@ -155,7 +192,9 @@ def ingest_one_file(source: SourceConfig, out_uri: str, retries: int) -> str:
     returns the shard task's run id (its exception, if any, is left in its state)."""
     options = storage_task_options(RunnerConfig(retries=retries, retry_delay_seconds=0))
     [shard] = plan_shards(source, IngestConfig())
-    future = ingest_shard_task.with_options(**options).submit(shard, source, IngestConfig(), out_uri, "k", "part-00000.parquet")
+    future = ingest_shard_task.with_options(**options).submit(
+        shard, source, IngestConfig(), out_uri, "k", "part-00000.parquet"
+    )
     future.wait()
     return str(future.task_run_id)
 
@@ -214,9 +253,13 @@ def test_runner_retry_settings_are_validated():
     assert storage_task_options(runner)["retries"] == 4
     defaults = parse_config(base).runner
     assert defaults.retries == 2 and defaults.retry_delay_seconds == 2.0
-    for bad, key in [({"retries": -1}, "runner.retries"), ({"retries": "often"}, "runner.retries"),
-                     ({"retry_delay_seconds": -1}, "runner.retry_delay_seconds"),
-                     ({"retry_delay_seconds": []}, "runner.retry_delay_seconds"),
-                     ({"retry_delay_seconds": [1, -2]}, "runner.retry_delay_seconds"), ({"retry": 2}, "runner.retry")]:
+    for bad, key in [
+        ({"retries": -1}, "runner.retries"),
+        ({"retries": "often"}, "runner.retries"),
+        ({"retry_delay_seconds": -1}, "runner.retry_delay_seconds"),
+        ({"retry_delay_seconds": []}, "runner.retry_delay_seconds"),
+        ({"retry_delay_seconds": [1, -2]}, "runner.retry_delay_seconds"),
+        ({"retry": 2}, "runner.retry"),
+    ]:
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             parse_config(base | {"runner": bad})

@@ -1,5 +1,6 @@
 """The `Stage` base: reuse when every output is current, compute otherwise, and a parent-flow probe
 that never raises (the stage's own subflow raises where the error belongs)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

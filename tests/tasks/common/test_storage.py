@@ -1,4 +1,5 @@
 """The I/O layer over fsspec, on a local folder and on a real S3 API (moto server on 127.0.0.1)."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,7 +31,9 @@ def s3_root():
 
 @pytest.fixture(params=["local", "s3"])
 def root(request, tmp_path):
-    return str(tmp_path / "root") if request.param == "local" else request.getfixturevalue("s3_root") + f"/{tmp_path.name}"
+    return (
+        str(tmp_path / "root") if request.param == "local" else request.getfixturevalue("s3_root") + f"/{tmp_path.name}"
+    )
 
 
 def test_round_trips_and_atomic_names(root):
@@ -41,6 +44,7 @@ def test_round_trips_and_atomic_names(root):
     assert storage.exists(storage.join(root, "a", "x.json"))
     assert not storage.exists(storage.join(root, "nope"))
     import fsspec
+
     fs, path = fsspec.core.url_to_fs(root)
     assert not [p for p in fs.find(path) if ".tmp-" in p]  # no temporary name is left behind
 

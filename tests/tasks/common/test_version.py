@@ -1,4 +1,5 @@
 """A stage's code version covers exactly the modules it imports (transitively), so no reuse is stale."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Baselines beside the model: TF-IDF + LR on exactly the test split, Kneser-Ney that is a distribution."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,11 @@ def _fixture() -> pa.Table:
         rows.append((f"n{i}", NEG[i % 5], "negative", "train"))
     rows += [("v1", "great warm film", "positive", "validation"), ("v2", "awful boring", "negative", "validation")]
     # the test split: two easy rows and one the words cannot get right ("lovely" in a negative row)
-    rows += [("t1", "lovely fun", "positive", "test"), ("t2", "boring mess", "negative", "test"),
-             ("t3", "lovely lovely great", "negative", "test")]
+    rows += [
+        ("t1", "lovely fun", "positive", "test"),
+        ("t2", "boring mess", "negative", "test"),
+        ("t3", "lovely lovely great", "negative", "test"),
+    ]
     rows += [("u1", "awful", None, "test")]  # unlabelled test rows are not scored (as for the model)
     return _tokens(rows)
 
@@ -49,7 +53,8 @@ def test_tfidf_baseline_is_trained_on_train_and_scored_on_exactly_the_test_rows(
     train = [r for r in table.to_pylist() if r["split"] == "train"]
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b|[!?]")
     lr = LogisticRegression(C=result.params["C"], max_iter=2000).fit(
-        vec.fit_transform([r["text"] for r in train]), [r["label"] for r in train])
+        vec.fit_transform([r["text"] for r in train]), [r["label"] for r in train]
+    )
     predicted = lr.predict(vec.transform(["lovely fun", "boring mess", "lovely lovely great"]))
     assert list(predicted) == ["positive", "negative", "positive"]
 
@@ -86,11 +91,21 @@ def test_kneser_ney_scores_every_target_after_a_window_start_and_learns_a_patter
 
 def test_gains_are_positive_when_the_model_is_better_also_for_perplexity():
     out = gains({"accuracy": 0.85, "perplexity": 50.0}, {"accuracy": 0.80, "perplexity": 80.0, "roc_auc": 0.9})
-    assert out == pytest.approx({"baseline_accuracy": 0.80, "gain_over_baseline_accuracy": 0.05,
-                                 "baseline_perplexity": 80.0, "gain_over_baseline_perplexity": 30.0})
-    assert baseline_sentence({"accuracy": 0.85, **out}, "accuracy").startswith("beats the baseline by 5.00 points (accuracy 0.85")
+    assert out == pytest.approx(
+        {
+            "baseline_accuracy": 0.80,
+            "gain_over_baseline_accuracy": 0.05,
+            "baseline_perplexity": 80.0,
+            "gain_over_baseline_perplexity": 30.0,
+        }
+    )
+    assert baseline_sentence({"accuracy": 0.85, **out}, "accuracy").startswith(
+        "beats the baseline by 5.00 points (accuracy 0.85"
+    )
     worse = gains({"accuracy": 0.78}, {"accuracy": 0.80})
-    assert baseline_sentence({"accuracy": 0.78, **worse}, "accuracy").startswith("does not beat the baseline: -2.00 points")
+    assert baseline_sentence({"accuracy": 0.78, **worse}, "accuracy").startswith(
+        "does not beat the baseline: -2.00 points"
+    )
     assert summary_lines({"accuracy": 0.78, **worse})[0].strip().startswith("baseline: does not beat")
     assert "## Baseline" in card_section({"accuracy": 0.78, **worse})
     assert summary_lines({"accuracy": 0.78}) == [] and card_section({}) == []
@@ -114,8 +129,11 @@ def test_lm_baseline_scores_the_same_test_targets_as_the_lstm():
     splits = ["train"] * 20 + ["test"] * 4
     cfg = TokenizeConfig(kind="bpe", vocab_size=60, min_frequency=1)
     tokenizer = train_tokenizer([texts], cfg)
-    tokens = encode_table(pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24,
-                                    "split": splits}), tokenizer, cfg)
+    tokens = encode_table(
+        pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24, "split": splits}),
+        tokenizer,
+        cfg,
+    )
     kind, model_cfg = LanguageModelKind(), LanguageModelConfig(seq_len=8)
     result = lm_baseline(kind, tokens, tokenizer, model_cfg, order=3)
     test_windows = kind.prepare(tokens, tokenizer, model_cfg).splits["test"]

@@ -1,4 +1,5 @@
 """Metrics on literal arrays whose values are worked out by hand in the comments."""
+
 from __future__ import annotations
 
 import math
@@ -26,7 +27,9 @@ def test_binary_accuracy_f1_confusion() -> None:
     assert report.macro_f1 == pytest.approx(0.5)
     assert report.confusion == [[1, 1], [1, 1]]
     assert [(c.label, c.precision, c.recall, c.support) for c in report.per_class] == [
-        ("neg", 0.5, 0.5, 2), ("pos", 0.5, 0.5, 2)]
+        ("neg", 0.5, 0.5, 2),
+        ("pos", 0.5, 0.5, 2),
+    ]
 
 
 def test_binary_roc_auc_counts_ordered_pairs() -> None:

@@ -1,4 +1,5 @@
 """The plots are real PNG files."""
+
 from __future__ import annotations
 
 from pathlib import Path

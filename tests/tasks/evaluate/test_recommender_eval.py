@@ -1,5 +1,6 @@
 """Recommender evaluation: hand-computed ranking metrics, exposure Gini/deciles/groups, the gate,
 and the popularity and item-kNN baselines on literal examples."""
+
 from __future__ import annotations
 
 import math

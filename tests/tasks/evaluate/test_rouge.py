@@ -1,5 +1,6 @@
 """rouge-score wiring: English with the Porter stemmer, Chinese by characters (the default
 tokenizer would drop every CJK character), `auto` picks by the references."""
+
 from __future__ import annotations
 
 import pytest

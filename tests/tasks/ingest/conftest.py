@@ -1,4 +1,5 @@
 """Fixtures of the ingest tests: read a whole source through plan_shards + read_shard."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Each format read from tiny literal files into the standard schema (tasks/ingest/readers.py)."""
+
 from __future__ import annotations
 
 import gzip
@@ -17,9 +18,18 @@ STANDARD = ["id", "text", "label", "encoding_error"]
 
 def test_jsonl_with_label_id_extra_columns_and_mixed_types(tmp_path, read_all):
     path = tmp_path / "a.jsonl"
-    path.write_text('{"doc": "good film", "y": 1, "key": 7, "ts": 5}\n\n{"doc": "bad film", "y": "neg", "key": 8, "ts": 6}\n')
-    source = SourceConfig(uri=str(path), format="jsonl", text_column="doc", label_column="y", id_column="key",
-                          columns=["ts"], column_types={"ts": "int64"})
+    path.write_text(
+        '{"doc": "good film", "y": 1, "key": 7, "ts": 5}\n\n{"doc": "bad film", "y": "neg", "key": 8, "ts": 6}\n'
+    )
+    source = SourceConfig(
+        uri=str(path),
+        format="jsonl",
+        text_column="doc",
+        label_column="y",
+        id_column="key",
+        columns=["ts"],
+        column_types={"ts": "int64"},
+    )
     table = read_all(source)
     assert table.column_names == ["id", "text", "label", "ts", "encoding_error"]
     assert table.to_pylist() == [
@@ -39,8 +49,14 @@ def test_json_array_file(tmp_path, read_all):
 def test_csv_quoted_commas_and_newlines(tmp_path, read_all):
     path = tmp_path / "a.csv"
     path.write_bytes(b'label,review,extra\n1,"fine, really\nfine",a\n0,"say ""no""",b\n1,,c\n')
-    source = SourceConfig(uri=str(path), format="csv", text_column="review", label_column="label",
-                          columns=["extra"], label_map={"1": "positive", "0": "negative"})
+    source = SourceConfig(
+        uri=str(path),
+        format="csv",
+        text_column="review",
+        label_column="label",
+        columns=["extra"],
+        label_map={"1": "positive", "0": "negative"},
+    )
     table = read_all(source, IngestConfig(batch_rows=2))
     assert table.select(["text", "label", "extra"]).to_pylist() == [
         {"text": "fine, really\nfine", "label": "positive", "extra": "a"},
@@ -52,7 +68,9 @@ def test_csv_quoted_commas_and_newlines(tmp_path, read_all):
 def test_headerless_csv_needs_column_names(tmp_path, read_all):
     path = tmp_path / "h.csv"
     path.write_text('"3","Title","Body text"\n')
-    source = SourceConfig(uri=str(path), format="csv", csv_column_names=["c", "title", "body"], text_column="body", label_column="c")
+    source = SourceConfig(
+        uri=str(path), format="csv", csv_column_names=["c", "title", "body"], text_column="body", label_column="c"
+    )
     assert read_all(source).select(["text", "label"]).to_pylist() == [{"text": "Body text", "label": "3"}]
 
 

@@ -1,4 +1,5 @@
 """Shard planning: byte ranges align on newlines, any shard size yields the same rows and ids."""
+
 from __future__ import annotations
 
 import io
@@ -61,7 +62,9 @@ def test_shard_round_trips_through_json(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(
     lines=st.lists(st.binary(max_size=8).map(lambda b: b.replace(b"\n", b"")), min_size=0, max_size=12),
-    final_newline=st.booleans(), cut=st.integers(1, 40), block=st.integers(1, 9),
+    final_newline=st.booleans(),
+    cut=st.integers(1, 40),
+    block=st.integers(1, 9),
 )
 def test_byte_ranges_partition_the_lines(lines, final_newline, cut, block):
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")

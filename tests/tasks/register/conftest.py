@@ -2,6 +2,7 @@
 
 One store per test module (creating the SQLite schema takes seconds); tests use distinct model names.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The optional promotion gate `evaluate.min_gain_over_baseline`, against a real MLflow store."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,6 +34,15 @@ def test_gain_below_the_threshold_blocks_promotion(client: MlflowClient, tmp_pat
 def test_no_threshold_no_gate(client: MlflowClient, tmp_path: Path) -> None:
     name = "baseline-gate-1"
     v1 = new_version(client, name, _metrics(0.70, 0.80))
-    decision = decide_and_set_alias(client, name, v1, _metrics(0.70, 0.80), True, "fair",
-                                    EvaluateConfig(metric="accuracy"), RegisterConfig(), tmp_path / "log.jsonl")
+    decision = decide_and_set_alias(
+        client,
+        name,
+        v1,
+        _metrics(0.70, 0.80),
+        True,
+        "fair",
+        EvaluateConfig(metric="accuracy"),
+        RegisterConfig(),
+        tmp_path / "log.jsonl",
+    )
     assert decision.promoted

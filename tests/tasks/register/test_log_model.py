@@ -1,5 +1,6 @@
 """End to end: a real classifier bundle is logged as a pickle-free pyfunc, registered, made champion,
 and loaded from `models:/<name>@champion` in a fresh process that has no corpusmill installed."""
+
 from __future__ import annotations
 
 import json
@@ -65,15 +66,34 @@ def registered(bundle: Path, mlflow_store: Path, tmp_path_factory: pytest.TempPa
         for path in evaluation.plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         version = log_and_register(
-            bundle, NAME, pd.DataFrame({"text": TEXTS[:2]}), card, tags,
+            bundle,
+            NAME,
+            pd.DataFrame({"text": TEXTS[:2]}),
+            card,
+            tags,
             {"corpus_audit": papers / "audit", "model_audit": papers / "model_audit.json"},
         )
     client = MlflowClient()
-    decision = decide_and_set_alias(client, NAME, version.version, report.flat(), True, "all gates passed",
-                                    EvaluateConfig(metric="macro_f1"), RegisterConfig(), papers / "aliases.jsonl")
-    return {"version": version, "run_id": run.info.run_id,
-            "card": render_model_card(card.model_copy(update={"version": version.version})), "decision": decision,
-            "predictions": predictions, "report": report, "table": table}
+    decision = decide_and_set_alias(
+        client,
+        NAME,
+        version.version,
+        report.flat(),
+        True,
+        "all gates passed",
+        EvaluateConfig(metric="macro_f1"),
+        RegisterConfig(),
+        papers / "aliases.jsonl",
+    )
+    return {
+        "version": version,
+        "run_id": run.info.run_id,
+        "card": render_model_card(card.model_copy(update={"version": version.version})),
+        "decision": decision,
+        "predictions": predictions,
+        "report": report,
+        "table": table,
+    }
 
 
 def test_version_tags_description_and_papers(registered: dict, client: MlflowClient, mlflow_store: Path) -> None:
@@ -86,14 +106,18 @@ def test_version_tags_description_and_papers(registered: dict, client: MlflowCli
     assert mv.description.startswith(f"# Model card: {NAME} v{version.version}\n")
     assert "- **macro_f1**:" in mv.description
     assert client.get_registered_model(NAME).description == mv.description
-    assert {"pipeline", "dataset_manifest_hash", "code_version", "audit_hash", "tokenizer_hash", "weights_hash"} <= set(mv.tags)
+    assert {"pipeline", "dataset_manifest_hash", "code_version", "audit_hash", "tokenizer_hash", "weights_hash"} <= set(
+        mv.tags
+    )
     assert mv.tags["pipeline"] == "tiny-reviews"
     assert client.get_run(version.run_id).data.tags["tokenizer_hash"] == mv.tags["tokenizer_hash"]
     assert mlflow.artifacts.load_text(f"runs:/{version.run_id}/model_card.md") == mv.description
     run_files = {a.path for a in client.list_artifacts(version.run_id)}
     assert {"model_card.md", "corpus_audit", "model_audit", "plots"} <= run_files
     assert {a.path for a in client.list_artifacts(version.run_id, "corpus_audit")} == {
-        "corpus_audit/report.json", "corpus_audit/report.md"}
+        "corpus_audit/report.json",
+        "corpus_audit/report.md",
+    }
     assert registered["decision"].alias == "champion"
     assert [e.to_version for e in alias_history(client, NAME)] == [version.version]
 
@@ -150,8 +174,14 @@ FRESH_PROCESS = textwrap.dedent("""
 def test_champion_predicts_raw_text_in_a_fresh_process(registered: dict, mlflow_store: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "PYTHONPATH"}}
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{mlflow_store}/mlflow.db"
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS % (NAME, TEXTS)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS % (NAME, TEXTS)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.split("RESULT", 1)[1])
     assert Path(result["tasks_file"]).parent.parent.name == "code"  # the model's own copy of `tasks`

@@ -1,30 +1,55 @@
 """The model card shows every section, with the figures it was given."""
+
 from __future__ import annotations
 
 from tasks.register.model_card import CardInput, GateResult, group_metric_rows, render_model_card
 
-SECTIONS = ["Overview", "Data", "Tokenizer", "Training parameters", "Metrics", "Metrics per group",
-            "Model audit gates", "Corpus audit", "Intended use", "Limitations", "Lineage"]
+SECTIONS = [
+    "Overview",
+    "Data",
+    "Tokenizer",
+    "Training parameters",
+    "Metrics",
+    "Metrics per group",
+    "Model audit gates",
+    "Corpus audit",
+    "Intended use",
+    "Limitations",
+    "Lineage",
+]
 
 
 def test_full_card() -> None:
-    card = render_model_card(CardInput(
-        model_name="demo-reviews-sentiment", version="3", kind="lstm_classifier", pipeline="demo-reviews",
-        dataset_manifest_hash="abc123", rows={"train": 800, "test": 100},
-        tokenizer={"model": "bpe", "vocab_size": 4000, "hash": "tok999"},
-        training_params={"epochs": 2, "hidden_size": 64},
-        metrics={"accuracy": 0.91234, "macro_f1": 0.9},
-        group_metrics=[{"axis": "gender", "group": "female", "n": 40, "accuracy": 0.875},
-                       {"axis": "gender", "group": "male", "n": 38, "accuracy": 0.9, "subgroup_auc": 0.95}],
-        model_gates=[GateResult(name="counterfactual_gap", metric="max_gap", value=0.02, threshold=0.1, passed=True)],
-        corpus_audit_headline="2 groups with a label-rate gap above 0.1",
-        corpus_gates=[GateResult(name="label_rate_gap", metric="max_label_rate_gap", value=0.25, threshold=0.1,
-                                 passed=False),
-                      GateResult(name="filter_impact", metric="max_filter_impact_ratio", value=1.1, threshold=2.0,
-                                 passed=True)],
-        dataset_uris=["workspace/data/demo-reviews/tokens"], input_manifest_hashes={"tokens": "feed42"},
-        code_version="c0de",
-    )).replace("&nbsp;", "")
+    card = render_model_card(
+        CardInput(
+            model_name="demo-reviews-sentiment",
+            version="3",
+            kind="lstm_classifier",
+            pipeline="demo-reviews",
+            dataset_manifest_hash="abc123",
+            rows={"train": 800, "test": 100},
+            tokenizer={"model": "bpe", "vocab_size": 4000, "hash": "tok999"},
+            training_params={"epochs": 2, "hidden_size": 64},
+            metrics={"accuracy": 0.91234, "macro_f1": 0.9},
+            group_metrics=[
+                {"axis": "gender", "group": "female", "n": 40, "accuracy": 0.875},
+                {"axis": "gender", "group": "male", "n": 38, "accuracy": 0.9, "subgroup_auc": 0.95},
+            ],
+            model_gates=[
+                GateResult(name="counterfactual_gap", metric="max_gap", value=0.02, threshold=0.1, passed=True)
+            ],
+            corpus_audit_headline="2 groups with a label-rate gap above 0.1",
+            corpus_gates=[
+                GateResult(name="label_rate_gap", metric="max_label_rate_gap", value=0.25, threshold=0.1, passed=False),
+                GateResult(
+                    name="filter_impact", metric="max_filter_impact_ratio", value=1.1, threshold=2.0, passed=True
+                ),
+            ],
+            dataset_uris=["workspace/data/demo-reviews/tokens"],
+            input_manifest_hashes={"tokens": "feed42"},
+            code_version="c0de",
+        )
+    ).replace("&nbsp;", "")
     assert card.startswith("# Model card: demo-reviews-sentiment v3\n")
     for section in SECTIONS:
         assert f"\n## {section}\n" in card
@@ -55,17 +80,46 @@ def test_minimal_card_says_what_is_missing() -> None:
 
 def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict() -> None:
     records = [  # the model audit's report.json `records`: one per group and metric
-        {"axis": "overall", "group": "all", "n": 100, "metric": "accuracy", "value": 0.9, "ci_low": 0.85, "ci_high": 0.94},
-        {"axis": "gender", "group": "female", "n": 40, "metric": "accuracy", "value": 0.875, "ci_low": 0.8, "ci_high": 0.95},
+        {
+            "axis": "overall",
+            "group": "all",
+            "n": 100,
+            "metric": "accuracy",
+            "value": 0.9,
+            "ci_low": 0.85,
+            "ci_high": 0.94,
+        },
+        {
+            "axis": "gender",
+            "group": "female",
+            "n": 40,
+            "metric": "accuracy",
+            "value": 0.875,
+            "ci_low": 0.8,
+            "ci_high": 0.95,
+        },
         {"axis": "gender", "group": "female", "n": 40, "metric": "subgroup_auc", "value": None},
     ]
     rows = group_metric_rows(records)
-    assert rows == [{"axis": "overall", "group": "all", "n": 100, "accuracy": "0.900 [0.850, 0.940]"},
-                    {"axis": "gender", "group": "female", "n": 40, "accuracy": "0.875 [0.800, 0.950]", "subgroup_auc": "-"}]
-    card = render_model_card(CardInput(
-        model_name="m", kind="lstm_classifier", group_metrics=rows,
-        model_gates=[GateResult(name="fairness", passed=False, action="gates champion",
-                                message="counterfactual gap 0.3 on en/religion vs limit 0.2")])).replace("&nbsp;", "")
+    assert rows == [
+        {"axis": "overall", "group": "all", "n": 100, "accuracy": "0.900 [0.850, 0.940]"},
+        {"axis": "gender", "group": "female", "n": 40, "accuracy": "0.875 [0.800, 0.950]", "subgroup_auc": "-"},
+    ]
+    card = render_model_card(
+        CardInput(
+            model_name="m",
+            kind="lstm_classifier",
+            group_metrics=rows,
+            model_gates=[
+                GateResult(
+                    name="fairness",
+                    passed=False,
+                    action="gates champion",
+                    message="counterfactual gap 0.3 on en/religion vs limit 0.2",
+                )
+            ],
+        )
+    ).replace("&nbsp;", "")
     assert "| gender | female | 40 | 0.875 [0.800, 0.950] | - |" in card
     assert "| fairness | - | - | - | NO | gates champion | counterfactual gap 0.3 on en/religion vs limit 0.2 |" in card
     assert "None" not in card
@@ -75,9 +129,20 @@ def test_registry_description_fits_mlflows_column_and_keeps_the_audit() -> None:
     """MLflow on PostgreSQL refuses descriptions over 5,000 characters (varchar(5000))."""
     from tasks.register.model_card import registry_description
 
-    sections = {"Overview": 300, "Data": 400, "Tokenizer": 300, "Training parameters": 2500, "Metrics": 900,
-                "Baseline": 200, "Metrics per group": 1200, "Model audit gates": 500, "Corpus audit": 600,
-                "Intended use": 200, "Limitations": 300, "Lineage": 700}
+    sections = {
+        "Overview": 300,
+        "Data": 400,
+        "Tokenizer": 300,
+        "Training parameters": 2500,
+        "Metrics": 900,
+        "Baseline": 200,
+        "Metrics per group": 1200,
+        "Model audit gates": 500,
+        "Corpus audit": 600,
+        "Intended use": 200,
+        "Limitations": 300,
+        "Lineage": 700,
+    }
     card = "# Model card: m v1\n\n" + "".join(f"## {t}\n\n{'x' * (n - 1)}\n\n" for t, n in sections.items())
     assert len(card) > 5000
     text = registry_description(card)

@@ -1,5 +1,6 @@
 """Scoring applications come from one registry: config keys, `corpusmill run`, deployments and the
 summary read it, so a new application is its flow module plus one registry line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,16 @@ SOURCE = {"uri": "demo://news", "format": "demo"}
 
 
 def _config(applications: dict) -> dict:
-    return {"pipelines": {"p": {"source": SOURCE, "models": {"s": {"kind": "lstm_summarizer"}},
-                                "evaluate": {"metric": "rouge1_f"}, "applications": applications}}}
+    return {
+        "pipelines": {
+            "p": {
+                "source": SOURCE,
+                "models": {"s": {"kind": "lstm_summarizer"}},
+                "evaluate": {"metric": "rouge1_f"},
+                "applications": applications,
+            }
+        }
+    }
 
 
 def fake_flow(pipeline: str, config_path: str, workspace: str) -> dict:
@@ -46,8 +55,18 @@ def test_a_new_application_is_one_registry_line(monkeypatch):
     results = run_applications(config, "p", "cfg.yaml", "/ws")
     assert list(results) == ["scores/summaries", "scores/translations"]
     assert results["scores/translations"] == {"pipeline": "p", "config_path": "cfg.yaml", "workspace": "/ws"}
-    markdown = scoring_markdown("translations", {"new_rows": 2, "model": "p-s", "version": "1", "total_rows": 2,
-                                                 "output": "/o", "new_partitions": ["a.parquet"], "input": "/i"})
+    markdown = scoring_markdown(
+        "translations",
+        {
+            "new_rows": 2,
+            "model": "p-s",
+            "version": "1",
+            "total_rows": 2,
+            "output": "/o",
+            "new_partitions": ["a.parquet"],
+            "input": "/i",
+        },
+    )
     assert "2 documents scored" in markdown
 
 

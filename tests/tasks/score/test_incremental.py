@@ -1,4 +1,5 @@
 """Incremental scoring: only partitions without output for the model version are scored, atomically."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -6,7 +7,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.score.incremental import (
-    list_partitions, output_path, pending_partitions, score_partition, update_scores_manifest, write_input_partition,
+    list_partitions,
+    output_path,
+    pending_partitions,
+    score_partition,
+    update_scores_manifest,
+    write_input_partition,
 )
 
 

@@ -1,5 +1,6 @@
 """Window scoring of recommendations: exactly the window's active users, every known item
 excluded (training history + earlier windows + this one), one output per (version, window), idempotent."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -29,8 +30,14 @@ def predictor():
     """A real (untrained, seeded) recommender over 12 items; users u1 and u2 have training histories."""
     rows = [("u1", "i0", 1), ("u1", "i1", 2), ("u1", "i2", 3), ("u2", "i3", 1), ("u2", "i4", 2)]
     rows += [("u9", item, 10 + n) for n, item in enumerate(ITEMS)]  # every item in the catalogue
-    tokens = pa.table({"id": [f"r{n:03d}" for n in range(len(rows))], "user_id": [r[0] for r in rows],
-                       "item_id": [r[1] for r in rows], "ts": pa.array([r[2] for r in rows], pa.int64())})
+    tokens = pa.table(
+        {
+            "id": [f"r{n:03d}" for n in range(len(rows))],
+            "user_id": [r[0] for r in rows],
+            "item_id": [r[1] for r in rows],
+            "ts": pa.array([r[2] for r in rows], pa.int64()),
+        }
+    )
     kind, cfg = RecommenderKind(), RecommenderConfig(embedding_dim=4, hidden_size=4, top_k=5)
     prepared = kind.prepare(tokens, None, cfg)
     torch.manual_seed(0)
@@ -38,8 +45,14 @@ def predictor():
 
 
 def events(rows: list[tuple[object, str, int]]) -> pa.Table:
-    return pa.table({"user_id": [r[0] for r in rows], "item_id": [r[1] for r in rows],
-                     "ts": pa.array([r[2] for r in rows], pa.int64()), "rating": [5.0] * len(rows)})
+    return pa.table(
+        {
+            "user_id": [r[0] for r in rows],
+            "item_id": [r[1] for r in rows],
+            "ts": pa.array([r[2] for r in rows], pa.int64()),
+            "rating": [5.0] * len(rows),
+        }
+    )
 
 
 def test_histories_cover_earlier_windows_for_active_users_only(tmp_path):
@@ -59,7 +72,9 @@ def test_window_output_scores_active_users_excludes_seen_and_is_idempotent(tmp_p
     write_input_partition(inbox, "w1.parquet", events([("u1", "i5", 100)]))
     write_input_partition(inbox, "w2.parquet", events([("u1", "i6", 200), ("u2", "i7", 201), ("new", "i0", 202)]))
     assert is_event_partition(inbox, "w2.parquet")
-    written = [score_window(predictor, inbox, name, scores, "shop-rec", "3") for name in pending_partitions(inbox, scores, "3")]
+    written = [
+        score_window(predictor, inbox, name, scores, "shop-rec", "3") for name in pending_partitions(inbox, scores, "3")
+    ]
     assert [(p.input, p.rows) for p in written] == [("w1.parquet", 1), ("w2.parquet", 3)]
     table = pq.read_table(output_path(scores, "3", "w2.parquet")).to_pylist()
     by_user = {row["user_id"]: row for row in table}
@@ -71,7 +86,14 @@ def test_window_output_scores_active_users_excludes_seen_and_is_idempotent(tmp_p
     assert by_user["u1"]["window_events"] == 1
     assert pending_partitions(inbox, scores, "3") == []  # a rerun scores nothing
     assert pending_partitions(inbox, scores, "4") == ["w1.parquet", "w2.parquet"]  # a new version scores all windows
-    result = {"model": "shop-rec", "version": "3", "output": scores, "new_partitions": ["w2.parquet"], "new_rows": 3, "total_rows": 4}
+    result = {
+        "model": "shop-rec",
+        "version": "3",
+        "output": scores,
+        "new_partitions": ["w2.parquet"],
+        "new_rows": 3,
+        "total_rows": 4,
+    }
     assert "| w2.parquet | 3 | 3 |" in scoring_markdown("shop", result)
 
 
@@ -80,5 +102,8 @@ def test_history_partitions_are_not_event_windows_and_missing_columns_are_named(
     write_input_partition(inbox, "demo.parquet", pa.table({"id": ["a"], "user_id": ["u1"], "history": [["i1"]]}))
     assert not is_event_partition(inbox, "demo.parquet")
     write_input_partition(inbox, "bad.parquet", pa.table({"user": ["u1"], "item_id": ["i1"]}))
-    with pytest.raises(ValueError, match=r"bad.parquet: recommendation input needs the columns user_id and item_id; missing \['user_id'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"bad.parquet: recommendation input needs the columns user_id and item_id; missing \['user_id'\]",
+    ):
         read_events(f"{inbox}/bad.parquet")

@@ -1,4 +1,5 @@
 """A small mixed English/Chinese corpus, fed to the trainer as batches like the lead's shard stream."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,4 +28,4 @@ def corpus() -> list[str]:
 
 @pytest.fixture(scope="session")
 def batches(corpus: list[str]) -> list[list[str]]:
-    return [corpus[i:i + 16] for i in range(0, len(corpus), 16)]
+    return [corpus[i : i + 16] for i in range(0, len(corpus), 16)]

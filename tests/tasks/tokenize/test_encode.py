@@ -12,11 +12,13 @@ KINDS = ["bpe", "wordpiece", "unigram", "char", "byte_bpe"]
 
 @pytest.fixture(scope="module")
 def rows() -> pa.Table:
-    return pa.table({
-        "id": ["a", "b", "c", "d", "e"],
-        "text": ["The movie was great.", "这家酒店的服务很好。", "", None, "Mixed 中文 and English"],
-        "label": ["pos", "pos", None, "neg", "neg"],
-    })
+    return pa.table(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "text": ["The movie was great.", "这家酒店的服务很好。", "", None, "Mixed 中文 and English"],
+            "label": ["pos", "pos", None, "neg", "neg"],
+        }
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -67,8 +69,18 @@ def test_empty_table_and_errors(batches):
         encode_table(pa.table({"text": ["x"]}), tok, cfg)
 
 
-MIXED = ["The movie was great.", "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ㊀ circled", "naïve café", "这家酒店的服务很好。",
-         "Mixed 中文 and English", "tabs\tand  spaces", "", "ascii, only; punctuation!? (yes)", "ﬁ ligature", "日本語のテキスト"]
+MIXED = [
+    "The movie was great.",
+    "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ㊀ circled",
+    "naïve café",
+    "这家酒店的服务很好。",
+    "Mixed 中文 and English",
+    "tabs\tand  spaces",
+    "",
+    "ascii, only; punctuation!? (yes)",
+    "ﬁ ligature",
+    "日本語のテキスト",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,4 +1,5 @@
 """The tokenize tasks called as plain functions (`.fn`) on tiny datasets written with `DatasetHandle`."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,13 @@ from tasks.audit.corpus_report import build_report
 from tasks.common.dataset import DatasetHandle, read_part
 from tasks.tokenize.config import SplitConfig, TokenizeConfig
 from tasks.tokenize.prefect_tasks import (
-    audit_tokens_shard_task, encode_shard_task, mitigation_weights_task, split_task, train_tokenizer_task,
-    work_part_uri, write_mitigated_audit_task,
+    audit_tokens_shard_task,
+    encode_shard_task,
+    mitigation_weights_task,
+    split_task,
+    train_tokenizer_task,
+    work_part_uri,
+    write_mitigated_audit_task,
 )
 
 AUDIT = AuditConfig(axes=["gender"], min_group_docs=5)
@@ -26,12 +32,20 @@ KEY = "k1"
 def skewed_corpus() -> pa.Table:
     """120 docs each about 'she', 'he' or neither; positive rates 0.8 / 0.3 / 0.5."""
     rows = []
-    for prefix, sentence, rate in [("f", "She said the film was {}.", 0.8), ("m", "He said the film was {}.", 0.3),
-                                   ("n", "The film was {}.", 0.5)]:
+    for prefix, sentence, rate in [
+        ("f", "She said the film was {}.", 0.8),
+        ("m", "He said the film was {}.", 0.3),
+        ("n", "The film was {}.", 0.5),
+    ]:
         for i in range(120):
             label = "pos" if i < round(120 * rate) else "neg"
-            rows.append({"id": f"{prefix}{i:03d}", "text": sentence.format("fine" if label == "pos" else "dull"),
-                         "label": label})
+            rows.append(
+                {
+                    "id": f"{prefix}{i:03d}",
+                    "text": sentence.format("fine" if label == "pos" else "dull"),
+                    "label": label,
+                }
+            )
     return pa.Table.from_pylist(rows)
 
 
@@ -61,10 +75,15 @@ def test_weights_are_fitted_on_train_rows_and_joined_by_encode(clean, tmp_path):
     assert weights.column_names == ["id", "weight"]
     assert {split_of[i] for i in weights["id"].to_pylist()} == {"train"}
     assert weights.num_rows == sum(1 for s in split_of.values() if s == "train")
-    encoded = pa.concat_tables([
-        read_part(work_part_uri(out_uri, KEY, r.name)) for r in
-        (encode_shard_task.fn(uri, tokenizer, splits, TOKENIZE, out_uri, KEY, f"part-{i}.parquet", weights_uri)
-         for i, uri in enumerate(clean.part_uris()))])
+    encoded = pa.concat_tables(
+        [
+            read_part(work_part_uri(out_uri, KEY, r.name))
+            for r in (
+                encode_shard_task.fn(uri, tokenizer, splits, TOKENIZE, out_uri, KEY, f"part-{i}.parquet", weights_uri)
+                for i, uri in enumerate(clean.part_uris())
+            )
+        ]
+    )
     assert encoded.num_rows == 360 and encoded.schema.field("weight").type == pa.float32()
     held_out = encoded.filter(pc.not_equal(encoded["split"], "train"))
     assert set(held_out["weight"].to_pylist()) == {1.0}
@@ -79,8 +98,9 @@ def test_weights_are_fitted_on_train_rows_and_joined_by_encode(clean, tmp_path):
 def test_counterfactual_copies_join_the_train_split_only(clean, tmp_path):
     out_uri = str(tmp_path / "tokens")
     tokenizer, splits = _prepare(clean, out_uri)
-    result = encode_shard_task.fn(clean.part_uris()[0], tokenizer, splits, TOKENIZE, out_uri, KEY, "p.parquet",
-                                  None, AUDIT)
+    result = encode_shard_task.fn(
+        clean.part_uris()[0], tokenizer, splits, TOKENIZE, out_uri, KEY, "p.parquet", None, AUDIT
+    )
     table = read_part(work_part_uri(out_uri, KEY, "p.parquet"))
     rows = {r["id"]: r for r in table.to_pylist()}
     copies = [r for i, r in rows.items() if i.endswith("#cf")]
@@ -90,8 +110,11 @@ def test_counterfactual_copies_join_the_train_split_only(clean, tmp_path):
     for copy in copies:
         original = rows[copy["id"][:-3]]
         assert original["split"] == "train" and copy["label"] == original["label"]
-        assert copy["text"] == original["text"].replace("She", "He") if original["text"].startswith("She") \
+        assert (
+            copy["text"] == original["text"].replace("She", "He")
+            if original["text"].startswith("She")
             else copy["text"] == original["text"].replace("He", "She")
+        )
         assert copy["input_ids"] != original["input_ids"]
     held_out = [i for i, r in rows.items() if r["split"] != "train" and not i.endswith("#cf")]
     assert held_out and not any(f"{i}#cf" in rows for i in held_out)
@@ -104,8 +127,10 @@ def test_mitigated_audit_is_written_beside_the_tokens_with_a_before_after_headli
     audit.write_atomic_bytes(audit.join("report.json"), before.model_dump_json().encode())
     tokenizer, splits = _prepare(clean, out_uri)
     weights_uri = mitigation_weights_task.fn(clean.part_uris(), splits, AUDIT, out_uri, KEY)
-    names = [encode_shard_task.fn(uri, tokenizer, splits, TOKENIZE, out_uri, KEY, f"part-{i}.parquet",
-                                  weights_uri).name for i, uri in enumerate(clean.part_uris())]
+    names = [
+        encode_shard_task.fn(uri, tokenizer, splits, TOKENIZE, out_uri, KEY, f"part-{i}.parquet", weights_uri).name
+        for i, uri in enumerate(clean.part_uris())
+    ]
     counts = [audit_tokens_shard_task.fn(work_part_uri(out_uri, KEY, n), AUDIT, True) for n in names]
     unweighted = [audit_tokens_shard_task.fn(work_part_uri(out_uri, KEY, n), AUDIT, False) for n in names]
     assert sum(c.total_docs for c in counts) == sum(c.total_docs for c in unweighted) < 360  # train rows only

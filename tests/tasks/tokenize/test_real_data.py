@@ -1,4 +1,5 @@
 """Real corpora from ../shared/data (skipped with a reason when absent)."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.shared_data
 
 
 def _batches(texts: list[str], size: int = 1000) -> list[list[str]]:
-    return [texts[i:i + size] for i in range(0, len(texts), size)]
+    return [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
 def _unk_rate(table: pa.Table, unk_id: int) -> float:
@@ -27,8 +28,10 @@ def _unk_rate(table: pa.Table, unk_id: int) -> float:
 
 @pytest.fixture(scope="module")
 def chnsenticorp(shared_data) -> pa.Table:
-    table = pacsv.read_csv(shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv",
-                           convert_options=pacsv.ConvertOptions(column_types={"label": pa.string()}))
+    table = pacsv.read_csv(
+        shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv",
+        convert_options=pacsv.ConvertOptions(column_types={"label": pa.string()}),
+    )
     texts = table["review"].to_pylist()
     return pa.table({"id": [f"htl-{i}" for i in range(len(texts))], "text": texts, "label": table["label"]})
 
@@ -40,7 +43,9 @@ def sst2(shared_data) -> dict[str, pa.Table]:
     out = {}
     for name in ("train", "dev"):
         t = pacsv.read_csv(shared_data / "sst2" / f"{name}.tsv", parse_options=opts, convert_options=conv)
-        out[name] = pa.table({"id": [f"{name}-{i}" for i in range(t.num_rows)], "text": t["sentence"], "label": t["label"]})
+        out[name] = pa.table(
+            {"id": [f"{name}-{i}" for i in range(t.num_rows)], "text": t["sentence"], "label": t["label"]}
+        )
     return out
 
 

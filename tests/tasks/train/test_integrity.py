@@ -1,6 +1,7 @@
 """Bundles and checkpoints carry the sha256 of each file (in the JSON beside it), checked at load:
 a damaged bundle is named, a damaged last checkpoint falls back to the previous good one, and a
 reused training whose bundle changed is retrained to the same weights."""
+
 from __future__ import annotations
 
 import logging
@@ -86,13 +87,26 @@ def test_a_garbage_latest_pointer_falls_back(tmp_path, caplog):
     assert state is not None and state.global_step == 6
 
 
-def test_a_reused_training_with_a_damaged_bundle_is_retrained_to_the_same_weights(tokens_uri, tmp_path, caplog, one_torch_thread):
-    cfg = ClassifierConfig(embedding_dim=8, hidden_size=8, dropout=0.0,
-                           train={"epochs": 1, "batch_size": 32, "progress": False})
-    job = TrainJob(pipeline="p", model_name="m", registered_name="p-m", model=cfg, tokens_uri=tokens_uri,
-                   model_dir=str(tmp_path / "m"), experiment="p", artifact_root=str(tmp_path / "artifacts"))
+def test_a_reused_training_with_a_damaged_bundle_is_retrained_to_the_same_weights(
+    tokens_uri, tmp_path, caplog, one_torch_thread
+):
+    cfg = ClassifierConfig(
+        embedding_dim=8, hidden_size=8, dropout=0.0, train={"epochs": 1, "batch_size": 32, "progress": False}
+    )
+    job = TrainJob(
+        pipeline="p",
+        model_name="m",
+        registered_name="p-m",
+        model=cfg,
+        tokens_uri=tokens_uri,
+        model_dir=str(tmp_path / "m"),
+        experiment="p",
+        artifact_root=str(tmp_path / "artifacts"),
+    )
     first = train_one(job)
-    want = {k: v.clone() for k, v in load_file(f"{first.bundle_dir}/model.safetensors").items()}  # load_file maps the file
+    want = {
+        k: v.clone() for k, v in load_file(f"{first.bundle_dir}/model.safetensors").items()
+    }  # load_file maps the file
     assert train_one(job).run_id == first.run_id  # intact: reused
     flip(Path(first.bundle_dir) / "model.safetensors")
     with caplog.at_level(logging.WARNING):
@@ -109,8 +123,16 @@ def test_training_refuses_a_tampered_tokens_input(tokens_uri, tmp_path):
 
     pq.write_table(pa.table({"id": ["x"]}), Path(DatasetHandle(tokens_uri).path) / "part-00000.parquet")
     cfg = ClassifierConfig(embedding_dim=8, hidden_size=8, train={"epochs": 1, "progress": False})
-    job = TrainJob(pipeline="p", model_name="m", registered_name="p-m", model=cfg, tokens_uri=tokens_uri,
-                   model_dir=str(tmp_path / "m"), experiment="p", artifact_root=str(tmp_path / "artifacts"))
+    job = TrainJob(
+        pipeline="p",
+        model_name="m",
+        registered_name="p-m",
+        model=cfg,
+        tokens_uri=tokens_uri,
+        model_dir=str(tmp_path / "m"),
+        experiment="p",
+        artifact_root=str(tmp_path / "artifacts"),
+    )
     with pytest.raises(IntegrityError, match="tokens/part-00000.parquet: size"):
         train_one(job)
 

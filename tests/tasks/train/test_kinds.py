@@ -1,4 +1,5 @@
 """The kind registry and the `ModelConfig` union as parsed from YAML."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,9 @@ ADAPTER = TypeAdapter(dict[str, ModelConfig])
 
 
 def test_models_section_parses_by_kind_with_defaults():
-    models = ADAPTER.validate_python({"sentiment": {"kind": "lstm_classifier", "hidden_size": 64, "train": {"epochs": 2}}, "lm": {"kind": "lstm_lm"}})
+    models = ADAPTER.validate_python(
+        {"sentiment": {"kind": "lstm_classifier", "hidden_size": 64, "train": {"epochs": 2}}, "lm": {"kind": "lstm_lm"}}
+    )
     assert isinstance(models["sentiment"], ClassifierConfig)
     assert models["sentiment"].train.epochs == 2 and models["sentiment"].train.batch_size == 64
     assert models["lm"].seq_len == 64

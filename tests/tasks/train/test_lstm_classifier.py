@@ -1,4 +1,5 @@
 """The LSTM classifier: packing, weights, pooling, ULMFiT hooks, learning and prediction."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -12,7 +13,13 @@ KIND = ClassifierKind()
 
 
 def tiny(**overrides) -> ClassifierConfig:
-    train = {"epochs": 6, "batch_size": 16, "lr": 0.02, "progress": False, "early_stopping_patience": None} | overrides.pop("train", {})
+    train = {
+        "epochs": 6,
+        "batch_size": 16,
+        "lr": 0.02,
+        "progress": False,
+        "early_stopping_patience": None,
+    } | overrides.pop("train", {})
     return ClassifierConfig(embedding_dim=16, hidden_size=16, dropout=0.0, train=train, **overrides)
 
 
@@ -35,7 +42,9 @@ def test_cpu_bidirectional_path_equals_the_packed_lstm(pooling):
     torch.manual_seed(0)
     model = LSTMClassifier(50, 3, tiny(pooling=pooling, bidirectional=True)).eval()
     ids, lengths = torch.tensor([[5, 6, 7, 0], [1, 2, 3, 4], [9, 0, 0, 0]]), torch.tensor([3, 4, 1])
-    packed = torch.nn.utils.rnn.pack_padded_sequence(model.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        model.embedding(ids), lengths, batch_first=True, enforce_sorted=False
+    )
     packed_out, (h_n, _) = model.lstm(packed)
     if pooling == "last":
         features = torch.cat([h_n[-2], h_n[-1]], dim=-1)
@@ -46,7 +55,9 @@ def test_cpu_bidirectional_path_equals_the_packed_lstm(pooling):
 
 
 def test_prepare_maps_sorted_labels_and_drops_unlabelled(make_tokens, tokenizer):
-    table = make_tokens(["good", "bad", "nice", "dull"], ["pos", "neg", None, "neg"], ["train", "train", "train", "test"])
+    table = make_tokens(
+        ["good", "bad", "nice", "dull"], ["pos", "neg", None, "neg"], ["train", "train", "train", "test"]
+    )
     prepared = KIND.prepare(table, tokenizer, tiny())
     assert prepared.meta == {"labels": ["neg", "pos"]}
     assert [e["label"] for e in prepared.splits["train"]] == [1, 0]
@@ -61,7 +72,9 @@ def test_instance_weights_change_the_loss_as_a_weighted_mean(make_tokens, tokeni
     model = KIND.build(cfg, {"labels": ["neg", "pos"]}, tokenizer.get_vocab_size())
     batch = KIND.collate(examples)
     weighted, count = KIND.loss(model, batch)
-    per_example = torch.nn.functional.cross_entropy(model(batch["input_ids"], batch["lengths"]), batch["labels"], reduction="none")
+    per_example = torch.nn.functional.cross_entropy(
+        model(batch["input_ids"], batch["lengths"]), batch["labels"], reduction="none"
+    )
     torch.testing.assert_close(weighted, (3 * per_example[0] + per_example[1]) / 4)
     unweighted, _ = KIND.loss(model, {k: v for k, v in batch.items() if k != "weight"})
     torch.testing.assert_close(unweighted, per_example.mean())
@@ -113,8 +126,17 @@ def test_predictor_matches_one_row_at_a_time_forward_in_input_order(tokenizer, b
     cfg = tiny(bidirectional=bidirectional, max_length=5)
     torch.manual_seed(0)
     model = KIND.build(cfg, {"labels": ["neg", "pos"]}, tokenizer.get_vocab_size()).eval()
-    texts = ["the movie was really very good and the plot lovely", "bad", "", "a dull story", "nice actors",
-             "the plot was poor", "great", "ugly and awful movie", "fine fine fine fine fine fine fine"]
+    texts = [
+        "the movie was really very good and the plot lovely",
+        "bad",
+        "",
+        "a dull story",
+        "nice actors",
+        "the plot was poor",
+        "great",
+        "ugly and awful movie",
+        "fine fine fine fine fine fine fine",
+    ]
     predictor = KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg)
     predictor.batch_rows, predictor.forward_rows = 7, 3  # several chunks and several sub-batches per chunk
     out = predictor.predict(pd.DataFrame({"text": texts}))
@@ -126,4 +148,6 @@ def test_predictor_matches_one_row_at_a_time_forward_in_input_order(tokenizer, b
     expected = torch.stack(expected).numpy()
     assert abs(out[["prob_neg", "prob_pos"]].to_numpy() - expected).max() < 1e-6
     assert out["label"].tolist() == [["neg", "pos"][i] for i in expected.argmax(axis=1)]
-    assert len(KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg).predict(pd.DataFrame({"text": []}))) == 0
+    assert (
+        len(KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg).predict(pd.DataFrame({"text": []}))) == 0
+    )

@@ -1,4 +1,5 @@
 """The dense bidirectional run equals the packed one at every real position (values and grads)."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,7 +45,9 @@ def test_padded_bidirectional_ignores_padding_values():
     noisy = x.clone()
     noisy[0, 3:] = 100.0  # padding after length 3
     lengths = torch.tensor([3])
-    torch.testing.assert_close(padded_bidirectional(lstm, x, lengths)[:, :3], padded_bidirectional(lstm, noisy, lengths)[:, :3])
+    torch.testing.assert_close(
+        padded_bidirectional(lstm, x, lengths)[:, :3], padded_bidirectional(lstm, noisy, lengths)[:, :3]
+    )
 
 
 def test_padded_bidirectional_rejects_unidirectional():

@@ -1,4 +1,5 @@
 """ULMFiT-style start: a classifier initialised from an lstm_lm bundle."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,9 +14,16 @@ from tasks.train.trainer import train_model
 @pytest.fixture(scope="module")
 def lm_bundle(toy_tokens, tokenizer, tmp_path_factory):
     kind = LanguageModelKind()
-    cfg = LanguageModelConfig(embedding_dim=12, hidden_size=12, num_layers=2, seq_len=8,
-                              train={"epochs": 1, "batch_size": 8, "progress": False})
-    result = train_model(kind, cfg, kind.prepare(toy_tokens, tokenizer, cfg), tokenizer.get_vocab_size(), tmp_path_factory.mktemp("lm"))
+    cfg = LanguageModelConfig(
+        embedding_dim=12,
+        hidden_size=12,
+        num_layers=2,
+        seq_len=8,
+        train={"epochs": 1, "batch_size": 8, "progress": False},
+    )
+    result = train_model(
+        kind, cfg, kind.prepare(toy_tokens, tokenizer, cfg), tokenizer.get_vocab_size(), tmp_path_factory.mktemp("lm")
+    )
     return save_bundle(tmp_path_factory.mktemp("lm_bundle"), kind.name, cfg, result.model, {}, tokenizer), result.model
 
 
@@ -42,9 +50,16 @@ def test_shape_mismatch_names_the_constraint(lm_bundle, tokenizer):
 def test_fine_tuning_from_the_lm_with_unfreezing_and_discriminative_lrs(lm_bundle, toy_tokens, tokenizer, tmp_path):
     path, lm = lm_bundle
     kind = ClassifierKind()
-    cfg = ClassifierConfig(embedding_dim=12, hidden_size=12, num_layers=2, bidirectional=False, pretrained_lm=str(path),
-                           lr_decay_per_layer=0.5, unfreeze_schedule=[1, 2, 3],
-                           train={"epochs": 2, "batch_size": 16, "lr": 0.01, "progress": False, "early_stopping_patience": None})
+    cfg = ClassifierConfig(
+        embedding_dim=12,
+        hidden_size=12,
+        num_layers=2,
+        bidirectional=False,
+        pretrained_lm=str(path),
+        lr_decay_per_layer=0.5,
+        unfreeze_schedule=[1, 2, 3],
+        train={"epochs": 2, "batch_size": 16, "lr": 0.01, "progress": False, "early_stopping_patience": None},
+    )
     result = train_model(kind, cfg, kind.prepare(toy_tokens, tokenizer, cfg), tokenizer.get_vocab_size(), tmp_path)
     # epoch 1 trains the head, epoch 2 also the top LSTM layer; the lower layer and embedding stay as pretrained
     torch.testing.assert_close(result.model.embedding.weight, lm.embedding.weight.cpu())

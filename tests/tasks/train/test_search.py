@@ -1,4 +1,5 @@
 """The seeded hyper-parameter search: nested MLflow runs, best on validation, test split never read."""
+
 from __future__ import annotations
 
 import os
@@ -43,16 +44,23 @@ def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> mlflow.MlflowCl
     mlflow.set_tracking_uri(previous)
 
 
-def test_two_trial_search_logs_nested_runs_and_picks_the_best_on_validation(toy_tokens, tokenizer, tracking, tmp_path, one_torch_thread):
+def test_two_trial_search_logs_nested_runs_and_picks_the_best_on_validation(
+    toy_tokens, tokenizer, tracking, tmp_path, one_torch_thread
+):
     cfg = ClassifierConfig(embedding_dim=8, hidden_size=8, train={"epochs": 1, "batch_size": 16, "progress": False})
     prepared = KIND.prepare(toy_tokens, tokenizer, cfg)
     assert len(prepared.splits["test"]) > 0  # the toy corpus has a test split: the search must leave it alone
     guarded = Prepared(splits={**prepared.splits, "test": Untouchable()}, meta=prepared.meta)
-    config = SearchConfig(trials=2, seed=3, startup_trials=2, space={
-        "train.lr": ParamSpec(type="float", low=1e-4, high=3e-2, log=True),
-        "dropout": ParamSpec(type="float", low=0.0, high=0.5),
-        "train.epochs": ParamSpec(type="int", low=1, high=3),
-    })
+    config = SearchConfig(
+        trials=2,
+        seed=3,
+        startup_trials=2,
+        space={
+            "train.lr": ParamSpec(type="float", low=1e-4, high=3e-2, log=True),
+            "dropout": ParamSpec(type="float", low=0.0, high=0.5),
+            "train.epochs": ParamSpec(type="int", low=1, high=3),
+        },
+    )
 
     with mlflow.start_run(run_name="parent") as parent:
         result = search(KIND, cfg, guarded, tokenizer.get_vocab_size(), tmp_path / "trials", config)
@@ -85,8 +93,15 @@ def test_two_trial_search_logs_nested_runs_and_picks_the_best_on_validation(toy_
 def test_the_same_seed_draws_the_same_params(toy_tokens, tokenizer, tracking, tmp_path, one_torch_thread):
     cfg = ClassifierConfig(embedding_dim=4, hidden_size=4, train={"epochs": 1, "batch_size": 32, "progress": False})
     prepared = KIND.prepare(toy_tokens, tokenizer, cfg)
-    config = SearchConfig(trials=2, seed=11, startup_trials=2, space={"train.lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True),
-                                                                      "hidden_size": ParamSpec(type="categorical", choices=[4, 6])})
+    config = SearchConfig(
+        trials=2,
+        seed=11,
+        startup_trials=2,
+        space={
+            "train.lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True),
+            "hidden_size": ParamSpec(type="categorical", choices=[4, 6]),
+        },
+    )
     first = search(KIND, cfg, prepared, tokenizer.get_vocab_size(), tmp_path / "a", config, run_name="a")
     second = search(KIND, cfg, prepared, tokenizer.get_vocab_size(), tmp_path / "b", config, run_name="b")
     assert [t.params for t in first.trials] == [t.params for t in second.trials]
@@ -104,12 +119,22 @@ def test_overrides_are_validated_and_name_bad_keys():
         with_overrides(cfg, {"lr.x": 1})
 
 
-def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(toy_tokens, tokenizer, tracking, tmp_path, monkeypatch, one_torch_thread):
+def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(
+    toy_tokens, tokenizer, tracking, tmp_path, monkeypatch, one_torch_thread
+):
     handle = DatasetHandle(str(tmp_path / "tokens"))
     part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
     tokenizer.save(handle.work_file("k", "tokenizer.json"))
-    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v",
-                  started=time.time(), extra_files=["tokenizer.json"])
+    handle.commit(
+        stage="tokens",
+        key="k",
+        parts=[part],
+        inputs=[],
+        config_hash="c",
+        code_version="v",
+        started=time.time(),
+        extra_files=["tokenizer.json"],
+    )
     seen: list[set[str]] = []
     real_prepare = ClassifierKind.prepare
 
@@ -119,7 +144,9 @@ def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(toy_tokens, 
 
     monkeypatch.setattr(ClassifierKind, "prepare", spy)
     cfg = ClassifierConfig(embedding_dim=4, hidden_size=4, train={"epochs": 1, "batch_size": 32, "progress": False})
-    config = search_config("lstm_classifier", trials=1, seed=0, space_json='{"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}')
+    config = search_config(
+        "lstm_classifier", trials=1, seed=0, space_json='{"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}'
+    )
     result = tune_model("toy", "sentiment", cfg, handle.uri, "toy", tmp_path / "artifacts", tmp_path / "search", config)
     assert seen == [{"train", "validation"}]  # the test rows were filtered out before the kind saw the table
     parent = tracking.get_run(result.parent_run_id)
@@ -127,7 +154,9 @@ def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(toy_tokens, 
     assert float(parent.data.params["best.train.lr"]) == pytest.approx(result.best_params["train.lr"])
     assert "train: {lr: " in yaml_overrides(result.best_params)
     with pytest.raises(CorpusmillError, match="no tokens dataset"):
-        tune_model("toy", "sentiment", cfg, str(tmp_path / "absent"), "toy", tmp_path / "artifacts", tmp_path / "s2", config)
+        tune_model(
+            "toy", "sentiment", cfg, str(tmp_path / "absent"), "toy", tmp_path / "artifacts", tmp_path / "s2", config
+        )
     with pytest.raises(CorpusmillError, match="--space"):
         search_config("lstm_lm", trials=2, seed=0)
 
@@ -135,8 +164,10 @@ def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(toy_tokens, 
 def test_cli_tune_names_a_missing_model_or_tokens_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the CLI exports the workspace environment
     config = tmp_path / "pipelines.yaml"
-    config.write_text("pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
-                      "    models: {sentiment: {kind: lstm_classifier}}\n")
+    config.write_text(
+        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
+        "    models: {sentiment: {kind: lstm_classifier}}\n"
+    )
     common = ["--config", str(config), "--workspace", str(tmp_path / "ws")]
     assert main(["tune", "p", "nope", *common]) == 2
     assert "no model 'nope'" in capsys.readouterr().err

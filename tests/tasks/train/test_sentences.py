@@ -1,5 +1,6 @@
 """Sentence splitter: the labelled EN/ZH fixture (floors per engine, the shipped engine beats the
 old regex) and the no-punctuation fallbacks (line breaks, then fixed-length chunks)."""
+
 from __future__ import annotations
 
 import importlib.util
