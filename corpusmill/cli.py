@@ -132,7 +132,10 @@ def _run_locked(
 
     own_api = server.ready() if server is not None else None
     quiet_user_errors()  # a user error raised in a flow: one line, no traceback per Prefect level
-    config_path = str(Path(args.config).resolve())
+    from flows.runtime import snapshot_config
+
+    # one frozen copy of the config for every flow of this run (the pipelines and their scoring)
+    config_path, _ = snapshot_config(str(Path(args.config).resolve()), ws.root)
     started = time.time()
     with run_settings(own_api):
         results = _run_pipelines(args, config, config_path, ws, stages, names, corpus_to_model_flow, run_applications)

@@ -99,6 +99,15 @@ def score_partition(
     return ScoredPartition(input=partition, output=target, model_version=model_version, rows=table.num_rows)
 
 
+def read_scores_manifest(output_uri: str) -> ScoresManifest | None:
+    """The scores folder's `_manifest.json`, or None when it is missing or unreadable."""
+    uri = storage.join(output_uri, MANIFEST_NAME)
+    try:
+        return ScoresManifest.model_validate_json(storage.read_bytes(uri)) if storage.exists(uri) else None
+    except ValueError:  # a damaged manifest is rewritten by the next scoring run
+        return None
+
+
 def update_scores_manifest(output_uri: str, model_name: str) -> ScoresManifest:
     """Rewrite `_manifest.json` of the scores folder from the partitions present (atomically)."""
     fs, path = fsspec.core.url_to_fs(output_uri)
