@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from corpusmill.config import CorpusmillConfig, PipelineConfig, RunnerConfig, load_config
 from corpusmill.workspace import Workspace
 from tasks.common import storage
+from tasks.common.errors import IntegrityError
+
+SNAPSHOT_NAME = re.compile(r"config-([0-9a-f]{16})\.yaml")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class RunContext:
 
         A flow started without the CLI (a deployment's worker, a notebook, a test) that has no
         MLFLOW_TRACKING_URI gets the config's / workspace's store, never MLflow's `./mlflow.db`."""
-        config = load_config(config_path)
+        config = load_snapshot(config_path) if is_snapshot(config_path) else load_config(config_path)
         ws = Workspace.at(workspace or config.workspace, config.data_uri)
         os.environ.setdefault("MLFLOW_TRACKING_URI", config.mlflow_tracking_uri or ws.mlflow_tracking_uri)
         return cls(config=config, pipeline=config.pipeline(pipeline), workspace=ws)
@@ -84,3 +89,26 @@ def snapshot_config(config_path: str, workspace_root: str | os.PathLike[str]) ->
     if not target.exists():
         storage.write_bytes(str(target), data)
     return str(target), digest
+
+
+def is_snapshot(config_path: str) -> bool:
+    """True for a config snapshot written by `snapshot_config` (`<workspace>/runs/config-<sha16>.yaml`)."""
+    path = Path(config_path)
+    return path.parent.name == "runs" and SNAPSHOT_NAME.fullmatch(path.name) is not None
+
+
+def load_snapshot(config_path: str) -> CorpusmillConfig:
+    """A config snapshot parsed once per process (every flow of a run reads the same snapshot, and a
+    snapshot never changes: its name is its content's sha256), after checking that its bytes still
+    hash to its name (IntegrityError naming the file otherwise). Returns a deep copy, so no flow can
+    change what another one reads."""
+    data = Path(config_path).read_bytes()
+    expected = SNAPSHOT_NAME.fullmatch(Path(config_path).name).group(1)
+    if hashlib.sha256(data).hexdigest()[:16] != expected:
+        raise IntegrityError(f"{config_path}: content does not match its sha256 name; the snapshot was changed")
+    return _parse_snapshot(str(Path(config_path).resolve())).model_copy(deep=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_snapshot(config_path: str) -> CorpusmillConfig:
+    return load_config(config_path)
