@@ -107,9 +107,7 @@ def run_ours(corpus: Path, work: Path) -> dict[str, int]:
     for number, phase in enumerate(plan.phases):
         target = work / f"phase{number}"
         target.mkdir(parents=True, exist_ok=True)
-        decisions = (
-            phase.decide([phase.signatures(pq.read_table(f)) for f in files]) if isinstance(phase, DedupPhase) else None
-        )
+        decisions = phase.decide([phase.signatures(pq.read_table(f)) for f in files]) if isinstance(phase, DedupPhase) else None
         outputs = []
         for f in files:
             table = pq.read_table(f)
@@ -132,12 +130,7 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     """datatrove with the equivalent steps; its word tokenizer replaced by a whitespace/CJK splitter (no downloads)."""
     import regex
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.exact_dedup import (
-        ExactDedupConfig,
-        ExactDedupFilter,
-        ExactDedupSignature,
-        ExactFindDedups,
-    )
+    from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupFilter, ExactDedupSignature, ExactFindDedups
     from datatrove.pipeline.dedup.minhash import (
         MinhashConfig,
         MinhashDedupBuckets,
@@ -158,9 +151,7 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     dt_xxhash.xxhash32 = lambda data: xxhash.xxh32_intdigest(data.encode() if isinstance(data, str) else data)
     dt_xxhash.xxhash64 = lambda data: xxhash.xxh64_intdigest(data.encode() if isinstance(data, str) else data)
 
-    token = regex.compile(
-        r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+"
-    )
+    token = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+")
 
     class SimpleTokenizer(WordTokenizer):
         def word_tokenize(self, text: str) -> list[str]:
@@ -182,16 +173,8 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     minhash = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8)
     tok = SimpleTokenizer("en")
     stages = [
-        [
-            ParquetReader(str(corpus), glob_pattern="*.parquet"),
-            FTFYFormatter(),
-            LambdaFilter(long_enough),
-            ParquetWriter(str(work / "s1")),
-        ],
-        [
-            ParquetReader(str(work / "s1"), glob_pattern="*.parquet"),
-            ExactDedupSignature(str(work / "esig"), config=exact),
-        ],
+        [ParquetReader(str(corpus), glob_pattern="*.parquet"), FTFYFormatter(), LambdaFilter(long_enough), ParquetWriter(str(work / "s1"))],
+        [ParquetReader(str(work / "s1"), glob_pattern="*.parquet"), ExactDedupSignature(str(work / "esig"), config=exact)],
         [ExactFindDedups(str(work / "esig"), str(work / "edup"), config=exact)],
         [
             ParquetReader(str(work / "s1"), glob_pattern="*.parquet"),
@@ -230,10 +213,7 @@ def worker(kind: str, corpus: Path) -> None:
     result = run_ours(corpus, work) if kind == "ours" else run_datatrove(corpus, work)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result.update(
-        wall_s=time.perf_counter() - start,
-        cpu_s=usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime,
-    )
+    result.update(wall_s=time.perf_counter() - start, cpu_s=usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime)
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result))
 
@@ -257,9 +237,7 @@ def measure(kind: str, corpus: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="base corpus = scale x 200 MB (the 4x run is 4 times that)"
-    )
+    parser.add_argument("--scale", type=float, default=1.0, help="base corpus = scale x 200 MB (the 4x run is 4 times that)")
     parser.add_argument("--skip-datatrove", action="store_true")
     parser.add_argument("--worker", choices=["ours", "datatrove"], help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)

@@ -32,14 +32,7 @@ from tasks.train.trainer import evaluate_examples, train_model
 KIND = ClassifierKind()
 CACHE = Path(__file__).resolve().parents[1] / "workspace" / "bench-distill"
 # the `sst2` block of pipelines.yaml (the model), seed as bench.transfer
-RECIPE = {
-    "embedding_dim": 384,
-    "embedding_init": "pretrained",
-    "hidden_size": 128,
-    "dropout": 0.5,
-    "pooling": "max",
-    "max_length": 64,
-}
+RECIPE = {"embedding_dim": 384, "embedding_init": "pretrained", "hidden_size": 128, "dropout": 0.5, "pooling": "max", "max_length": 64}
 RECIPE_TRAIN = {"epochs": 12, "batch_size": 32, "lr": 2e-3, "early_stopping_patience": 3, "progress": False, "seed": 13}
 
 

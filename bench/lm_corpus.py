@@ -39,9 +39,7 @@ def _csv_column(path: Path, column: str, names: list[str] | None = None) -> Iter
     """One column of a CSV (HTML line breaks of IMDb reviews become spaces)."""
     read = pacsv.ReadOptions(column_names=names) if names else pacsv.ReadOptions()
     table = pacsv.read_csv(
-        path,
-        read_options=read,
-        convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}),
+        path, read_options=read, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
     )
     for text in table[column].to_pylist():
         if text:
@@ -73,10 +71,7 @@ SOURCES: dict[str, tuple[str, Callable[[Path], Iterator[str]]]] = {
     "imdb_5k": ("imdb_5k/movie_review.csv", lambda p: _csv_column(p, "review")),
     "wikitext2_valid": ("wikitext2/valid.txt", _lines),
     "wikitext2_test": ("wikitext2/test.txt", _lines),
-    "ag_news_test": (
-        "ag_news_test/test.csv",
-        lambda p: _csv_column(p, "description", ["label", "title", "description"]),
-    ),
+    "ag_news_test": ("ag_news_test/test.csv", lambda p: _csv_column(p, "description", ["label", "title", "description"])),
     "tinyshakespeare": ("tinyshakespeare/input.txt", _shakespeare),
     "scitldr_a": ("scitldr_a/train.jsonl", lambda p: _jsonl(p, "source")),
     "scitldr_a_dev": ("scitldr_a/dev.jsonl", lambda p: _jsonl(p, "source")),
@@ -98,13 +93,7 @@ def unlabelled_english(data: Path, sources: list[str] | None = None) -> tuple[pa
         report[name] = {"rows": len(rows), "words": sum(len(t.split()) for t in rows)}
         ids.extend(f"{name}-{i}" for i in range(len(rows)))
         texts.extend(rows)
-    table = pa.table(
-        {
-            "id": pa.array(ids, pa.string()),
-            "text": pa.array(texts, pa.string()),
-            "label": pa.nulls(len(ids), pa.string()),
-        }
-    )
+    table = pa.table({"id": pa.array(ids, pa.string()), "text": pa.array(texts, pa.string()), "label": pa.nulls(len(ids), pa.string())})
     return table, report
 
 
@@ -112,6 +101,4 @@ if __name__ == "__main__":
     _, counts = unlabelled_english(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data"))
     for source, c in counts.items():
         print(f"{source:18} {c['rows']:8d} rows {c['words']:10d} words")
-    print(
-        f"{'total':18} {sum(c['rows'] for c in counts.values()):8d} rows {sum(c['words'] for c in counts.values()):10d} words"
-    )
+    print(f"{'total':18} {sum(c['rows'] for c in counts.values()):8d} rows {sum(c['words'] for c in counts.values()):10d} words")

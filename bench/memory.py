@@ -126,9 +126,7 @@ def measure(megabytes: int, tmp: Path, code: Path) -> dict:
         str(ws),
     ]
     start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, cwd=code, check=False
-    )
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, cwd=code, check=False)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"]:
         raise RuntimeError(f"run failed at {megabytes} MB:\n{result['tail']}\n{out.stderr[-2000:]}")

@@ -30,9 +30,7 @@ import yaml
 VARIANTS = ("none", "counterfactual", "reweight")
 
 
-def variant_config(
-    data: dict, pipeline: str, mitigation: str, pairs: list[list[str]] | None = None, drop_pairs: bool = False
-) -> dict:
+def variant_config(data: dict, pipeline: str, mitigation: str, pairs: list[list[str]] | None = None, drop_pairs: bool = False) -> dict:
     """pipelines.yaml data -> a config holding only `pipeline`, whose `audit` applies `mitigation`
     to every run (`mitigate_always`), with `pairs` added to the counterfactual swap pairs (after
     removing the block's own pairs when `drop_pairs`: the built-in pairs only)."""
@@ -61,10 +59,7 @@ def read_outcome(workspace: Path, pipeline: str) -> dict:
 def axis_text(axis: dict) -> str:
     """`0.329 [0.223, 0.411] en/nationality (indian > american)` for one probe axis record."""
     interval = f" [{axis['ci_low']:.3f}, {axis['ci_high']:.3f}]" if axis.get("ci_low") is not None else ""
-    return (
-        f"{axis['mean_gap']:.3f}{interval} {axis['language']}/{axis['axis']} "
-        f"({axis['high_group']} > {axis['low_group']})"
-    )
+    return f"{axis['mean_gap']:.3f}{interval} {axis['language']}/{axis['axis']} ({axis['high_group']} > {axis['low_group']})"
 
 
 def row(variant: str, outcome: dict, wall: float, limit: float) -> str:
@@ -101,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants:
         name = variant + args.label
         config = root / f"{name}.yaml"
-        config.write_text(
-            yaml.safe_dump(variant_config(data, args.pipeline, variant, pairs, args.drop_pairs), sort_keys=False)
-        )
+        config.write_text(yaml.safe_dump(variant_config(data, args.pipeline, variant, pairs, args.drop_pairs), sort_keys=False))
         started = time.time()
         done = subprocess.run(
             [

@@ -58,9 +58,7 @@ def measure(pipeline: str, config: str, repeat: int, shards: int) -> list[tuple[
                 assert stage.reuse(stage.plan()) is not None, f"{pipeline}/{stage.name} is not finished: run it first"
 
         rows.append((name, "reuse check only (plan + verify)", _median_s(check, repeat)))
-        rows.append(
-            (name, "reused: one task run in the parent", _median_s(lambda s=stage: s.reuse_in_parent(pipeline), repeat))
-        )
+        rows.append((name, "reused: one task run in the parent", _median_s(lambda s=stage: s.reuse_in_parent(pipeline), repeat)))
         subflow = stage_flow.with_options(task_runner=runner, flow_run_name=f"{pipeline}-{name}")
         extra = {"config_sha256": None} if name == "train" else {}
         rows.append(
@@ -116,21 +114,13 @@ def main() -> None:
         subflow = flow(name="bench-subflow")(lambda: None)
         parent = flow(name="bench-parent")(
             lambda: rows.append(
-                (
-                    "empty flow",
-                    "subflow, no heartbeats",
-                    _median_s(subflow.with_options(task_runner=ThreadPoolTaskRunner()), args.repeat),
-                )
+                ("empty flow", "subflow, no heartbeats", _median_s(subflow.with_options(task_runner=ThreadPoolTaskRunner()), args.repeat))
             )
         )
         parent()
     heartbeat = flow(name="bench-parent-heartbeats")(
         lambda: rows.append(
-            (
-                "empty flow",
-                "subflow, heartbeats on (Prefect default)",
-                _median_s(flow(name="bench-subflow")(lambda: None), args.repeat),
-            )
+            ("empty flow", "subflow, heartbeats on (Prefect default)", _median_s(flow(name="bench-subflow")(lambda: None), args.repeat))
         )
     )
     if own is not None:

@@ -31,9 +31,7 @@ def redactor(code: Path, only: list[str] | None = None):
     import pyarrow as pa
 
     pii = importlib.import_module("tasks.clean.pii")
-    params = (
-        getattr(pii, "PiiParams", None) or importlib.import_module("tasks.clean.config").PiiParams
-    )  # older checkouts: config
+    params = getattr(pii, "PiiParams", None) or importlib.import_module("tasks.clean.config").PiiParams  # older checkouts: config
     known = params.model_fields["types"].annotation.__args__[0].__args__
     default = list(params().types)
     types = default + [k for k in known if k not in default]  # the default order first (it matters)

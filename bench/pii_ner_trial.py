@@ -56,10 +56,7 @@ def main() -> None:
 
     for name in ("pii_cases.jsonl", "pii_cases_heldout.jsonl"):
         cases = pii_eval.load_cases(ROOT / "tests" / "fixtures" / name)
-        for label, fn, kind in (
-            ("spaCy en_core_web_sm PERSON", person, "person"),
-            ("pyap US/GB/CA", address, "address"),
-        ):
+        for label, fn, kind in (("spaCy en_core_web_sm PERSON", person, "person"), ("pyap US/GB/CA", address, "address")):
             start = time.process_time()
             report = pii_eval.score_cases(cases, fn)
             score = report.types.get(kind, pii_eval.TypeScore())

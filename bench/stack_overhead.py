@@ -55,22 +55,13 @@ def run_once(name: str, source: str, shard_bytes: int, args: argparse.Namespace,
 
     config = root / f"{name}.yaml"
     config.write_text(
-        CONFIG.format(
-            ws=root / "ws",
-            data_uri=args.data_uri,
-            runner=args.runner,
-            name=name,
-            source=source,
-            shard_bytes=shard_bytes,
-        )
+        CONFIG.format(ws=root / "ws", data_uri=args.data_uri, runner=args.runner, name=name, source=source, shard_bytes=shard_bytes)
     )
     runner = make_task_runner(load_config(config).runner)
     out = {"name": name, "shard_bytes": shard_bytes}
     for stage, stage_flow in (("ingest", ingest_flow), ("clean", clean_flow)):
         started = time.perf_counter()
-        result = stage_flow.with_options(task_runner=runner)(
-            pipeline=name, config_path=str(config), workspace=str(root / "ws")
-        )
+        result = stage_flow.with_options(task_runner=runner)(pipeline=name, config_path=str(config), workspace=str(root / "ws"))
         out[f"{stage}_s"] = round(time.perf_counter() - started, 2)
         out[f"{stage}_reused"] = result.get("reused", False)
     from tasks.common.dataset import DatasetHandle

@@ -10,17 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-STAGES = (
-    "ingest",
-    "clean",
-    "audit",
-    "tokenize",
-    "train",
-    "evaluate",
-    "register",
-    "score-summaries",
-    "score-recommendations",
-)
+STAGES = ("ingest", "clean", "audit", "tokenize", "train", "evaluate", "register", "score-summaries", "score-recommendations")
 
 
 async def stage_times() -> dict[str, dict[str, float]]:

@@ -42,9 +42,7 @@ def ag_news(limit: int) -> pa.Table:
 
 def scitldr(limit: int) -> pa.Table:
     """SciTLDR-A test rows -> `id`, `text` (the abstract's sentences, one per line), `summary` (first TLDR)."""
-    rows = [json.loads(line) for line in (DATA / "scitldr_a" / "test.jsonl").read_text(encoding="utf-8").splitlines()][
-        :limit
-    ]
+    rows = [json.loads(line) for line in (DATA / "scitldr_a" / "test.jsonl").read_text(encoding="utf-8").splitlines()][:limit]
     return pa.table(
         {
             "id": [r["paper_id"] for r in rows],

@@ -58,9 +58,7 @@ def raw_train(
     torch.manual_seed(0)
     directions = 2 if cfg.bidirectional else 1
     embedding = torch.nn.Embedding(vocab_size, cfg.embedding_dim).to(device)
-    lstm = torch.nn.LSTM(
-        cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, bidirectional=cfg.bidirectional
-    ).to(device)
+    lstm = torch.nn.LSTM(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, bidirectional=cfg.bidirectional).to(device)
     head = torch.nn.Linear(cfg.hidden_size * directions, 2).to(device)
     params = [*embedding.parameters(), *lstm.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=cfg.train.lr)
@@ -72,12 +70,8 @@ def raw_train(
         with autocast(device, dtype):
             embedded = embedding(ids)
             if packed:
-                sequence = torch.nn.utils.rnn.pack_padded_sequence(
-                    embedded, lengths, batch_first=True, enforce_sorted=False
-                )
-                output, _ = torch.nn.utils.rnn.pad_packed_sequence(
-                    lstm(sequence)[0], batch_first=True, padding_value=float("-inf")
-                )
+                sequence = torch.nn.utils.rnn.pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+                output, _ = torch.nn.utils.rnn.pad_packed_sequence(lstm(sequence)[0], batch_first=True, padding_value=float("-inf"))
             else:
                 output, _ = lstm(embedded)
             loss = torch.nn.functional.cross_entropy(head(output.max(dim=1).values).float(), labels)
@@ -112,9 +106,7 @@ def main() -> None:
     parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the best of each is reported")
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument(
-        "--scoring-only", action="store_true", help="skip the training comparison; score with a 5-step model"
-    )
+    parser.add_argument("--scoring-only", action="store_true", help="skip the training comparison; score with a 5-step model")
     args = parser.parse_args()
 
     texts, labels = synthetic_corpus(args.examples + 200, vocab=5000, seed=0)
@@ -137,13 +129,7 @@ def main() -> None:
         bidirectional=args.bidirectional,
         dropout=0.0,
         pooling="max",
-        train={
-            "epochs": 1,
-            "batch_size": args.batch_size,
-            "device": args.device,
-            "progress": False,
-            "deterministic": args.deterministic,
-        },
+        train={"epochs": 1, "batch_size": args.batch_size, "device": args.device, "progress": False, "deterministic": args.deterministic},
     )
     device = select_device(cfg.train.device)
     prepared = kind.prepare(table, tokenizer, cfg)
@@ -151,28 +137,17 @@ def main() -> None:
 
     train = prepared.splits["train"]
     order = bucket_batches(
-        [len(e["input_ids"]) for e in train],
-        cfg.train.batch_size,
-        cfg.train.bucket_size,
-        shuffle=True,
-        seed=cfg.train.seed,
+        [len(e["input_ids"]) for e in train], cfg.train.batch_size, cfg.train.bucket_size, shuffle=True, seed=cfg.train.seed
     )
-    raw_batches = [
-        (*pad_ids([train[i]["input_ids"] for i in idx]), torch.tensor([train[i]["label"] for i in idx]))
-        for idx in order
-    ]
+    raw_batches = [(*pad_ids([train[i]["input_ids"] for i in idx]), torch.tensor([train[i]["label"] for i in idx])) for idx in order]
     score_texts = (texts * (args.score_rows // len(texts) + 1))[: args.score_rows]
     frame = pd.DataFrame({"text": score_texts})
     chunks = [score_texts[i : i + 256] for i in range(0, len(score_texts), 256)]
-    pre_tokenised = [
-        pad_ids([torch.tensor(e.ids[: cfg.max_length]) for e in tokenizer.encode_batch(c)]) for c in chunks
-    ]
+    pre_tokenised = [pad_ids([torch.tensor(e.ids[: cfg.max_length]) for e in tokenizer.encode_batch(c)]) for c in chunks]
     # the same rows cut as the predictor cuts them (each chunk length-sorted, 64-row sub-batches):
     # the ratio against this isolates the predictor's own overhead (tokenising, padding, output)
     sorted_ids = [sorted((e.ids[: cfg.max_length] for e in tokenizer.encode_batch(c)), key=len) for c in chunks]
-    pre_sorted = [
-        pad_ids([torch.tensor(x) for x in rows[i : i + 64]]) for rows in sorted_ids for i in range(0, len(rows), 64)
-    ]
+    pre_sorted = [pad_ids([torch.tensor(x) for x in rows[i : i + 64]]) for rows in sorted_ids for i in range(0, len(rows), 64)]
 
     # warm-up (one-time imports, allocator, kernels); then interleaved repeats, best of each kept,
     # so load from other processes on a shared machine hurts both sides alike

@@ -41,9 +41,7 @@ def tokens_for(name: str) -> tuple[pa.Table, object]:
     train, dev = read_sst2(DATA / "train.tsv", "train"), read_sst2(DATA / "dev.tsv", "dev")
     cfg = TOKENIZERS[name]
     tokenizer = train_tokenizer([train["text"].to_pylist()], cfg)
-    train = attach_splits(
-        train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=13))
-    )
+    train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=13)))
     dev = dev.append_column("split", pa.array(["test"] * dev.num_rows))
     return encode_table(pa.concat_tables([train, dev]), tokenizer, cfg), tokenizer
 
@@ -57,9 +55,7 @@ def main(arguments: list[str]) -> None:
         if tok not in tokenized:
             tokenized[tok] = tokens_for(tok)
             baseline = tfidf_lr_baseline(tokenized[tok][0])
-            print(
-                f"TF-IDF+LR ({tok} rows) dev {baseline.metrics['accuracy']:.4f}  C={baseline.params['C']}", flush=True
-            )
+            print(f"TF-IDF+LR ({tok} rows) dev {baseline.metrics['accuracy']:.4f}  C={baseline.params['C']}", flush=True)
         tokens, tokenizer = tokenized[tok]
         train = BASE_TRAIN | overrides.pop("train", {})
         cfg = ClassifierConfig(**(BASE | overrides), train=train)

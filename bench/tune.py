@@ -43,9 +43,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0, help="TPE sampler seed")
     parser.add_argument("--tracking-uri", default=None, help="MLflow store (default: a temporary SQLite file)")
-    parser.add_argument(
-        "--with-recipe", action="store_true", help="also retrain the untuned recipe and score it on dev"
-    )
+    parser.add_argument("--with-recipe", action="store_true", help="also retrain the untuned recipe and score it on dev")
     args = parser.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -57,9 +55,7 @@ def main() -> None:
         mlflow.set_experiment("sst2-search")
         with mlflow.start_run(run_name="sst2-sentiment-search"):
             prepared = kind.prepare(tokens, tokenizer, base)
-            config = SearchConfig(
-                trials=args.trials, seed=args.seed, startup_trials=max(1, min(args.trials // 2, 4)), space=SPACE
-            )
+            config = SearchConfig(trials=args.trials, seed=args.seed, startup_trials=max(1, min(args.trials // 2, 4)), space=SPACE)
             result = search(kind, base, prepared, tokenizer.get_vocab_size(), Path(tmp) / "trials", config)
         for trial in result.trials:
             print(f"trial {trial.number}: val {trial.value:.4f}  {trial.params}", flush=True)

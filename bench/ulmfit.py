@@ -57,22 +57,14 @@ def read_sst2(path: Path, prefix: str) -> pa.Table:
 def read_unlabelled(path: Path, column: str) -> pa.Table:
     """A CSV of extra LM text (e.g. imdb_5k's `review`) -> rows `id`, `text`, `label` (null),
     HTML line breaks replaced by spaces; labels in the file are NOT used."""
-    raw = pacsv.read_csv(
-        path, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
-    )
+    raw = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}))
     text = pc.replace_substring_regex(raw[column], r"<br\s*/?>", " ")
     return pa.table(
-        {
-            "id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]),
-            "text": text,
-            "label": pa.nulls(raw.num_rows, pa.string()),
-        }
+        {"id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]), "text": text, "label": pa.nulls(raw.num_rows, pa.string())}
     )
 
 
-def tokens_tables(
-    data: Path, vocab_size: int, seed: int, extra: pa.Table | None = None, kind: str = "bpe"
-) -> tuple[pa.Table, object]:
+def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None = None, kind: str = "bpe") -> tuple[pa.Table, object]:
     """train.tsv (split train/validation by id hash) + dev.tsv (split `test`) [+ unlabelled extra
     text, split `train`, label null] -> one tokens table and the tokenizer trained on the
     train.tsv (+ extra) text. Classifiers leave the unlabelled rows out; the LM reads them."""
@@ -80,13 +72,9 @@ def tokens_tables(
     tokenize = TokenizeConfig(kind=kind, vocab_size=vocab_size, max_length=128 if extra is None else 2048)
     texts = [train["text"].to_pylist()] + ([extra["text"].to_pylist()] if extra is not None else [])
     tokenizer = train_tokenizer(texts, tokenize)
-    train = attach_splits(
-        train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed))
-    )
+    train = attach_splits(train, split_table(train.select(["id", "label"]), SplitConfig(validation=0.1, test=0.0, seed=seed)))
     dev = dev.append_column("split", pa.array(["test"] * dev.num_rows))
-    parts = [train, dev] + (
-        [extra.append_column("split", pa.array(["train"] * extra.num_rows))] if extra is not None else []
-    )
+    parts = [train, dev] + ([extra.append_column("split", pa.array(["train"] * extra.num_rows))] if extra is not None else [])
     return encode_table(pa.concat_tables(parts), tokenizer, tokenize), tokenizer
 
 
@@ -130,9 +118,7 @@ def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Pat
     lm_tokens = tokens
     if args.lm_dev_text:
         lm_tokens = tokens.set_column(
-            tokens.schema.get_field_index("split"),
-            "split",
-            pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]),
+            tokens.schema.get_field_index("split"), "split", pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"])
         )
     prepared = LM.prepare(lm_tokens, tokenizer, lm_cfg)
     windows = len(prepared.splits["train"])
@@ -143,10 +129,7 @@ def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Pat
         keep = min(windows, int(budget * probe.tokens_per_s / 64 / args.lm_epochs))
         order = torch.randperm(windows, generator=torch.Generator().manual_seed(args.seed))[:keep].tolist()
         prepared.splits["train"] = [prepared.splits["train"][i] for i in sorted(order)]
-        print(
-            f"lm: {probe.tokens_per_s:.0f} tokens/s -> {keep} of {windows} windows per epoch fit {args.lm_minutes} min",
-            flush=True,
-        )
+        print(f"lm: {probe.tokens_per_s:.0f} tokens/s -> {keep} of {windows} windows per epoch fit {args.lm_minutes} min", flush=True)
     result = train_model(LM, lm_cfg, prepared, tokenizer.get_vocab_size(), work / "lm")
     bundle = save_bundle(args.lm_bundle_out or work / "lm_bundle", LM.name, lm_cfg, result.model.cpu(), {}, tokenizer)
     seconds = time.perf_counter() - start
@@ -168,13 +151,9 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=4, help="classifier epochs (every arm)")
     parser.add_argument("--lm-epochs", type=int, default=4)
-    parser.add_argument(
-        "--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)"
-    )
+    parser.add_argument("--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)")
     parser.add_argument("--lr-decay", type=float, default=1 / 2.6, help="lr_decay_per_layer of the fine-tuned arms")
-    parser.add_argument(
-        "--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr"
-    )
+    parser.add_argument("--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr")
     parser.add_argument(
         "--lm-extra-csv",
         type=Path,
@@ -188,18 +167,11 @@ def main() -> None:
         default=None,
         help="the LM also reads all unlabelled English text of this ../shared/data folder (bench.lm_corpus; never SST-2 dev)",
     )
+    parser.add_argument("--lm-bundle-out", type=Path, default=None, help="keep the pretrained LM bundle (+ tokenizer) here")
     parser.add_argument(
-        "--lm-bundle-out", type=Path, default=None, help="keep the pretrained LM bundle (+ tokenizer) here"
+        "--lm-bundle", type=Path, default=None, help="reuse this LM bundle (same text + --vocab-size) instead of pretraining"
     )
-    parser.add_argument(
-        "--lm-bundle",
-        type=Path,
-        default=None,
-        help="reuse this LM bundle (same text + --vocab-size) instead of pretraining",
-    )
-    parser.add_argument(
-        "--lm-minutes", type=float, default=None, help="wall-clock budget of LM pretraining (windows subsampled to fit)"
-    )
+    parser.add_argument("--lm-minutes", type=float, default=None, help="wall-clock budget of LM pretraining (windows subsampled to fit)")
     parser.add_argument("--tokenizer", default="bpe", choices=["bpe", "wordpiece", "unigram"])
     parser.add_argument("--lr", type=float, default=None, help="classifier lr (default: TrainConfig's)")
     parser.add_argument("--dropout", type=float, default=0.3)
@@ -238,10 +210,7 @@ def main() -> None:
         work = Path(tmp)
         if args.lm_bundle is not None:
             lm_bundle, lm_seconds = args.lm_bundle, 0.0
-            print(
-                f"lm: reusing {lm_bundle} (its tokenizer must equal this run's: same text, same --vocab-size)",
-                flush=True,
-            )
+            print(f"lm: reusing {lm_bundle} (its tokenizer must equal this run's: same text, same --vocab-size)", flush=True)
         else:
             lm_bundle, lm_seconds = pretrain_lm(tokens, tokenizer, args, work)
 
@@ -258,9 +227,7 @@ def main() -> None:
             rows[name]["lm_seconds"] = lm_seconds
             print(f"{name} done: {rows[name]}", flush=True)
         if not args.skip_scratch:
-            rows["scratch"] = run_classifier(
-                tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch"
-            )
+            rows["scratch"] = run_classifier(tokens, tokenizer, ClassifierConfig(**shape, train=train_cfg), work / "scratch")
             print(f"scratch done: {rows['scratch']}", flush=True)
 
     print(

@@ -27,16 +27,12 @@ def main() -> None:
         rows = args.mb * 1_000_000 // args.parts // 200  # ~200 incompressible bytes per row
         parts = [
             out.write_part(
-                "k",
-                f"part-{p:05d}.parquet",
-                [pa.table({"text": pa.array([os.urandom(200) for _ in range(rows)], pa.binary())})],
+                "k", f"part-{p:05d}.parquet", [pa.table({"text": pa.array([os.urandom(200) for _ in range(rows)], pa.binary())})]
             )
             for p in range(args.parts)
         ]
         started = time.perf_counter()
-        manifest = out.commit(
-            stage="clean", key="k", parts=parts, inputs=[], config_hash="c", code_version="v", started=0.0
-        )
+        manifest = out.commit(stage="clean", key="k", parts=parts, inputs=[], config_hash="c", code_version="v", started=0.0)
         commit_s = time.perf_counter() - started
         size = sum(part.bytes or 0 for part in manifest.parts) / 1e6
         runs = []

@@ -56,9 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     for name, pipeline in config.pipelines.items():
         flag = "default" if pipeline.default else "       "
-        models = (
-            ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items()) or "(data only)"
-        )
+        models = ", ".join(f"{pipeline.registered_name(m)} ({c.kind})" for m, c in pipeline.models.items()) or "(data only)"
         sources = " + ".join(f"{source.format} {source.uri}" for source in pipeline.sources)
         print(f"{flag}  {name}: {sources} -> {models}")
     from tasks.ingest.checks import check_sources
@@ -158,13 +156,7 @@ def _run_pipelines(
     for name in names:
         pipeline_stages = [s for s in (stages or STAGES) if s != "score"]
         result = (
-            corpus_to_model_flow(
-                pipeline=name,
-                config_path=config_path,
-                workspace=str(ws.root),
-                stages=pipeline_stages,
-                resume=args.resume,
-            )
+            corpus_to_model_flow(pipeline=name, config_path=config_path, workspace=str(ws.root), stages=pipeline_stages, resume=args.resume)
             if pipeline_stages
             else {}
         )
@@ -180,17 +172,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from corpusmill import links, services
 
     services.ensure_prefect_database(env)
-    processes = [
-        services.start_prefect_server(env, args.prefect_port),
-        services.start_mlflow_ui(ws, env, args.mlflow_port),
-    ]
+    processes = [services.start_prefect_server(env, args.prefect_port), services.start_mlflow_ui(ws, env, args.mlflow_port)]
     with services.stopping_on_interrupt(processes, "\nstopping the Prefect server and the MLflow UI ..."):
         services.wait_for_port(args.prefect_port, 120)
         services.wait_for_port(args.mlflow_port, 120)
-        prefect_url, mlflow_url = (
-            f"http://{services.HOST}:{args.prefect_port}",
-            f"http://{services.HOST}:{args.mlflow_port}",
-        )
+        prefect_url, mlflow_url = (f"http://{services.HOST}:{args.prefect_port}", f"http://{services.HOST}:{args.mlflow_port}")
         print(f"Prefect UI: {prefect_url}/runs  (flow runs, a subflow per stage, artifacts)")
         print(f"MLflow UI:  {links.experiments_url(mlflow_url)}  (experiments per pipeline, Models)")
         print("Ctrl-C stops both.", flush=True)
@@ -251,14 +237,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     config, ws, _ = _prepare(args)
     pipeline = config.pipeline(args.pipeline)
     if args.model not in pipeline.models:
-        raise ConfigError(
-            f"pipeline {args.pipeline!r} has no model {args.model!r}; known: {', '.join(pipeline.models)}"
-        )
+        raise ConfigError(f"pipeline {args.pipeline!r} has no model {args.model!r}; known: {', '.join(pipeline.models)}")
     from tasks.train.tune import resolve_pretrained_lm, search_config, tune_model, yaml_overrides
 
-    model = resolve_pretrained_lm(
-        pipeline.models[args.model], {m: ws.model_dir(pipeline.name, m) for m in pipeline.models}
-    )
+    model = resolve_pretrained_lm(pipeline.models[args.model], {m: ws.model_dir(pipeline.name, m) for m in pipeline.models})
     search = search_config(model.kind, args.trials, args.seed, args.space)
     result = tune_model(
         pipeline.name,
@@ -272,9 +254,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     )
     for trial in result.trials:
         print(f"trial {trial.number}: val_{result.monitor}={trial.value:.4f}  {trial.params}")
-    print(
-        f"best on validation: val_{result.monitor}={result.best_value:.4f} (MLflow parent run {result.parent_run_id})"
-    )
+    print(f"best on validation: val_{result.monitor}={result.best_value:.4f} (MLflow parent run {result.parent_run_id})")
     print(f"pipelines.{pipeline.name}.models.{args.model} overrides:\n{yaml_overrides(result.best_params)}")
     return 0
 
@@ -286,9 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", default="pipelines.yaml", help="pipelines file (default: pipelines.yaml)")
-        p.add_argument(
-            "--workspace", default=None, help="workspace folder (default: $CORPUSMILL_HOME or the file's `workspace`)"
-        )
+        p.add_argument("--workspace", default=None, help="workspace folder (default: $CORPUSMILL_HOME or the file's `workspace`)")
 
     run = sub.add_parser("run", help="run pipelines end to end, then the scoring applications")
     run.add_argument("pipelines", nargs="*", help="pipeline names (default: those marked default)")
@@ -300,10 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted training from its last checkpoint (default); --no-resume starts it over",
     )
     run.add_argument(
-        "--wait-timeout",
-        type=float,
-        default=3600.0,
-        help="seconds to wait for another run of the same pipeline to finish (default 3600)",
+        "--wait-timeout", type=float, default=3600.0, help="seconds to wait for another run of the same pipeline to finish (default 3600)"
     )
     run.add_argument("--no-wait", action="store_true", help="fail at once (exit 3) when another run holds the pipeline")
     common(run)
@@ -311,9 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")
     validate.add_argument("--config", default="pipelines.yaml")
     validate.add_argument(
-        "--deep",
-        action="store_true",
-        help="also open each source and check its configured columns (reads a first block only)",
+        "--deep", action="store_true", help="also open each source and check its configured columns (reads a first block only)"
     )
     validate.set_defaults(func=cmd_validate)
     for name, func, text in (
@@ -331,18 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("model")
     tune.add_argument("--trials", type=int, default=8, help="number of trainings (default 8)")
     tune.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler (default 0)")
-    tune.add_argument(
-        "--space",
-        default=None,
-        help='JSON {"train.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": true}, ...}',
-    )
+    tune.add_argument("--space", default=None, help='JSON {"train.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": true}, ...}')
     common(tune)
     tune.set_defaults(func=cmd_tune)
     st = sub.add_parser("stack", help="start/stop/check the production stack (servers, S3, Dask, worker) as processes")
     st.add_argument("action", choices=("up", "down", "status"))
-    st.add_argument(
-        "--state-dir", default=None, help="state folder (default workspace/stack, $CORPUSMILL_STACK_STATE_DIR)"
-    )
+    st.add_argument("--state-dir", default=None, help="state folder (default workspace/stack, $CORPUSMILL_STACK_STATE_DIR)")
     for port in ("prefect", "mlflow", "s3", "dask"):
         st.add_argument(f"--{port}-port", type=int, default=None, help=f"{port} port (0: a free one)")
     st.add_argument(

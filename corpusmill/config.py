@@ -44,8 +44,7 @@ class RunnerConfig(BaseModel):
         description="retries of a storage shard task after a transient error (never a deterministic one)",
     )
     retry_delay_seconds: float | list[float] = Field(
-        default=DEFAULT_RETRY_DELAY_SECONDS,
-        description="seconds before each retry: one number, or one per retry (the last repeats)",
+        default=DEFAULT_RETRY_DELAY_SECONDS, description="seconds before each retry: one number, or one per retry (the last repeats)"
     )
 
     @field_validator("retry_delay_seconds")
@@ -72,20 +71,14 @@ class PipelineConfig(BaseModel):
     default: bool = True
     description: str = ""
     source: SourceConfig | None = None
-    sources: list[SourceConfig] = Field(
-        default_factory=list, description="several sources read into one corpus; or `source`"
-    )
+    sources: list[SourceConfig] = Field(default_factory=list, description="several sources read into one corpus; or `source`")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
-    interactions: InteractionsConfig | None = Field(
-        default=None, description="the source holds user-item interactions (+ items source)"
-    )
+    interactions: InteractionsConfig | None = Field(default=None, description="the source holds user-item interactions (+ items source)")
     clean: CleanConfig = Field(default_factory=CleanConfig.default)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
-    models: dict[str, ModelConfig] = Field(
-        default_factory=dict, description="none: a data-only pipeline (ingest, clean, audit; no model)"
-    )
+    models: dict[str, ModelConfig] = Field(default_factory=dict, description="none: a data-only pipeline (ingest, clean, audit; no model)")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     registry: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
     applications: ApplicationsConfig = Field(default_factory=ApplicationsConfig)
@@ -116,13 +109,10 @@ class PipelineConfig(BaseModel):
         for i, other in enumerate(self.sources[1:], start=1):
             if (other.columns, other.column_types) != (first.columns, first.column_types):
                 raise ValueError(
-                    f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): "
-                    f"{other.columns} vs {first.columns}"
+                    f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): {other.columns} vs {first.columns}"
                 )
             if other.errors != first.errors:
-                raise ValueError(
-                    f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy"
-                )
+                raise ValueError(f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy")
             if "demo" in (first.format, other.format):
                 raise ValueError(f"sources.{i}: demo corpora cannot be combined with other sources")
         return self
@@ -152,10 +142,7 @@ class PipelineConfig(BaseModel):
             if not reports_metric(model.kind, self.evaluate, metric):
                 said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
                 _refuse(
-                    self,
-                    "metric",
-                    f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}",
-                    self.evaluate.metric,
+                    self, "metric", f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}", self.evaluate.metric
                 )
             gain = f"gain_over_baseline_{metric}"
             if self.evaluate.min_gain_over_baseline is not None and not reports_metric(model.kind, self.evaluate, gain):
@@ -171,18 +158,14 @@ class PipelineConfig(BaseModel):
     def _applications_name_models(self) -> PipelineConfig:
         for app_name, app in self.applications.items():
             if app.model not in self.models:
-                raise ValueError(
-                    f"applications.{app_name}.model: {app.model!r} is not one of this pipeline's "
-                    f"models {sorted(self.models)}"
-                )
+                raise ValueError(f"applications.{app_name}.model: {app.model!r} is not one of this pipeline's models {sorted(self.models)}")
         return self
 
 
 def _refuse(model: BaseModel, key: str, message: str, value: object) -> None:
     """Raise a ValidationError at `evaluate.<key>` of `model` (its path prefix is added by pydantic)."""
     raise ValidationError.from_exception_data(
-        model.__class__.__name__,
-        [InitErrorDetails(type=PydanticCustomError("evaluate", message), loc=("evaluate", key), input=value)],
+        model.__class__.__name__, [InitErrorDetails(type=PydanticCustomError("evaluate", message), loc=("evaluate", key), input=value)]
     )
 
 

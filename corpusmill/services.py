@@ -96,9 +96,7 @@ def start_prefect_server(env: dict[str, str], port: int = PREFECT_PORT, host: st
     )
 
 
-def start_mlflow_ui(
-    ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT, host: str = HOST
-) -> subprocess.Popen[bytes]:
+def start_mlflow_ui(ws: Workspace, env: dict[str, str], port: int = MLFLOW_PORT, host: str = HOST) -> subprocess.Popen[bytes]:
     """Start the MLflow tracking server/UI on host:port over the workspace's stores, sized for one
     person: one web worker, no access log, no job-execution consumers (MLflow's GenAI jobs), in its own session."""
     ws.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)

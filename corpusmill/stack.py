@@ -40,9 +40,7 @@ class Service:
 
 
 def _resolve_ports(s: StackSettings) -> StackSettings:
-    ports = {
-        k: sv.free_port(s.host) for k in ("prefect_port", "mlflow_port", "s3_port", "dask_port") if getattr(s, k) == 0
-    }
+    ports = {k: sv.free_port(s.host) for k in ("prefect_port", "mlflow_port", "s3_port", "dask_port") if getattr(s, k) == 0}
     return s.model_copy(update=ports)
 
 
@@ -166,17 +164,7 @@ def build_services(s: StackSettings, keys: dict[str, str], state: Path) -> list[
     services.append(
         Service(
             "prefect-worker",
-            [
-                sv.bin_path("prefect"),
-                "worker",
-                "start",
-                "--pool",
-                s.work_pool,
-                "--type",
-                "process",
-                "--name",
-                "corpusmill-worker",
-            ],
+            [sv.bin_path("prefect"), "worker", "start", "--pool", s.work_pool, "--type", "process", "--name", "corpusmill-worker"],
             {**client, "PREFECT_HOME": str(state / "prefect-worker")},
             [],
             cwd=sv.REPO_ROOT,
@@ -296,12 +284,7 @@ def deploy(s: StackSettings, env: dict[str, str], out=print) -> None:
         str(sv.REPO_ROOT),
     ]
     done = subprocess.run(
-        argv,
-        env={**os.environ, **env, "PYTHONPATH": _pythonpath()},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+        argv, env={**os.environ, **env, "PYTHONPATH": _pythonpath()}, capture_output=True, text=True, check=False, timeout=300
     )
     if done.returncode != 0:
         raise RuntimeError(f"deploying {s.config} failed:\n{done.stderr[-3000:]}")
@@ -366,9 +349,7 @@ def _post_json(url: str, body: dict) -> list | dict:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())

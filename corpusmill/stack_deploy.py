@@ -21,9 +21,7 @@ def deploy_to_pool(config_path: str, workspace: str, pool: str, source: str) -> 
     from flows.deployments import build_deployments
 
     deployments = build_deployments(load_config(config_path), config_path, workspace, source=source)
-    deploy(
-        *deployments, work_pool_name=pool, build=False, push=False, print_next_steps_message=False, ignore_warnings=True
-    )
+    deploy(*deployments, work_pool_name=pool, build=False, push=False, print_next_steps_message=False, ignore_warnings=True)
     return [f"{d.flow_name}/{d.name}" for d in deployments]
 
 
@@ -35,9 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", default="corpusmill")
     parser.add_argument("--source", default=str(REPO_ROOT))
     args = parser.parse_args(argv)
-    names = deploy_to_pool(
-        str(Path(args.config).resolve()), str(Path(args.workspace).resolve()), args.pool, args.source
-    )
+    names = deploy_to_pool(str(Path(args.config).resolve()), str(Path(args.workspace).resolve()), args.pool, args.source)
     print(f"deployed {len(names)} deployment(s) to work pool {args.pool}: {', '.join(names)}")
     return 0
 

@@ -113,12 +113,8 @@ def secrets_for(state_dir: Path) -> dict[str, str]:
     stored = json.loads(path.read_text()) if path.exists() else {}
     values = {
         "s3_access_key": os.environ.get("CORPUSMILL_S3_ACCESS_KEY") or stored.get("s3_access_key") or "corpusmill",
-        "s3_secret_key": os.environ.get("CORPUSMILL_S3_SECRET_KEY")
-        or stored.get("s3_secret_key")
-        or secrets.token_urlsafe(24),
-        "mlflow_password": os.environ.get("CORPUSMILL_MLFLOW_PASSWORD")
-        or stored.get("mlflow_password")
-        or secrets.token_urlsafe(18),
+        "s3_secret_key": os.environ.get("CORPUSMILL_S3_SECRET_KEY") or stored.get("s3_secret_key") or secrets.token_urlsafe(24),
+        "mlflow_password": os.environ.get("CORPUSMILL_MLFLOW_PASSWORD") or stored.get("mlflow_password") or secrets.token_urlsafe(18),
         "mlflow_flask_secret": stored.get("mlflow_flask_secret") or secrets.token_urlsafe(32),  # CSRF key
     }
     write_private(path, json.dumps(values, indent=2))

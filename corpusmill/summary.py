@@ -24,9 +24,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
     lines = [f"corpusmill: {len(results)} pipeline(s) in {seconds:.0f} s; workspace {ws.root}", ""]
     for pipeline, result in results.items():
         lines.append(f"== {pipeline}")
-        rows = [
-            f"{stage}={result[stage]['rows']}" for stage in ROW_STAGES if stage in result and "rows" in result[stage]
-        ]
+        rows = [f"{stage}={result[stage]['rows']}" for stage in ROW_STAGES if stage in result and "rows" in result[stage]]
         if rows:
             lines.append(
                 "  rows:     "
@@ -35,17 +33,13 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
             )
         audit = result.get("audit", {})
         if audit.get("headline"):
-            records = (
-                f" ({audit['rows']} report records: groups, filter impact, nPMI, gates)" if "rows" in audit else ""
-            )
+            records = f" ({audit['rows']} report records: groups, filter impact, nPMI, gates)" if "rows" in audit else ""
             lines.append(f"  audit:    {audit['headline']}{records}")
         for name, model in result.get("models", {}).items():
             reg = model.get("registered", {})
             version = f"v{reg['version']}" if reg.get("version") else "not registered"
             alias = reg.get("alias") or "-"
-            lines.append(
-                f"  model:    {reg.get('name', name)} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}"
-            )
+            lines.append(f"  model:    {reg.get('name', name)} {version} alias={alias}  test: {_fmt_metrics(model.get('metrics', {}))}")
             if reg.get("reason"):
                 lines.append(f"            {reg['reason']}")
             if reg.get("fairness"):
@@ -63,9 +57,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
             lines.append(f"  config:   sha256 {result['config']['sha256']} ({result['config']['snapshot']})")
         lines.append("")
     if env.get("PREFECT_API_URL"):  # servers (e.g. the stack's env file): point at them
-        lines.append(
-            f"MLflow: {env.get('MLFLOW_TRACKING_URI')}   Prefect: {env['PREFECT_API_URL'].removesuffix('/api')}"
-        )
+        lines.append(f"MLflow: {env.get('MLFLOW_TRACKING_URI')}   Prefect: {env['PREFECT_API_URL'].removesuffix('/api')}")
     else:
         lines += [
             f"MLflow store: {env.get('MLFLOW_TRACKING_URI')}   Prefect home: {env.get('PREFECT_HOME')}",
@@ -75,17 +67,9 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
 
 
 def print_summary(
-    results: dict[str, dict[str, Any]],
-    ws: Workspace,
-    env: dict[str, str],
-    seconds: float,
-    run_owned_api: str | None = None,
+    results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float, run_owned_api: str | None = None
 ) -> None:
     """Print `render_summary` to stdout. `run_owned_api`: the URL of the Prefect API server this run
     started for itself (gone after the run), which is not a server to point people at."""
-    servers = {
-        k: os.environ[k]
-        for k in ("MLFLOW_TRACKING_URI", "PREFECT_API_URL")
-        if os.environ.get(k) and os.environ[k] != run_owned_api
-    }
+    servers = {k: os.environ[k] for k in ("MLFLOW_TRACKING_URI", "PREFECT_API_URL") if os.environ.get(k) and os.environ[k] != run_owned_api}
     print(render_summary(results, ws, {**env, **servers}, seconds))

@@ -34,13 +34,9 @@ def train_replica(job) -> None:
     tokens_hash, tokenizer_uri = _tokens_hash_and_tokenizer(tokens)
     tokenizer = Tokenizer.from_str(storage.read_text(tokenizer_uri))
     kind = get_kind(job.model.kind)
-    prepared = kind.training_examples(
-        kind.prepare(tokens.read_table(), tokenizer, job.model), job.model, Path(job.model_dir) / "teacher"
-    )
+    prepared = kind.training_examples(kind.prepare(tokens.read_table(), tokenizer, job.model), job.model, Path(job.model_dir) / "teacher")
     checkpoints = Path(job.model_dir) / "checkpoints" / train_cache_key(job, tokens_hash)
-    Trainer(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, dist=DistContext.from_env()).run(
-        resume=job.resume
-    )
+    Trainer(kind, job.model, prepared, tokenizer.get_vocab_size(), checkpoints, dist=DistContext.from_env()).run(resume=job.resume)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,13 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_environment(ws.environment(config.mlflow_tracking_uri))
 
     from tasks.train.distributed import DistContext
-    from tasks.train.prefect_tasks import (
-        RECORD_NAME,
-        TrainJob,
-        TrainRecord,
-        train_cache_key,
-        train_one,
-    )
+    from tasks.train.prefect_tasks import RECORD_NAME, TrainJob, TrainRecord, train_cache_key, train_one
 
     pipeline = config.pipeline(args.pipeline)
     job = TrainJob(

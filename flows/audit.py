@@ -9,13 +9,7 @@ from prefect import flow
 from flows.runtime import RunContext, artifact_key, summary
 from tasks.audit.corpus_report import AuditReport
 from tasks.audit.gates import enforce_gates
-from tasks.audit.prefect_tasks import (
-    count_quarantine_task,
-    count_shard_task,
-    mitigation_for,
-    report_headline,
-    write_report_task,
-)
+from tasks.audit.prefect_tasks import count_quarantine_task, count_shard_task, mitigation_for, report_headline, write_report_task
 from tasks.common.dataset import DatasetHandle, Manifest
 from tasks.common.stage import Stage, StageRun
 
@@ -38,22 +32,12 @@ class AuditStage(Stage):
         """Count every shard (tasks), write the report, commit."""
         (run,), cfg = units, self.ctx.pipeline.audit
         counts = [count_shard_task.submit(uri, cfg) for uri in self.clean.part_uris()]
-        filters = (
-            [count_quarantine_task.submit(uri, cfg) for uri in self.quarantine.part_uris()]
-            if len(self.inputs) > 1
-            else []
-        )
-        report, parts, files = write_report_task(
-            [c.result() for c in counts], [f.result() for f in filters], cfg, run.out.uri, run.key
-        )
+        filters = [count_quarantine_task.submit(uri, cfg) for uri in self.quarantine.part_uris()] if len(self.inputs) > 1 else []
+        report, parts, files = write_report_task([c.result() for c in counts], [f.result() for f in filters], cfg, run.out.uri, run.key)
         return [
             run.commit(
                 parts,
-                {
-                    "headline": report_headline(report),
-                    "mitigation": mitigation_for(report, cfg),
-                    "gates_failed": report.gates_failed,
-                },
+                {"headline": report_headline(report), "mitigation": mitigation_for(report, cfg), "gates_failed": report.gates_failed},
                 extra_files=files,
             )
         ]

@@ -42,11 +42,7 @@ class CleanStage(Stage):
         self.raw = DatasetHandle(self.ctx.stage_uri("raw"))
         self.flag = cfg.sources[0].errors == "quarantine"
         self.labels = expected_labels(cfg.sources)
-        sections = (
-            cfg.clean,
-            {"quarantine_encoding_errors": self.flag},
-            *([{"label_values": self.labels}] if self.labels else []),
-        )
+        sections = (cfg.clean, {"quarantine_encoding_errors": self.flag}, *([{"label_values": self.labels}] if self.labels else []))
         return [self.start("clean", [self.raw], *sections), self.start("quarantine", [self.raw], *sections)]
 
     def compute(self, units: list[StageRun]) -> list[Manifest]:
@@ -75,22 +71,16 @@ class CleanStage(Stage):
             q_names = [f"phase-{i}-part-{j:05d}.parquet" for j in range(len(inputs))]
             if isinstance(phase, DedupPhase):
                 sigs = [
-                    signatures_task.with_options(**retrying).submit(
-                        target, i, uri, f"signatures-{i}/part-{j:05d}.parquet"
-                    )
+                    signatures_task.with_options(**retrying).submit(target, i, uri, f"signatures-{i}/part-{j:05d}.parquet")
                     for j, uri in enumerate(inputs)
                 ]
-                decisions = decide_task.with_options(**retrying)(
-                    target, i, [s.result() for s in sigs], f"decisions-{i}.parquet"
-                )
+                decisions = decide_task.with_options(**retrying)(target, i, [s.result() for s in sigs], f"decisions-{i}.parquet")
                 futures = [
-                    apply_task.with_options(**retrying).submit(target, i, uri, decisions, n, q)
-                    for uri, n, q in zip(inputs, names, q_names)
+                    apply_task.with_options(**retrying).submit(target, i, uri, decisions, n, q) for uri, n, q in zip(inputs, names, q_names)
                 ]
             else:
                 futures = [
-                    row_phase_task.with_options(**retrying).submit(target, i, uri, n, q)
-                    for uri, n, q in zip(inputs, names, q_names)
+                    row_phase_task.with_options(**retrying).submit(target, i, uri, n, q) for uri, n, q in zip(inputs, names, q_names)
                 ]
             outcomes_all.extend(f.result() for f in futures)
             inputs = [target.work_uri(n) for n in names]

@@ -36,11 +36,7 @@ DATA_ONLY_STAGES = ("ingest", "clean", "audit")
 
 @flow(name="corpus-to-model", log_prints=True, flow_run_name=run_name)
 def corpus_to_model_flow(
-    pipeline: str,
-    config_path: str = "pipelines.yaml",
-    workspace: str | None = None,
-    stages: list[Stage] | None = None,
-    resume: bool = True,
+    pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None, stages: list[Stage] | None = None, resume: bool = True
 ) -> dict[str, Any]:
     """Run the chosen stages (default: all seven) of one pipeline in order, each as a subflow
     named `<pipeline>-<stage>`; a pipeline without models (data only) runs ingest, clean, audit.
@@ -73,10 +69,7 @@ def corpus_to_model_flow(
         result = stage.reuse_in_parent(pipeline)  # a reused stage: one cached task run, no subflow
         if result is None:
             result = stage_flow.with_options(task_runner=runner, flow_run_name=f"{pipeline}-{name}")(
-                pipeline=pipeline,
-                config_path=config_path,
-                workspace=str(ctx.workspace.root),
-                **extra,
+                pipeline=pipeline, config_path=config_path, workspace=str(ctx.workspace.root), **extra
             )
         results.update(result if name == "clean" else {output: result})
     results = _by_model(results)

@@ -11,9 +11,7 @@ from flows.corpus_to_model import corpus_to_model_flow
 from tasks.score.applications import APPLICATIONS
 
 
-def build_deployments(
-    config: CorpusmillConfig, config_path: str, workspace: str, source: str | None = None
-) -> list[Any]:
+def build_deployments(config: CorpusmillConfig, config_path: str, workspace: str, source: str | None = None) -> list[Any]:
     """One `corpus-to-model/<pipeline>` deployment per pipeline (triggered from the UI with
     parameters) and one scheduled deployment per configured scoring application. With `source`
     (the repository folder) the flows are loaded from there, as a work pool's worker needs."""
@@ -49,9 +47,7 @@ def _from_source(deployment: Any, source: str) -> Any:
     """The same deployment with its flow loaded from `source` (a folder: the worker runs it there)."""
     flows = [corpus_to_model_flow, *(app.load_flow() for app in APPLICATIONS.values())]
     flow = {f.name: f for f in flows}[deployment.flow_name]
-    entrypoint = (
-        f"{Path(inspect.getfile(flow.fn)).resolve().relative_to(Path(source).resolve()).as_posix()}:{flow.fn.__name__}"
-    )
+    entrypoint = f"{Path(inspect.getfile(flow.fn)).resolve().relative_to(Path(source).resolve()).as_posix()}:{flow.fn.__name__}"
     return flow.from_source(source=source, entrypoint=entrypoint).to_deployment(
         name=deployment.name,
         parameters=deployment.parameters,

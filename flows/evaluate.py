@@ -47,8 +47,7 @@ class EvaluateStage(Stage):
     def result(self, units: list[WorkUnit], outputs: list[EvalOutcome], reused: bool) -> dict[str, Any]:
         """Per model: its test metrics and the fairness verdict."""
         return {
-            unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed}
-            for unit, outcome in zip(units, outputs)
+            unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed} for unit, outcome in zip(units, outputs)
         }
 
 

@@ -27,9 +27,7 @@ class IngestStage(Stage):
         """The `raw` output keyed by the planned shards and the sources' fingerprints."""
         cfg = self.ctx.pipeline
         self.planned = [
-            (source, shard)
-            for k, source in enumerate(cfg.sources)
-            for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")
+            (source, shard) for k, source in enumerate(cfg.sources) for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")
         ]
         shards = [shard for _, shard in self.planned]
         files = source_fingerprint(shards)
@@ -41,13 +39,9 @@ class IngestStage(Stage):
     def compute(self, units: list[StageRun]) -> list[Manifest]:
         """One task per shard, then the commit."""
         (run,), cfg = units, self.ctx.pipeline
-        shard_task = ingest_shard_task.with_options(
-            **storage_task_options(self.ctx.config.runner)
-        )  # transient errors only
+        shard_task = ingest_shard_task.with_options(**storage_task_options(self.ctx.config.runner))  # transient errors only
         futures = [
-            shard_task.submit(
-                shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet", cfg.interactions
-            )
+            shard_task.submit(shard, source, cfg.ingest, run.out.uri, run.key, f"part-{i:05d}.parquet", cfg.interactions)
             for i, (source, shard) in enumerate(self.planned)
         ]
         parts = [future.result() for future in futures]

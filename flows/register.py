@@ -43,8 +43,7 @@ class RegisterStage(Stage):
         if not self.ctx.pipeline.registry.enabled:
             return []
         return [
-            WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job))
-            for name in self.ctx.pipeline.models
+            WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job)) for name in self.ctx.pipeline.models
         ]
 
     def compute(self, units: list[WorkUnit]) -> list[RegisterOutcome]:

@@ -36,10 +36,7 @@ def tag_current_flow_run(tags: list[str]) -> None:
 
 
 def _fmt(metrics: dict[str, Any]) -> str:
-    return (
-        ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
-        or "-"
-    )
+    return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)) or "-"
 
 
 def summary_markdown(pipeline: str, result: dict[str, Any], model_links: dict[str, dict[str, str]]) -> str:
@@ -49,20 +46,14 @@ def summary_markdown(pipeline: str, result: dict[str, Any], model_links: dict[st
     rows = [(stage, result[stage]) for stage in ROW_STAGES if isinstance(result.get(stage), dict)]
     if rows:
         lines += ["| dataset | rows | reused | uri |", "|---|---|---|---|"]
-        lines += [
-            f"| {stage} | {r.get('rows', '-')} | {'yes' if r.get('reused') else 'no'} | `{r.get('uri', '')}` |"
-            for stage, r in rows
-        ]
+        lines += [f"| {stage} | {r.get('rows', '-')} | {'yes' if r.get('reused') else 'no'} | `{r.get('uri', '')}` |" for stage, r in rows]
         lines.append("")
     if result.get("config"):
         lines += [f"**Config:** sha256 `{result['config']['sha256']}` (`{result['config']['snapshot']}`)", ""]
     audit = result.get("audit") or {}
     if audit.get("headline"):
         lines += [
-            (
-                f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; "
-                f"{audit.get('rows', 0)} report records)"
-            ),
+            (f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; {audit.get('rows', 0)} report records)"),
             "",
         ]
     for name, model in (result.get("models") or {}).items():
@@ -121,9 +112,7 @@ def describe_mlflow_runs(pipeline: str, result: dict[str, Any], flow_run_id: str
             f"- test: {_fmt({k: v for k, v in (model.get('metrics') or {}).items() if k != 'fairness_passed'})}",
         ]
         if reg:
-            text.append(
-                f"- registered as {reg.get('name')} v{reg.get('version')}, alias `{reg.get('alias')}`: {reg.get('reason', '')}"
-            )
+            text.append(f"- registered as {reg.get('name')} v{reg.get('version')}, alias `{reg.get('alias')}`: {reg.get('reason', '')}")
         if reg.get("fairness"):
             text.append(f"- fairness verdict: {reg['fairness']}")
         text.append("- per-group model audit: `evaluation/group_metrics.json` (table), model card: `model_card.md`")
@@ -148,10 +137,5 @@ def publish(pipeline: str, result: dict[str, Any]) -> None:
             if text == "MLflow experiment":
                 continue
             kind = "mlflow-run" if text == "MLflow run" else "model-version"
-            create_link_artifact(
-                link=url,
-                link_text=f"{pipeline}-{name}: {text}",
-                key=artifact_key(pipeline, name, kind),
-                description=text,
-            )
+            create_link_artifact(link=url, link_text=f"{pipeline}-{name}: {text}", key=artifact_key(pipeline, name, kind), description=text)
     describe_mlflow_runs(pipeline, result, str(flow_run.id) if flow_run.id else None)

@@ -47,9 +47,7 @@ class RunContext:
 def make_task_runner(runner: RunnerConfig) -> Any:
     """Threads on this machine by default; `prefect-dask`'s DaskTaskRunner for a cluster."""
     if runner.task_runner == "dask":  # CORPUSMILL_DASK_ADDRESS (set by the stack's env file) wins
-        runner = runner.model_copy(
-            update={"dask_address": os.environ.get("CORPUSMILL_DASK_ADDRESS") or runner.dask_address}
-        )
+        runner = runner.model_copy(update={"dask_address": os.environ.get("CORPUSMILL_DASK_ADDRESS") or runner.dask_address})
         try:
             from prefect_dask import DaskTaskRunner
         except ImportError as error:  # pragma: no cover - depends on the optional extra

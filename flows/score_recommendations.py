@@ -10,9 +10,7 @@ from flows.scoring import score_application
 
 
 @flow(name="score-recommendations", log_prints=True)
-def score_recommendations_flow(
-    pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None
-) -> dict[str, Any]:
+def score_recommendations_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
     """Score new partitions (windows of interaction events, or rows of user histories) with
     `models:/<pipeline>-<model>@<alias>`; a Markdown artifact tells what was scored."""
     return score_application("recommendations", pipeline, config_path, workspace)

@@ -12,9 +12,7 @@ from tasks.score.summaries import summaries_artifact_task
 
 
 @flow(name="score-summaries", log_prints=True)
-def score_summaries_flow(
-    pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None
-) -> dict[str, Any]:
+def score_summaries_flow(pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None) -> dict[str, Any]:
     """Summarise new partitions of documents with `models:/<pipeline>-<model>@<alias>`; publish a
     `<pipeline>-summaries-scoring` table artifact (rows, documents, model version, output path)."""
     result = score_application("summaries", pipeline, config_path, workspace)

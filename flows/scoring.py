@@ -58,13 +58,9 @@ class ScoreStage(Stage):
         """The demo input seeded when configured (idempotent: only into an empty folder), the alias
         resolved, the pending partitions listed: one unit keyed by version + pending partitions."""
         if self.app.demo_input_rows:
-            seed_demo_input_task(
-                self.app_name, self.input_uri, self.app.demo_input_rows, self.ctx.pipeline.sources[0].seed
-            )
+            seed_demo_input_task(self.app_name, self.input_uri, self.app.demo_input_rows, self.ctx.pipeline.sources[0].seed)
         version = resolve_version_task(self.model_name, self.app.alias)
-        job = ScoreJob(
-            version=version, pending=tuple(pending_partitions_task(self.input_uri, self.output_uri, version))
-        )
+        job = ScoreJob(version=version, pending=tuple(pending_partitions_task(self.input_uri, self.output_uri, version)))
         return [WorkUnit(job=job, key=stable_hash([version, list(job.pending)]), find=self._finished)]
 
     def _finished(self, job: ScoreJob, key: str) -> ScoresManifest | None:
@@ -75,8 +71,7 @@ class ScoreStage(Stage):
         job = units[0].job
         score = score_partition_task.with_options(**storage_task_options(self.ctx.config.runner))
         futures = [
-            score.submit(self.model_name, job.version, self.input_uri, name, self.output_uri, self.app.batch_rows)
-            for name in job.pending
+            score.submit(self.model_name, job.version, self.input_uri, name, self.output_uri, self.app.batch_rows) for name in job.pending
         ]
         self.written = [future.result() for future in futures]
         return [update_manifest_task(self.output_uri, self.model_name)]
@@ -128,8 +123,6 @@ def run_applications(config: Any, pipeline: str, config_path: str, workspace: st
     """A loaded config + one pipeline's name -> each configured application's flow run, in registry
     order: `{"scores/<app>": its result}` (empty when the pipeline has none)."""
     return {
-        f"scores/{name}": APPLICATIONS[name].load_flow()(
-            pipeline=pipeline, config_path=config_path, workspace=workspace
-        )
+        f"scores/{name}": APPLICATIONS[name].load_flow()(pipeline=pipeline, config_path=config_path, workspace=workspace)
         for name, _ in config.pipeline(pipeline).applications.items()
     }

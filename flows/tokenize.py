@@ -55,23 +55,13 @@ class TokenizeStage(Stage):
         tokenizer_path = train_tokenizer_task(parts, cfg.tokenize, run.out.uri, run.key)
         splits_uri = split_task(parts, cfg.split, run.out.uri, run.key)
         weights_uri = (
-            mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key)
-            if mitigation == "reweight" and parts
-            else None
+            mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key) if mitigation == "reweight" and parts else None
         )
         counterfactual = cfg.audit if mitigation == "counterfactual" else None
         retrying = storage_task_options(self.ctx.config.runner)  # transient storage errors only
         futures = [
             encode_shard_task.with_options(**retrying).submit(
-                uri,
-                tokenizer_path,
-                splits_uri,
-                cfg.tokenize,
-                run.out.uri,
-                run.key,
-                f"part-{i:05d}.parquet",
-                weights_uri,
-                counterfactual,
+                uri, tokenizer_path, splits_uri, cfg.tokenize, run.out.uri, run.key, f"part-{i:05d}.parquet", weights_uri, counterfactual
             )
             for i, uri in enumerate(parts)
         ]
@@ -117,9 +107,7 @@ def _publish(pipeline: str, run: StageRun, manifest: Manifest) -> None:
     with run.out.fs.open(path, "r", encoding="utf-8") as handle:
         markdown = handle.read()
     create_markdown_artifact(
-        key=artifact_key(pipeline, "audit-mitigated"),
-        markdown=markdown,
-        description=f"Audit of {pipeline} after mitigation: {headline}",
+        key=artifact_key(pipeline, "audit-mitigated"), markdown=markdown, description=f"Audit of {pipeline} after mitigation: {headline}"
     )
     print(f"mitigation {headline}")
 

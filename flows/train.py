@@ -30,9 +30,7 @@ class TrainStage(Stage):
     name = "train"
     packages = ("train",)
 
-    def __init__(
-        self, ctx: StageContext, config_path: str | None = None, resume: bool = True, config_sha256: str | None = None
-    ) -> None:
+    def __init__(self, ctx: StageContext, config_path: str | None = None, resume: bool = True, config_sha256: str | None = None) -> None:
         super().__init__(ctx)
         self.config_path, self.resume, self.config_sha256 = config_path, resume, config_sha256
 
@@ -76,19 +74,13 @@ class TrainStage(Stage):
         """Per model: MLflow run, bundle, best epoch and validation metrics (config order)."""
         records = {unit.job.model_name: record for unit, record in zip(units, outputs)}
         for name, record in records.items():
-            print(
-                f"{name}: MLflow run {record.run_id}, best epoch {record.best_epoch}, validation {record.best_metrics}"
-            )
+            print(f"{name}: MLflow run {record.run_id}, best epoch {record.best_epoch}, validation {record.best_metrics}")
         return {name: record_summary(records[name]) for name in self.ctx.pipeline.models}
 
 
 @flow(name="train", log_prints=True)
 def train_flow(
-    pipeline: str,
-    config_path: str = "pipelines.yaml",
-    workspace: str | None = None,
-    resume: bool = True,
-    config_sha256: str | None = None,
+    pipeline: str, config_path: str = "pipelines.yaml", workspace: str | None = None, resume: bool = True, config_sha256: str | None = None
 ) -> dict[str, Any]:
     """Train the pipeline's models on `<data>/<pipeline>/tokens` (see `TrainStage`)."""
     return TrainStage(RunContext.load(config_path, pipeline, workspace), config_path, resume, config_sha256).run()

@@ -6,15 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ALL_AXES = [
-    "gender",
-    "religion",
-    "race_ethnicity",
-    "nationality",
-    "age",
-    "disability",
-    "sexual_orientation",
-]
+ALL_AXES = ["gender", "religion", "race_ethnicity", "nationality", "age", "disability", "sexual_orientation"]
 
 GateMetric = Literal["max_label_rate_gap", "min_group_docs", "max_filter_impact_ratio"]
 
@@ -52,13 +44,7 @@ DEFAULT_TEMPLATES: dict[str, list[str]] = {
         "{term} is a great person.",
         "The conversation with {term} was irritating.",
     ],
-    "zh": [
-        "{term}很开心。",
-        "{term}很难过。",
-        "我昨天和{term}聊天了。",
-        "{term}是一个很好的人。",
-        "和{term}的谈话让人生气。",
-    ],
+    "zh": ["{term}很开心。", "{term}很难过。", "我昨天和{term}聊天了。", "{term}是一个很好的人。", "和{term}的谈话让人生气。"],
 }
 
 

@@ -71,9 +71,7 @@ def doc_words(text: str | None) -> set[str]:
     return set(WORD.findall(text.lower())) if text else set()
 
 
-def count_shard(
-    table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, weights: np.ndarray | None = None
-) -> AuditCounts:
+def count_shard(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, weights: np.ndarray | None = None) -> AuditCounts:
     """Count documents, labels, words and group co-occurrences of one shard.
 
     In: a dataset table (`id, text, label` + carried columns) and optional per-row instance
@@ -130,9 +128,7 @@ def merge_counts(parts: list[AuditCounts], vocab_size: int | None = None) -> Aud
     if vocab_size is not None and len(out.word_docs) > vocab_size:
         out.vocab_truncated = True
         out.word_docs = _top(out.word_docs, vocab_size)
-        out.group_word_docs = {
-            k: {w: n for w, n in v.items() if w in out.word_docs} for k, v in out.group_word_docs.items()
-        }
+        out.group_word_docs = {k: {w: n for w, n in v.items() if w in out.word_docs} for k, v in out.group_word_docs.items()}
     return out
 
 

@@ -138,9 +138,7 @@ def filter_impact_records(counts: AuditCounts, filters: FilterCounts) -> list[Fi
     return out
 
 
-def build_report(
-    counts: AuditCounts, filters: FilterCounts | None, cfg: AuditConfig, lexicon: Lexicon | None = None
-) -> AuditReport:
+def build_report(counts: AuditCounts, filters: FilterCounts | None, cfg: AuditConfig, lexicon: Lexicon | None = None) -> AuditReport:
     """Turn merged counts (and optional quarantine counts) into an `AuditReport` with gate results."""
     lexicon = lexicon or load_lexicon(cfg)
     report = AuditReport(

@@ -49,10 +49,4 @@ def lexicon_coverage(cfg: AuditConfig | None = None, reference: Path = REFERENCE
         missed[axis] = [t for t, f in zip(terms, flags) if not f]
     covered = sum(c for c, _ in per_axis.values())
     total = sum(t for _, t in per_axis.values())
-    return Coverage(
-        covered=covered,
-        total=total,
-        share=round(covered / total, 4) if total else 0.0,
-        per_axis=per_axis,
-        missed=missed,
-    )
+    return Coverage(covered=covered, total=total, share=round(covered / total, 4) if total else 0.0, per_axis=per_axis, missed=missed)

@@ -36,19 +36,14 @@ class GateFailure(Exception):
 
 
 def _label_gap(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> GateResult:
-    significant = [
-        r for r in report.groups if r.gap is not None and r.gap_excludes_zero and r.docs >= cfg.min_group_docs
-    ]
+    significant = [r for r in report.groups if r.gap is not None and r.gap_excludes_zero and r.docs >= cfg.min_group_docs]
     base = dict(name=gate.name, metric=gate.metric, threshold=gate.threshold, action=gate.action)
     if not significant:
         return GateResult(
             **base,
             value=0.0,
             passed=True,
-            message=(
-                f"gate {gate.name}: no label-rate gap with an interval excluding 0 "
-                f"(groups with >= {cfg.min_group_docs} docs)"
-            ),
+            message=(f"gate {gate.name}: no label-rate gap with an interval excluding 0 (groups with >= {cfg.min_group_docs} docs)"),
         )
     worst = max(significant, key=lambda r: (abs(r.gap), r.label or ""))
     over = [r for r in significant if abs(r.gap) > gate.threshold]
@@ -86,12 +81,7 @@ def _filter_impact(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> G
     base = dict(name=gate.name, metric=gate.metric, threshold=gate.threshold, action=gate.action)
     rows = [r for r in report.filter_impact if r.group_docs >= cfg.min_group_docs and r.overall_removed_rate > 0]
     if not rows:
-        return GateResult(
-            **base,
-            value=0.0,
-            passed=True,
-            message=f"gate {gate.name}: no filter removed documents of a large enough group",
-        )
+        return GateResult(**base, value=0.0, passed=True, message=f"gate {gate.name}: no filter removed documents of a large enough group")
     worst = max(rows, key=lambda r: r.ratio)
     passed = worst.ratio <= gate.threshold
     message = (

@@ -81,11 +81,7 @@ def load_lexicon(cfg: AuditConfig) -> Lexicon:
         for group, terms in by_group.items():
             groups.setdefault((axis, group), []).extend(terms)
     pairs.extend(cfg.counterfactual_pairs)
-    kept = {
-        key: list(dict.fromkeys(t.strip().lower() for t in terms if t.strip()))
-        for key, terms in groups.items()
-        if key[0] in cfg.axes
-    }
+    kept = {key: list(dict.fromkeys(t.strip().lower() for t in terms if t.strip())) for key, terms in groups.items() if key[0] in cfg.axes}
     probe = {k: list(dict.fromkeys(v)) for k, v in probe.items() if k[1] in cfg.axes}
     return Lexicon(groups=kept, pairs=pairs, probe=probe)
 

@@ -40,9 +40,7 @@ def train_rows(table: pa.Table, split_column: str = "split") -> pa.Table:
     return table.filter(pc.equal(table[split_column], TRAIN))
 
 
-def train_weights(
-    table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, split_column: str = "split"
-) -> pa.Table:
+def train_weights(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, split_column: str = "split") -> pa.Table:
     """Rows with a `split` column -> table `id, weight` (float32) for the train rows only.
 
     Weights come from `reweight_weights` (Kamiran & Calders reweighing over group cells) fitted
@@ -53,9 +51,7 @@ def train_weights(
     return pa.table({"id": pc.cast(train[cfg.id_column], pa.string()), "weight": reweight_weights(train, cfg, lexicon)})
 
 
-def train_counterfactuals(
-    table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, split_column: str = "split"
-) -> pa.Table:
+def train_counterfactuals(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon | None = None, split_column: str = "split") -> pa.Table:
     """Rows with a `split` column -> only the term-swapped copies of its train rows.
 
     Copies have id `<id>#cf`, the swapped text and every other column (label, `split=train`)

@@ -124,9 +124,7 @@ def model_audit(frame: pd.DataFrame, groups: pd.DataFrame, cfg: AuditConfig) -> 
                 continue  # no background: undefined for the whole set
             dist = boots[k].get(name, [])
             lo, hi = (float(np.quantile(dist, alpha)), float(np.quantile(dist, 1 - alpha))) if dist else (None, None)
-            report.records.append(
-                GroupMetric(axis=k[0], group=k[1], n=int(masks[k].sum()), metric=name, value=v, ci_low=lo, ci_high=hi)
-            )
+            report.records.append(GroupMetric(axis=k[0], group=k[1], n=int(masks[k].sum()), metric=name, value=v, ci_low=lo, ci_high=hi))
     report.overall_auc = point[("overall", "all")].get("subgroup_auc")
     if report.overall_auc is not None:
         gaps = [
@@ -183,10 +181,7 @@ def _positive_scores(scores: np.ndarray) -> np.ndarray:
 
 
 def counterfactual_probe(
-    predict_proba: Callable[[list[str]], np.ndarray],
-    cfg: AuditConfig,
-    lexicon: Lexicon | None = None,
-    languages: list[str] | None = None,
+    predict_proba: Callable[[list[str]], np.ndarray], cfg: AuditConfig, lexicon: Lexicon | None = None, languages: list[str] | None = None
 ) -> ProbeReport:
     """Fill every template of `cfg.model.templates[lang]` with each group's probe phrases, score.
 
@@ -218,19 +213,11 @@ def counterfactual_probe(
             means = df.groupby("group")["score"].agg(["mean", "size"])
             for group, row in means.iterrows():
                 report.groups.append(
-                    ProbeGroup(
-                        language=lang,
-                        axis=axis,
-                        group=str(group),
-                        n=int(row["size"]),
-                        mean_score=round(float(row["mean"]), 4),
-                    )
+                    ProbeGroup(language=lang, axis=axis, group=str(group), n=int(row["size"]), mean_score=round(float(row["mean"]), 4))
                 )
             per_template = df.groupby(["template", "group"])["score"].mean().unstack()
             spread = per_template.max(axis=1) - per_template.min(axis=1)
-            low, high = gap_interval(
-                per_template.to_numpy(dtype=float), cfg.model.bootstrap, cfg.confidence, cfg.model.seed
-            )
+            low, high = gap_interval(per_template.to_numpy(dtype=float), cfg.model.bootstrap, cfg.confidence, cfg.model.seed)
             report.axes.append(
                 ProbeAxis(
                     language=lang,
@@ -276,9 +263,7 @@ def model_gate(model_report: ModelAuditReport, probe_report: ProbeReport | None,
             if state == "fail":
                 problems.append(text + (f"; {len(axes)} axes fail" if len(axes) > 1 else ""))
             elif state == "inconclusive":
-                notes.append(
-                    f"inconclusive: {text} (the interval contains the limit; {len(axes)} axis/axes, not blocking)"
-                )
+                notes.append(f"inconclusive: {text} (the interval contains the limit; {len(axes)} axis/axes, not blocking)")
             else:
                 notes.append(text)
             break  # the most severe state found is the one reported

@@ -55,8 +55,5 @@ def npmi_records(counts: AuditCounts, cfg: AuditConfig, lexicon: Lexicon) -> lis
             if c >= cfg.npmi_min_count and w in counts.word_docs and w not in own
         ]
         scored.sort(key=lambda t: (-t[0], t[1]))
-        out.extend(
-            NpmiRecord(axis=axis, group=group, word=w, npmi=round(s, 4), count=c)
-            for s, w, c in scored[: cfg.npmi_top_k]
-        )
+        out.extend(NpmiRecord(axis=axis, group=group, word=w, npmi=round(s, 4), count=c) for s, w, c in scored[: cfg.npmi_top_k])
     return out

@@ -252,10 +252,7 @@ def _record(bias_type: str, gaps: np.ndarray, cfg: PairProbeConfig, rng: np.rand
 
 
 def pair_probe(
-    predict_proba: Callable[[list[str]], np.ndarray],
-    pairs: pd.DataFrame,
-    cfg: PairProbeConfig | None = None,
-    by: str = "bias_type",
+    predict_proba: Callable[[list[str]], np.ndarray], pairs: pd.DataFrame, cfg: PairProbeConfig | None = None, by: str = "bias_type"
 ) -> PairProbeReport:
     """Score both sentences of every pair and summarise the gaps per value of column `by`.
 

@@ -11,14 +11,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from tasks.audit.config import AuditConfig
-from tasks.audit.corpus import (
-    AuditCounts,
-    FilterCounts,
-    count_quarantine,
-    count_shard,
-    merge_counts,
-    merge_filter_counts,
-)
+from tasks.audit.corpus import AuditCounts, FilterCounts, count_quarantine, count_shard, merge_counts, merge_filter_counts
 from tasks.audit.corpus_report import AuditReport, build_report
 from tasks.audit.gates import needs_mitigation
 from tasks.common import storage

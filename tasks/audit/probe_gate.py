@@ -44,9 +44,7 @@ def language_shares(texts: Iterable[str], limit: int = 20000) -> dict[str, float
     return {lang: round(known.count(lang) / len(found), 4) for lang in sorted(set(known))}
 
 
-def choose_probe_languages(
-    shares: dict[str, float], available: Iterable[str], fixed: list[str] | None, min_share: float
-) -> list[str]:
+def choose_probe_languages(shares: dict[str, float], available: Iterable[str], fixed: list[str] | None, min_share: float) -> list[str]:
     """The languages whose templates the probe runs: `fixed` when given, else those with at least
     `min_share` of the documents; restricted to `available` (languages with templates). When no
     language qualifies (e.g. an empty corpus), every available language is probed."""

@@ -39,10 +39,7 @@ def _sections(report: AuditReport, max_rows: int) -> list[tuple[str, list[str], 
         (
             "Gates",
             ["gate", "metric", "value", "threshold", "passed", "action"],
-            [
-                [g.name, g.metric, f"{g.value:.3f}", f"{g.threshold:g}", "yes" if g.passed else "no", g.action]
-                for g in report.gates
-            ],
+            [[g.name, g.metric, f"{g.value:.3f}", f"{g.threshold:g}", "yes" if g.passed else "no", g.action] for g in report.gates],
             [g.message for g in report.gates],
         )
     ]
@@ -65,9 +62,7 @@ def _sections(report: AuditReport, max_rows: int) -> list[tuple[str, list[str], 
                 ]
                 for r in _gap_rows(report, max_rows)
             ],
-            ["Groups without label rates: " + ", ".join(f"{r.axis}/{r.group} ({r.docs})" for r in unlabelled)]
-            if unlabelled
-            else [],
+            ["Groups without label rates: " + ", ".join(f"{r.axis}/{r.group} ({r.docs})" for r in unlabelled)] if unlabelled else [],
         )
     )
     if report.filter_impact:

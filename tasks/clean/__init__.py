@@ -3,8 +3,7 @@
 The names below are loaded on first use (PEP 562), so that importing `tasks.clean.config` (the
 config parser does) does not import the dedup and PII machinery."""
 
-from importlib import import_module
-from typing import Any
+from tasks.common.lazy import lazy_exports
 
 _EXPORTS = {
     "DECISION_SCHEMA": "tasks.clean.base",
@@ -19,10 +18,4 @@ _EXPORTS = {
     "quarantine_schema": "tasks.clean.plan",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """The exported name `name`, imported from its module on first use."""
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tasks.clean' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

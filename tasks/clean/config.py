@@ -42,9 +42,7 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
             if not isinstance(item, dict) or len(item) != 1:
                 errors.append(
                     InitErrorDetails(
-                        type=PydanticCustomError(
-                            "clean_step", "a step is a name or a one-key mapping {name: {params}}"
-                        ),
+                        type=PydanticCustomError("clean_step", "a step is a name or a one-key mapping {name: {params}}"),
                         loc=(index,),
                         input=item,
                     )
@@ -54,9 +52,7 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
             if name not in STEPS:
                 errors.append(
                     InitErrorDetails(
-                        type=PydanticCustomError(
-                            "clean_step", f"unknown step {name!r}; expected one of {', '.join(STEPS)}"
-                        ),
+                        type=PydanticCustomError("clean_step", f"unknown step {name!r}; expected one of {', '.join(STEPS)}"),
                         loc=(index, name),
                         input=item,
                     )
@@ -71,9 +67,7 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
                 for err in exc.errors():
                     errors.append(
                         InitErrorDetails(
-                            type=PydanticCustomError(err["type"], err["msg"]),
-                            loc=(index, name, *err["loc"]),
-                            input=err["input"],
+                            type=PydanticCustomError(err["type"], err["msg"]), loc=(index, name, *err["loc"]), input=err["input"]
                         )
                     )
         if errors:

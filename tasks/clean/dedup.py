@@ -33,10 +33,7 @@ class NearDedupParams(StepParams):
     bands: int = Field(default=16, ge=1)
     shingle_size: int = Field(default=5, ge=1, description="word n-grams; character n-grams for CJK text")
     threshold: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="if set, a candidate pair also needs this estimated Jaccard (band agreement share)",
+        default=None, ge=0.0, le=1.0, description="if set, a candidate pair also needs this estimated Jaccard (band agreement share)"
     )
     seed: int = 1
 
@@ -91,17 +88,13 @@ def shingle_hashes(text: pa.ChunkedArray | pa.Array, size: int) -> tuple[np.ndar
     shingle of all their tokens; rows without tokens give none.
     """
     lowered = pc.utf8_lower(text)
-    spaced = pc.replace_substring_regex(
-        pc.replace_substring_regex(lowered, r"[\p{P}\p{S}]+", " "), f"({CJK_CHAR})", r" \1 "
-    )
+    spaced = pc.replace_substring_regex(pc.replace_substring_regex(lowered, r"[\p{P}\p{S}]+", " "), f"({CJK_CHAR})", r" \1 ")
     tokens = pc.utf8_split_whitespace(spaced)
     counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
     flat = pc.list_flatten(tokens)
     if len(flat) == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    encoded = (
-        pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else pc.dictionary_encode(flat)
-    )
+    encoded = pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else pc.dictionary_encode(flat)
     token_hash = _hash64(encoded.dictionary.to_pylist())[encoded.indices.to_numpy(zero_copy_only=False)]
     owner = np.repeat(np.arange(len(counts)), counts)
     ends = np.cumsum(counts)[owner]
@@ -157,9 +150,7 @@ class NearDedup(Deduplicator):
         self.params = params
 
     def signatures(self, table: pa.Table) -> pa.Table:
-        parts = [
-            self._signatures(table.slice(start, ROWS_PER_BATCH)) for start in range(0, table.num_rows, ROWS_PER_BATCH)
-        ]
+        parts = [self._signatures(table.slice(start, ROWS_PER_BATCH)) for start in range(0, table.num_rows, ROWS_PER_BATCH)]
         return pa.concat_tables(parts) if parts else self._signatures(table)
 
     def _signatures(self, table: pa.Table) -> pa.Table:

@@ -33,9 +33,7 @@ class TableSignatures:
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One column of all shards, concatenated in shard order."""
-        return pa.chunked_array(
-            [c for t in self.tables for c in t.column(name).chunks], self.tables[0].schema.field(name).type
-        )
+        return pa.chunked_array([c for t in self.tables for c in t.column(name).chunks], self.tables[0].schema.field(name).type)
 
     def take(self, name: str, positions: np.ndarray) -> pa.Array:
         """Rows `positions` (ascending, across all shards) of one column."""

@@ -108,9 +108,7 @@ class LanguageFilter(Filter):
         keep = set(self.params.keep)
         lengths = pc.utf8_length(text).to_numpy(zero_copy_only=False)
         han = pc.count_substring_regex(text, r"\p{Han}").to_numpy(zero_copy_only=False)
-        other_cjk = pc.count_substring_regex(text, r"[\p{Hiragana}\p{Katakana}\p{Hangul}]").to_numpy(
-            zero_copy_only=False
-        )
+        other_cjk = pc.count_substring_regex(text, r"[\p{Hiragana}\p{Katakana}\p{Hangul}]").to_numpy(zero_copy_only=False)
         out: list[str | None] = []
         for i, value in enumerate(text.to_pylist()):
             if lengths[i] and other_cjk[i] == 0 and han[i] >= 0.3 * lengths[i]:
@@ -146,9 +144,7 @@ class QualityFilter(Filter):
         tokens = pc.max_element_wise(pc.count_substring_regex(latin, r"\S+"), 1)
         letters = pc.count_substring_regex(latin, r"[\p{L}\p{N}]")
         mean_len = pc.divide(pc.cast(letters, pa.float64()), pc.max_element_wise(pc.subtract(words, cjk), 1))
-        symbols = pc.add(
-            pc.count_substring(text, "#"), pc.add(pc.count_substring(text, "..."), pc.count_substring(text, "…"))
-        )
+        symbols = pc.add(pc.count_substring(text, "#"), pc.add(pc.count_substring(text, "..."), pc.count_substring(text, "…")))
         lines = pc.add(pc.count_substring(text, "\n"), 1)
         ellipsis_lines = pc.count_substring_regex(text, r"(?m)(?:\.\.\.|…)$")
         alpha_tokens = pc.add(pc.count_substring_regex(latin, r"\S*\p{L}\S*"), cjk)
@@ -160,24 +156,12 @@ class QualityFilter(Filter):
         rules = [
             (pc.or_(pc.less(words, p.min_words), pc.greater(words, p.max_words)), "quality:word_count"),
             (
-                pc.and_(
-                    not_cjk,
-                    pc.or_(pc.less(mean_len, p.min_mean_word_length), pc.greater(mean_len, p.max_mean_word_length)),
-                ),
+                pc.and_(not_cjk, pc.or_(pc.less(mean_len, p.min_mean_word_length), pc.greater(mean_len, p.max_mean_word_length))),
                 "quality:mean_word_length",
             ),
-            (
-                pc.greater(pc.divide(pc.cast(symbols, pa.float64()), safe_words), p.max_symbol_word_ratio),
-                "quality:symbol_ratio",
-            ),
-            (
-                pc.greater(pc.divide(pc.cast(ellipsis_lines, pa.float64()), lines), p.max_ellipsis_line_ratio),
-                "quality:ellipsis_lines",
-            ),
-            (
-                pc.less(pc.divide(pc.cast(alpha_tokens, pa.float64()), pc.add(tokens, cjk)), p.min_alpha_word_ratio),
-                "quality:alpha_ratio",
-            ),
+            (pc.greater(pc.divide(pc.cast(symbols, pa.float64()), safe_words), p.max_symbol_word_ratio), "quality:symbol_ratio"),
+            (pc.greater(pc.divide(pc.cast(ellipsis_lines, pa.float64()), lines), p.max_ellipsis_line_ratio), "quality:ellipsis_lines"),
+            (pc.less(pc.divide(pc.cast(alpha_tokens, pa.float64()), pc.add(tokens, cjk)), p.min_alpha_word_ratio), "quality:alpha_ratio"),
             (pc.less(stop, p.min_stop_words), "quality:stop_words"),
         ]
         return first_reason(rules, len(text))
@@ -185,9 +169,7 @@ class QualityFilter(Filter):
 
 def _units(text: str) -> list[str]:
     """Words, or characters for CJK-dominant text."""
-    cjk = sum(
-        1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff" or "\uac00" <= ch <= "\ud7af"
-    )
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff" or "\uac00" <= ch <= "\ud7af")
     words = text.split()
     return [ch for ch in text if not ch.isspace()] if cjk * 2 >= max(len(words), 1) else words
 

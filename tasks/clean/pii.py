@@ -19,24 +19,9 @@ from pydantic import Field, model_validator
 
 from tasks.clean.base import RowStep, StepOutput, StepParams
 from tasks.clean.pii_names import NAME_DETECTORS
-from tasks.clean.pii_numbers import (
-    DIGITS_PREFILTER,
-    MASK,
-    NUMBER_DETECTORS,
-    Detector,
-    phone_finder,
-)
+from tasks.clean.pii_numbers import DIGITS_PREFILTER, MASK, NUMBER_DETECTORS, Detector, phone_finder
 
-PII_TYPES = (
-    "email",
-    "iban",
-    "card",
-    "ssn",
-    "ip",
-    "phone",
-    "address",
-    "person",
-)  # IBAN before card: its digits can pass Luhn
+PII_TYPES = ("email", "iban", "card", "ssn", "ip", "phone", "address", "person")  # IBAN before card: its digits can pass Luhn
 
 
 class PiiParams(StepParams):
@@ -56,8 +41,7 @@ class PiiParams(StepParams):
         default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)"
     )
     quarantine: Literal["redact", "hash", "keep"] = Field(
-        default="redact",
-        description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept",
+        default="redact", description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept"
     )
 
     @model_validator(mode="after")
@@ -70,19 +54,13 @@ class PiiParams(StepParams):
         return self
 
 
-PLACEHOLDERS = {
-    kind: f"<{kind.upper()}>" for kind in ("email", "card", "iban", "ssn", "ip", "phone", "address", "person")
-}
+PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in ("email", "card", "iban", "ssn", "ip", "phone", "address", "person")}
 NOT_CARRIED = ("id", "text", "label", "encoding_error", "step", "reason")
 
 
 def detectors(params: PiiParams) -> list[tuple[str, Detector]]:
     """The detectors of `params.types` as (type, detector) pairs, in configured order (a type may have several)."""
-    known = [
-        *NUMBER_DETECTORS.items(),
-        ("phone", Detector(DIGITS_PREFILTER, phone_finder(list(params.phone_regions)))),
-        *NAME_DETECTORS,
-    ]
+    known = [*NUMBER_DETECTORS.items(), ("phone", Detector(DIGITS_PREFILTER, phone_finder(list(params.phone_regions)))), *NAME_DETECTORS]
     return [(kind, detector) for wanted in params.types for kind, detector in known if kind == wanted]
 
 
@@ -177,8 +155,7 @@ def redact_columns(table: pa.Table, params: PiiParams, names: list[str]) -> tupl
 
 def _hash_column(column: pa.ChunkedArray) -> pa.Array:
     return pa.array(
-        [None if v is None else "sha256:" + hashlib.sha256(v.encode("utf-8")).hexdigest() for v in column.to_pylist()],
-        pa.string(),
+        [None if v is None else "sha256:" + hashlib.sha256(v.encode("utf-8")).hexdigest() for v in column.to_pylist()], pa.string()
     )
 
 
@@ -192,9 +169,7 @@ def protect_quarantine(rows: pa.Table, params: PiiParams) -> pa.Table:
         return redact_columns(rows, params, names)[0]
     for name in names:
         index = rows.schema.get_field_index(name)
-        rows = rows.set_column(
-            index, rows.schema.field(name), _hash_column(rows.column(name)).cast(rows.schema.field(name).type)
-        )
+        rows = rows.set_column(index, rows.schema.field(name), _hash_column(rows.column(name)).cast(rows.schema.field(name).type))
     return rows
 
 

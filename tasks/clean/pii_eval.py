@@ -105,8 +105,6 @@ def table(report: Report) -> str:
         s = report.types[kind]
         precision = f"{s.precision:.2f}" if s.predicted else "–"
         rows.append(f"| {kind} | {s.gold} | {s.recall:.2f} | {s.predicted} | {precision} |")
-        total = TypeScore(
-            total.gold + s.gold, total.found + s.found, total.predicted + s.predicted, total.correct + s.correct
-        )
+        total = TypeScore(total.gold + s.gold, total.found + s.found, total.predicted + s.predicted, total.correct + s.correct)
     rows.append(f"| all | {total.gold} | {total.recall:.2f} | {total.predicted} | {total.precision:.2f} |")
     return "\n".join(rows)

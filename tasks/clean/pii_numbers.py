@@ -116,9 +116,7 @@ def find_ibans(text: str) -> list[Span]:
 
 # --- US SSN
 _SSN_DASHED = regex.compile(r"(?<![\w-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![\w-])")
-_SSN_PLAIN = regex.compile(
-    r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?)?)[\s:#.]*([0-9]{3} ?[0-9]{2} ?[0-9]{4})\b"
-)
+_SSN_PLAIN = regex.compile(r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?)?)[\s:#.]*([0-9]{3} ?[0-9]{2} ?[0-9]{4})\b")
 
 
 def find_ssns(text: str) -> list[Span]:
@@ -131,9 +129,7 @@ def find_ssns(text: str) -> list[Span]:
 # --- IP addresses
 _IPV4 = regex.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])")
 _H = r"[0-9A-Fa-f]{1,4}"
-_IPV6 = regex.compile(
-    rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:(?:{_H}(?::{_H}){{0,6}})?|::(?:{_H}:){{0,6}}{_H})(?![\w:])"
-)
+_IPV6 = regex.compile(rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:(?:{_H}(?::{_H}){{0,6}})?|::(?:{_H}:){{0,6}}{_H})(?![\w:])")
 
 
 def find_ips(text: str) -> list[Span]:
@@ -217,11 +213,7 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
     def find_in(window: str) -> set[Span]:
         spans = matches(window)
         for _ in range(4):  # a number right next to a found one can hide in its run: look again with those masked
-            more = (
-                {s for s in matches(masked(window, spans)) if not any(s[0] < e and b < s[1] for b, e in spans)}
-                if spans
-                else set()
-            )
+            more = {s for s in matches(masked(window, spans)) if not any(s[0] < e and b < s[1] for b, e in spans)} if spans else set()
             if not more:
                 break
             spans |= more
@@ -232,9 +224,7 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
 
     def find(text: str) -> list[Span]:
         spans: set[Span] = set()
-        for window in _PHONE_WINDOW.finditer(
-            text
-        ):  # the matcher runs on digit runs (and a character around), not the text
+        for window in _PHONE_WINDOW.finditer(text):  # the matcher runs on digit runs (and a character around), not the text
             start, end = max(0, window.start() - 1), min(len(text), window.end() + 1)
             spans |= {(start + s, start + e) for s, e in find_in(text[start:end]) if keep(text, start + s, start + e)}
         return sorted(spans)

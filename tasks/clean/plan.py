@@ -40,9 +40,7 @@ def _reason_counts(reasons: pa.Array) -> dict[str, int]:
 
 def _check_invariant(name: str, rows_in: int, kept: pa.Table, quarantined: pa.Table) -> None:
     if rows_in != kept.num_rows + quarantined.num_rows:
-        raise RuntimeError(
-            f"clean phase {name}: {rows_in} rows in != {kept.num_rows} kept + {quarantined.num_rows} quarantined"
-        )
+        raise RuntimeError(f"clean phase {name}: {rows_in} rows in != {kept.num_rows} kept + {quarantined.num_rows} quarantined")
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
@@ -71,10 +69,7 @@ class RowPhase:
             reasons = pc.if_else(bad, pa.scalar("encoding"), reasons)
         if self.label_values is not None and "label" in table.column_names:
             label = table.column("label").combine_chunks()
-            unexpected = pc.and_(
-                pc.is_valid(label),
-                pc.invert(pc.is_in(label, value_set=pa.array(sorted(self.label_values), label.type))),
-            )
+            unexpected = pc.and_(pc.is_valid(label), pc.invert(pc.is_in(label, value_set=pa.array(sorted(self.label_values), label.type))))
             reasons = pc.if_else(pc.and_(unexpected, pc.is_null(reasons)), pa.scalar("unexpected_label"), reasons)
         return reasons
 
@@ -95,9 +90,7 @@ class RowPhase:
                 out = step.process(text)
                 if out.text is not text:
                     text_field = current.schema.field("text")
-                    current = current.set_column(
-                        current.schema.get_field_index("text"), text_field, out.text.cast(text_field.type)
-                    )
+                    current = current.set_column(current.schema.get_field_index("text"), text_field, out.text.cast(text_field.type))
                 current, more = step.process_columns(current)
                 replaced = {k: out.replaced.get(k, 0) + more.get(k, 0) for k in {**out.replaced, **more}}
                 reasons = out.reasons
@@ -189,13 +182,7 @@ def build_plan(cfg: CleanConfig, quarantine_encoding_errors: bool, label_values:
     labels = frozenset(label_values) if label_values is not None else None
     pii = next((params for _, params in cfg.steps() if isinstance(params, PiiParams)), None)
     phases: list[RowPhase | DedupPhase] = [
-        RowPhase(
-            steps=[],
-            input_check=True,
-            quarantine_encoding_errors=quarantine_encoding_errors,
-            label_values=labels,
-            pii=pii,
-        )
+        RowPhase(steps=[], input_check=True, quarantine_encoding_errors=quarantine_encoding_errors, label_values=labels, pii=pii)
     ]
     seen: dict[str, int] = {}
     for name, params in cfg.steps():

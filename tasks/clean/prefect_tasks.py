@@ -97,13 +97,8 @@ def signatures_task(target: CleanTarget, index: int, in_uri: str, sig_name: str)
     if clean.finished_part(target.clean_key, sig_name) is None:
         phase = target.phase(index)
         assert isinstance(phase, DedupPhase)
-        batches = (
-            phase.signatures(pa.Table.from_batches([b]))
-            for b in iter_part_batches(in_uri, batch_rows=target.batch_rows)
-        )
-        empty = phase.signatures(
-            read_parquet_schema(in_uri).empty_table()
-        )  # the schema when the shard has no rows left
+        batches = (phase.signatures(pa.Table.from_batches([b])) for b in iter_part_batches(in_uri, batch_rows=target.batch_rows))
+        empty = phase.signatures(read_parquet_schema(in_uri).empty_table())  # the schema when the shard has no rows left
         clean.write_part(target.clean_key, sig_name, batches, schema=empty.schema)
     return target.work_uri(sig_name)
 
@@ -121,8 +116,6 @@ def decide_task(target: CleanTarget, index: int, signature_uris: list[str], deci
 
 
 @task(name="clean-dedup-apply", cache_policy=NONE, **storage_task_options())
-def apply_task(
-    target: CleanTarget, index: int, in_uri: str, decisions_uri: str, out_name: str, q_name: str
-) -> ShardOutcome:
+def apply_task(target: CleanTarget, index: int, in_uri: str, decisions_uri: str, out_name: str, q_name: str) -> ShardOutcome:
     """Drop the rows of one shard that the corpus-wide decision names."""
     return _run_phase_streamed(target, index, in_uri, out_name, q_name, decisions=read_part(decisions_uri))

@@ -11,6 +11,5 @@ from tasks.clean.normalize import Normalize
 from tasks.clean.pii import Pii
 
 STEPS: dict[str, type[RowStep] | type[Deduplicator]] = {
-    step.name: step
-    for step in (Normalize, LengthFilter, LanguageFilter, QualityFilter, RepetitionFilter, ExactDedup, NearDedup, Pii)
+    step.name: step for step in (Normalize, LengthFilter, LanguageFilter, QualityFilter, RepetitionFilter, ExactDedup, NearDedup, Pii)
 }

@@ -76,14 +76,7 @@ def stable_hash(obj: Any) -> str:
 
 def cache_key(stage: str, inputs: Iterable[InputRef], config_hash: str, code_version: str) -> str:
     """The key that decides whether a finished stage can be reused: inputs + config + code."""
-    return stable_hash(
-        {
-            "stage": stage,
-            "inputs": sorted(ref.content_hash for ref in inputs),
-            "config": config_hash,
-            "code": code_version,
-        }
-    )
+    return stable_hash({"stage": stage, "inputs": sorted(ref.content_hash for ref in inputs), "config": config_hash, "code": code_version})
 
 
 class DatasetHandle:

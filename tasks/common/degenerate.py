@@ -42,9 +42,7 @@ def require_clean_rows(
         name, count = found
         reasons = ", ".join(f"{k}={v}" for k, v in (count.get("dropped") or {}).items())
         where = (
-            f"clean step `{name}` removed every remaining row ({count['rows_in']} in, 0 kept"
-            + (f": {reasons}" if reasons else "")
-            + ")"
+            f"clean step `{name}` removed every remaining row ({count['rows_in']} in, 0 kept" + (f": {reasons}" if reasons else "") + ")"
         )
     raise DegenerateDataError(
         f"pipeline {pipeline}: source {_sources(source_uris)}: {where}; all {rows_in} row(s) "

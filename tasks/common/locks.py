@@ -116,9 +116,7 @@ def _acquire(fd: int, path: Path, timeout: float | None, say: Callable[[str], No
 
 
 @contextmanager
-def pipeline_locks(
-    lock_dir: Path, pipelines: list[str], timeout: float | None, say: Callable[[str], None] | None = None
-) -> Iterator[None]:
+def pipeline_locks(lock_dir: Path, pipelines: list[str], timeout: float | None, say: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold `<lock_dir>/pipeline-<name>.lock` of every pipeline in `pipelines` for the `with` block,
     taken in sorted order (two runs asking for overlapping sets cannot deadlock). `timeout` is the
     wait for each lock (None: forever, 0: fail at once); raises `LockTimeout` naming the holder."""

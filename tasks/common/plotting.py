@@ -37,7 +37,5 @@ def use_cjk_fallback() -> list[str]:
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     # concrete names: a generic family ("sans-serif") resolves to one font only, with no fallback
     matplotlib.rcParams["font.family"] = families
-    matplotlib.rcParams["font.sans-serif"] = families + [
-        f for f in matplotlib.rcParams["font.sans-serif"] if f not in families
-    ]
+    matplotlib.rcParams["font.sans-serif"] = families + [f for f in matplotlib.rcParams["font.sans-serif"] if f not in families]
     return families

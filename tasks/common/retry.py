@@ -151,15 +151,9 @@ def _verdict(exc: BaseException) -> bool | None:
     names = _names(exc)
     status = _http_status(exc)
     if "botocore.exceptions.ClientError" in names:
-        code = (
-            str(exc.response.get("Error", {}).get("Code", ""))
-            if isinstance(getattr(exc, "response", None), dict)
-            else ""
-        )
+        code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(getattr(exc, "response", None), dict) else ""
         return code in TRANSIENT_S3_CODES or (status is not None and (status >= 500 or status == 429))
-    if status is not None and (
-        "aiohttp.client_exceptions.ClientResponseError" in names or "requests.exceptions.HTTPError" in names
-    ):
+    if status is not None and ("aiohttp.client_exceptions.ClientResponseError" in names or "requests.exceptions.HTTPError" in names):
         return status >= 500 or status == 429
     if names & TRANSIENT_TLS:
         return True

@@ -52,12 +52,7 @@ class StageRun:
         naming the file and the cause, and recomputed)."""
         return reusable_manifest(self.out, self.key, self.stage)
 
-    def commit(
-        self,
-        parts: list[PartResult],
-        counters: dict[str, Any] | None = None,
-        extra_files: list[str] | None = None,
-    ) -> Manifest:
+    def commit(self, parts: list[PartResult], counters: dict[str, Any] | None = None, extra_files: list[str] | None = None) -> Manifest:
         """Publish the parts (and extra files) written under this run's key; the manifest last."""
         return self.out.commit(
             stage=self.stage,
@@ -177,14 +172,10 @@ class Stage(ABC):
         """The stage's summary from its finished outputs; also publishes its artifacts and
         enforces its gates (so a reused stage reports and gates exactly like a computed one)."""
 
-    def start(
-        self, output: str, inputs: list[DatasetHandle], *sections: Any, extra_inputs: list[InputRef] | None = None
-    ) -> StageRun:
+    def start(self, output: str, inputs: list[DatasetHandle], *sections: Any, extra_inputs: list[InputRef] | None = None) -> StageRun:
         """A dataset output `output` of this stage: lineage of `inputs`, hash of the config
         `sections`, derived code version, cache key."""
-        return start_stage(
-            output, self.ctx.stage_uri(output), inputs, config_hash(*sections), self.packages, extra_inputs
-        )
+        return start_stage(output, self.ctx.stage_uri(output), inputs, config_hash(*sections), self.packages, extra_inputs)
 
     def reuse(self, units: list[Any]) -> list[Any] | None:
         """The finished outputs of `units` when every one is reusable, else None (stops at the first miss)."""
@@ -234,9 +225,7 @@ def brief(result: dict[str, Any]) -> str:
     e.g. `clean 2802 rows, quarantine 198 rows` or `sentiment`."""
     if "rows" in result:
         return f"{result['rows']} rows"
-    rows = [
-        f"{name} {value['rows']} rows" for name, value in result.items() if isinstance(value, dict) and "rows" in value
-    ]
+    rows = [f"{name} {value['rows']} rows" for name, value in result.items() if isinstance(value, dict) and "rows" in value]
     return ", ".join(rows) or ", ".join(result) or "nothing to do"
 
 

@@ -52,12 +52,7 @@ def _vectorizer(analyzer: str) -> TfidfVectorizer:
     if analyzer == "char":
         return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2, lowercase=True)
     return TfidfVectorizer(
-        analyzer="word",
-        ngram_range=(1, 2),
-        sublinear_tf=True,
-        min_df=1,
-        lowercase=True,
-        token_pattern=r"(?u)\b\w+\b|[!?]",
+        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, token_pattern=r"(?u)\b\w+\b|[!?]"
     )
 
 
@@ -66,9 +61,7 @@ def _split(tokens: pa.Table, name: str) -> pa.Table:
     return part.filter(pc.is_valid(part["label"]))
 
 
-def tfidf_lr_baseline(
-    tokens: pa.Table, analyzer: str = "auto", calibration_bins: int = 10, seed: int = 0
-) -> BaselineResult:
+def tfidf_lr_baseline(tokens: pa.Table, analyzer: str = "auto", calibration_bins: int = 10, seed: int = 0) -> BaselineResult:
     """TF-IDF + logistic regression trained on the `train` rows of a tokens table (columns `id`,
     `text`, `label`, `split`), `C` picked from `C_GRID` by validation accuracy (the first when there
     is no validation row), then refit on train and scored on the labelled `test` rows.
@@ -112,12 +105,7 @@ def tfidf_lr_baseline(
     return BaselineResult(
         name=f"tfidf_{analyzer}_logreg",
         metrics=metrics,
-        params={
-            "analyzer": analyzer,
-            "C": best_c,
-            "validation_accuracy": scores,
-            "features": len(vectorizer.vocabulary_),
-        },
+        params={"analyzer": analyzer, "C": best_c, "validation_accuracy": scores, "features": len(vectorizer.vocabulary_)},
         test_ids=[str(i) for i in test["id"].to_pylist()],
     )
 
@@ -172,9 +160,7 @@ def lm_baseline(kind: Any, tokens: pa.Table, tokenizer: Any, model_cfg: Any, ord
     from tasks.evaluate.kneser_ney import evaluate_windows, train_kneser_ney
 
     prepared = kind.prepare(tokens, tokenizer, model_cfg)
-    windows = {
-        s: [np.asarray(e["input_ids"], dtype=np.int64) for e in prepared.splits.get(s, [])] for s in ("train", "test")
-    }
+    windows = {s: [np.asarray(e["input_ids"], dtype=np.int64) for e in prepared.splits.get(s, [])] for s in ("train", "test")}
     vocab = tokenizer.get_vocab_size()
     while order > 1 and float(vocab) ** order >= 2.0**62:
         order -= 1

@@ -41,11 +41,7 @@ class ClassifierEvaluation(BaseModel):
 
 
 def evaluate_classifier(
-    predictor: Predictor,
-    test: pa.Table,
-    cfg: EvaluateConfig,
-    plot_dir: Path | None = None,
-    label_column: str = "label",
+    predictor: Predictor, test: pa.Table, cfg: EvaluateConfig, plot_dir: Path | None = None, label_column: str = "label"
 ) -> ClassifierEvaluation:
     """Score `test` (rows with raw `text` and a true `label`; unlabelled rows are skipped) with
     `predictor` and return metrics; with `plot_dir`, also write `confusion_matrix.png` and
@@ -60,9 +56,7 @@ def evaluate_classifier(
     plots: dict[str, Path] = {}
     if plot_dir is not None:
         plots["confusion_matrix"] = confusion_matrix_png(report, Path(plot_dir) / "confusion_matrix.png")
-        plots["reliability"] = reliability_png(
-            y_true, proba, labels, Path(plot_dir) / "reliability.png", cfg.calibration_bins
-        )
+        plots["reliability"] = reliability_png(y_true, proba, labels, Path(plot_dir) / "reliability.png", cfg.calibration_bins)
     return ClassifierEvaluation(report=report, metrics=report.flat(), plots=plots, predictions=predictions)
 
 

@@ -30,11 +30,7 @@ class Predictor(Protocol):
     def predict(self, df: pd.DataFrame) -> pd.DataFrame: ...
 
 
-def compare_with_champion(
-    candidate: dict[str, float],
-    champion: dict[str, float] | None,
-    cfg: EvaluateConfig,
-) -> Comparison:
+def compare_with_champion(candidate: dict[str, float], champion: dict[str, float] | None, cfg: EvaluateConfig) -> Comparison:
     """Decide whether `candidate` beats `champion` on `cfg.metric`: strictly, and by at least
     `cfg.min_improvement` (in the metric's units, in the better direction).
 
@@ -55,14 +51,10 @@ def compare_with_champion(
             reason=f"candidate has no finite {metric!r} (has {sorted(candidate)})",
         )
     if champion is None:
-        return Comparison(
-            better=True, metric=metric, candidate_value=value, champion_value=None, reason="no champion yet"
-        )
+        return Comparison(better=True, metric=metric, candidate_value=value, champion_value=None, reason="no champion yet")
     best = champion.get(metric)
     if best is None:
-        return Comparison(
-            better=True, metric=metric, candidate_value=value, champion_value=None, reason=f"champion has no {metric!r}"
-        )
+        return Comparison(better=True, metric=metric, candidate_value=value, champion_value=None, reason=f"champion has no {metric!r}")
     gain = value - best if cfg.higher_is_better else best - value
     direction = "higher" if cfg.higher_is_better else "lower"
     better = gain > 0 and gain >= cfg.min_improvement

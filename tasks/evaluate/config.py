@@ -42,6 +42,4 @@ class EvaluateConfig(BaseModel):
         description="promotion gate: the model must beat the baseline on `metric` by at least "
         "this much (0.02 = 2 points of accuracy; for perplexity, baseline minus model); null: no gate",
     )
-    exposure: ExposureConfig = Field(
-        default_factory=ExposureConfig, description="recommenders: list length and exposure gate"
-    )
+    exposure: ExposureConfig = Field(default_factory=ExposureConfig, description="recommenders: list length and exposure gate")

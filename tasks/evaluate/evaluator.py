@@ -84,16 +84,10 @@ class KindEvaluator:
         from tasks.train.trainer import evaluate_examples
 
         metrics = evaluate_examples(
-            ctx.bundle.kind,
-            ctx.device_model(),
-            ctx.prepared.splits["test"],
-            ctx.job.model.train,
-            select_device(ctx.job.model.train.device),
+            ctx.bundle.kind, ctx.device_model(), ctx.prepared.splits["test"], ctx.job.model.train, select_device(ctx.job.model.train.device)
         )
         table = pa.table({"metric": list(metrics), "value": [float(v) for v in metrics.values()]})
-        return KindResult(
-            metrics=metrics, predictions=table, reason=f"no group fairness audit for kind {ctx.job.model.kind}"
-        )
+        return KindResult(metrics=metrics, predictions=table, reason=f"no group fairness audit for kind {ctx.job.model.kind}")
 
     def baseline(self, ctx: EvalContext) -> BaselineResult | None:
         """Context -> a baseline scored on the same test rows with the same metrics, or None (default)."""

@@ -28,9 +28,7 @@ class ExposureConfig(BaseModel):
     head_share: float = Field(
         default=0.2, gt=0, lt=1, description="most popular share of items that is the 'head'; the rest is the long tail"
     )
-    max_exposure_gini: float | None = Field(
-        default=None, ge=0, le=1, description="gate: highest allowed Gini of exposure"
-    )
+    max_exposure_gini: float | None = Field(default=None, ge=0, le=1, description="gate: highest allowed Gini of exposure")
     min_long_tail_share: float | None = Field(
         default=None, ge=0, le=1, description="gate: lowest allowed share of slots on long-tail items"
     )
@@ -69,9 +67,7 @@ def popularity_deciles(counts: Sequence[float] | np.ndarray) -> np.ndarray:
     return deciles
 
 
-def exposure_report(
-    tops: np.ndarray, counts: Sequence[float], groups: Sequence[Sequence[str]], cfg: ExposureConfig
-) -> dict:
+def exposure_report(tops: np.ndarray, counts: Sequence[float], groups: Sequence[Sequence[str]], cfg: ExposureConfig) -> dict:
     """Top-k lists `[n, k]` of 1-based item indices (0 = empty slot) + training interactions per
     item + groups per item -> `exposure_gini`, `long_tail_share`, `decile_shares` (10 values),
     `group_shares` ({group: {exposure, interactions}})."""
@@ -116,6 +112,4 @@ def exposure_gate(report: dict, cfg: ExposureConfig) -> tuple[bool, str]:
             f"no exposure limits set (exposure Gini {report['exposure_gini']:.3f}, long-tail share {report['long_tail_share']:.3f})",
         )
     failed = [text for ok, text in checks if not ok]
-    return not failed, ("exposure gate failed: " + "; ".join(failed)) if failed else "; ".join(
-        text for _, text in checks
-    )
+    return not failed, ("exposure gate failed: " + "; ".join(failed)) if failed else "; ".join(text for _, text in checks)

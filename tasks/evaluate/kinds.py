@@ -12,8 +12,7 @@ from tasks.evaluate.recommender import RecommenderEvaluator
 from tasks.evaluate.summarizer import SummarizerEvaluator
 
 EVALUATORS: dict[str, type[KindEvaluator]] = {
-    evaluator.kind: evaluator
-    for evaluator in (ClassifierEvaluator, LanguageModelEvaluator, RecommenderEvaluator, SummarizerEvaluator)
+    evaluator.kind: evaluator for evaluator in (ClassifierEvaluator, LanguageModelEvaluator, RecommenderEvaluator, SummarizerEvaluator)
 }
 
 

@@ -59,12 +59,7 @@ def _level(keys: np.ndarray, counts: np.ndarray, vocab: int) -> _Level:
     per = discounts[np.minimum(counts, 3)]
     gamma = np.add.reduceat(per, start) if len(keys) else np.zeros(0)
     return _Level(
-        keys=keys,
-        counts=counts,
-        hist_keys=hist_keys,
-        hist_totals=totals.astype(np.float64),
-        hist_gamma=gamma,
-        discounts=discounts,
+        keys=keys, counts=counts, hist_keys=hist_keys, hist_totals=totals.astype(np.float64), hist_gamma=gamma, discounts=discounts
     )
 
 

@@ -15,6 +15,4 @@ class LanguageModelEvaluator(KindEvaluator):
 
     def baseline(self, ctx: EvalContext) -> BaselineResult | None:
         """Kneser-Ney over the same token ids and test targets as the LSTM (the kind's windows)."""
-        return lm_baseline(
-            ctx.bundle.kind, ctx.tokens, ctx.bundle.tokenizer, ctx.job.model, ctx.job.evaluate.baseline_order
-        )
+        return lm_baseline(ctx.bundle.kind, ctx.tokens, ctx.bundle.tokenizer, ctx.job.model, ctx.job.evaluate.baseline_order)

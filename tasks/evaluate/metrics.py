@@ -54,10 +54,7 @@ class ClassificationReport(BaseModel):
 
 
 def classification_metrics(
-    y_true: Sequence[str] | np.ndarray,
-    proba: np.ndarray,
-    labels: list[str],
-    calibration_bins: int = 10,
+    y_true: Sequence[str] | np.ndarray, proba: np.ndarray, labels: list[str], calibration_bins: int = 10
 ) -> ClassificationReport:
     """Metrics of class probabilities `proba` (n x len(labels), columns in `labels` order) against true labels.
 
@@ -72,12 +69,7 @@ def classification_metrics(
     if unknown:
         raise ValueError(f"true labels {unknown} are not among the model's labels {labels}")
     y_pred = np.asarray(labels, dtype=object)[proba.argmax(axis=1)]
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y,
-        y_pred,
-        labels=labels,
-        zero_division=0.0,
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y, y_pred, labels=labels, zero_division=0.0)
     per_class = [
         ClassMetrics(label=lab, precision=float(p), recall=float(r), f1=float(f), support=int(s))
         for lab, p, r, f, s in zip(labels, precision, recall, f1, support)

@@ -30,25 +30,12 @@ def confusion_matrix_png(report: ClassificationReport, path: Path) -> Path:
     threshold = matrix.max() / 2 if matrix.size else 0
     for i in ticks:
         for j in ticks:
-            ax.text(
-                j,
-                i,
-                str(matrix[i, j]),
-                ha="center",
-                va="center",
-                color="white" if matrix[i, j] > threshold else "black",
-            )
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if matrix[i, j] > threshold else "black")
     ax.set_title(f"Confusion matrix\nn={report.n}, accuracy={report.accuracy:.3f}")
     return _save(fig, path)
 
 
-def reliability_png(
-    y_true: Sequence[str] | np.ndarray,
-    proba: np.ndarray,
-    labels: list[str],
-    path: Path,
-    bins: int = 10,
-) -> Path:
+def reliability_png(y_true: Sequence[str] | np.ndarray, proba: np.ndarray, labels: list[str], path: Path, bins: int = 10) -> Path:
     """Reliability diagram: accuracy vs mean confidence of the arg-max class per confidence bin."""
     proba = np.asarray(proba, dtype=np.float64)
     predicted = np.asarray(labels, dtype=object)[proba.argmax(axis=1)]

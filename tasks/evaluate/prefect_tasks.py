@@ -87,15 +87,11 @@ def evaluate_one(job: EvalJob) -> EvalOutcome:
     metric, higher = promotion_metric(job.model.kind, job.evaluate)  # the config refused a metric the kind lacks
     scratch = tempfile.TemporaryDirectory(prefix="corpusmill-eval-")  # plots drawn here, then uploaded
     plot_dir = Path(scratch.name) / "plots"
-    ctx = EvalContext(
-        job=job, record=record, tokens=DatasetHandle(job.tokens_uri).read_table(), plot_dir=plot_dir, champion=champion
-    )
+    ctx = EvalContext(job=job, record=record, tokens=DatasetHandle(job.tokens_uri).read_table(), plot_dir=plot_dir, champion=champion)
     evaluator = evaluator_for(job.model.kind)
     result = evaluator.evaluate(ctx)
     if not result.champion_rescored:  # compare with the champion's stored test metrics
-        result.champion = (
-            champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
-        )
+        result.champion = champion_metrics(MlflowClient(), job.registered_name, metric, job.alias_champion) if champion else None
     metrics = {k: float(v) for k, v in result.metrics.items() if v is not None}
     found = evaluator.baseline(ctx) if job.evaluate.baseline != "none" else None
     baseline = found.model_dump(mode="json", exclude={"test_ids"}) if found is not None else None

@@ -26,12 +26,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from tasks.evaluate.evaluator import EvalContext, KindEvaluator, KindResult
-from tasks.evaluate.exposure import (
-    ExposureConfig,
-    exposure_gate,
-    exposure_report,
-    ranking_metrics,
-)
+from tasks.evaluate.exposure import ExposureConfig, exposure_gate, exposure_report, ranking_metrics
 from tasks.train.models.lstm_recommender import RecommenderKind, mask_seen, rank_metrics
 
 Scorer = Callable[[dict[str, Tensor]], Tensor]
@@ -77,9 +72,7 @@ def item_knn_scorer(examples: list[dict[str, Any]], counts: list[float]) -> Scor
     return score
 
 
-def rank_all(
-    score: Scorer, examples: list[dict[str, Any]], k: int, batch_size: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
+def rank_all(score: Scorer, examples: list[dict[str, Any]], k: int, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Examples -> 0-based target ranks `[n]` and top-k item indices `[n, k]` (0 where fewer
     unseen items remain), seen items excluded."""
     kind = RecommenderKind()
@@ -103,22 +96,13 @@ def compare_rankers(
     report, and the `ranks`/`tops` arrays."""
     counts = meta["item_counts"]
     groups = meta.get("item_groups") or [[] for _ in counts]
-    scorers = {
-        "model": model_score,
-        "popularity": popularity_scorer(counts),
-        "item_knn": item_knn_scorer(examples, counts),
-    }
+    scorers = {"model": model_score, "popularity": popularity_scorer(counts), "item_knn": item_knn_scorer(examples, counts)}
     out = {}
     for name, scorer in scorers.items():
         ranks, tops = rank_all(scorer, examples, cfg.k)
         metrics = ranking_metrics(ranks, tops, len(counts), cfg.k)
         metrics["hit_at_1"] = float((ranks < 1).mean()) if len(ranks) else float("nan")
-        out[name] = {
-            "metrics": metrics,
-            "exposure": exposure_report(tops, counts, groups, cfg),
-            "ranks": ranks,
-            "tops": tops,
-        }
+        out[name] = {"metrics": metrics, "exposure": exposure_report(tops, counts, groups, cfg), "ranks": ranks, "tops": tops}
     return out
 
 
@@ -144,9 +128,7 @@ def flat_metrics(results: dict[str, dict[str, Any]], k: int) -> dict[str, float]
     return flat
 
 
-def report_markdown(
-    results: dict[str, dict[str, Any]], flat: dict[str, float], gate: tuple[bool, str], k: int, n: int
-) -> str:
+def report_markdown(results: dict[str, dict[str, Any]], flat: dict[str, float], gate: tuple[bool, str], k: int, n: int) -> str:
     """The evaluate report of a recommender: model vs baselines, exposure by decile and group."""
     keys = [f"hit_at_{k}", f"ndcg_at_{k}", "mrr", f"coverage_at_{k}"]
     lines = [f"# Recommender test evaluation ({n} users, leave-last-out, full ranking, seen items excluded)", ""]
@@ -156,16 +138,11 @@ def report_markdown(
             f"HR@{k}: model beats popularity by {lift:.2f}x and item-kNN by {flat.get(f'lift_hit_at_{k}_vs_item_knn', float('nan')):.2f}x.",
             "",
         ]
-    lines += [
-        f"| ranker | HR@{k} | NDCG@{k} | MRR | coverage@{k} | exposure Gini | long-tail share |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    lines += [f"| ranker | HR@{k} | NDCG@{k} | MRR | coverage@{k} | exposure Gini | long-tail share |", "|---|---|---|---|---|---|---|"]
     for name, result in results.items():
         m, e = result["metrics"], result["exposure"]
         lines.append(
-            f"| {name} | "
-            + " | ".join(f"{m[key]:.4f}" for key in keys)
-            + f" | {e['exposure_gini']:.4f} | {e['long_tail_share']:.4f} |"
+            f"| {name} | " + " | ".join(f"{m[key]:.4f}" for key in keys) + f" | {e['exposure_gini']:.4f} | {e['long_tail_share']:.4f} |"
         )
     lines += [
         "",
@@ -188,9 +165,7 @@ def report_markdown(
             "|---" * (2 + len(results)) + "|",
         ]
         for g, shares in groups.items():
-            row = [
-                f"{results[name]['exposure']['group_shares'].get(g, {}).get('exposure', 0.0):.3f}" for name in results
-            ]
+            row = [f"{results[name]['exposure']['group_shares'].get(g, {}).get('exposure', 0.0):.3f}" for name in results]
             lines.append(f"| {g} | {shares['interactions']:.3f} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -201,12 +176,7 @@ def plot_deciles(results: dict[str, dict[str, Any]], path: Path) -> Path:
     ax = fig.subplots()
     width = 0.8 / len(results)
     for i, (name, result) in enumerate(results.items()):
-        ax.bar(
-            np.arange(1, 11) + (i - (len(results) - 1) / 2) * width,
-            result["exposure"]["decile_shares"],
-            width,
-            label=name,
-        )
+        ax.bar(np.arange(1, 11) + (i - (len(results) - 1) / 2) * width, result["exposure"]["decile_shares"], width, label=name)
     ax.set_xlabel("item popularity decile (1 = most popular)")
     ax.set_ylabel("share of top-k slots")
     ax.set_xticks(range(1, 11))
@@ -217,11 +187,7 @@ def plot_deciles(results: dict[str, dict[str, Any]], path: Path) -> Path:
 
 
 def evaluate_recommender(
-    model: torch.nn.Module,
-    prepared_test: list[dict[str, Any]],
-    meta: dict[str, Any],
-    cfg: ExposureConfig,
-    out_dir: Path,
+    model: torch.nn.Module, prepared_test: list[dict[str, Any]], meta: dict[str, Any], cfg: ExposureConfig, out_dir: Path
 ) -> dict[str, Any]:
     """A trained recommender + its test examples and meta -> `metrics` (flat), `passed`/`reason`
     (exposure gate), `report` (JSON-able), `predictions` (per test user), `files` (report.md, plot)."""
@@ -274,9 +240,7 @@ class RecommenderEvaluator(KindEvaluator):
     def evaluate(self, ctx: EvalContext) -> KindResult:
         """Context -> ranking and exposure metrics of the model and baselines, the exposure gate's verdict."""
         prepared = ctx.prepared
-        result = evaluate_recommender(
-            ctx.device_model(), prepared.splits["test"], prepared.meta, ctx.job.evaluate.exposure, ctx.plot_dir
-        )
+        result = evaluate_recommender(ctx.device_model(), prepared.splits["test"], prepared.meta, ctx.job.evaluate.exposure, ctx.plot_dir)
         return KindResult(
             metrics=result["metrics"],
             predictions=result["predictions"],
@@ -289,6 +253,4 @@ class RecommenderEvaluator(KindEvaluator):
     def input_example(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Two users' last five items, from interaction rows (`user_id`, `item_id`, `ts`, `id`)."""
         users = rows.sort_values(["user_id", "ts", "id"]).groupby("user_id")["item_id"].apply(list).head(2)
-        return pd.DataFrame(
-            {"user_id": [str(u) for u in users.index], "history": [list(map(str, h[-5:])) for h in users]}
-        )
+        return pd.DataFrame({"user_id": [str(u) for u in users.index], "history": [list(map(str, h[-5:])) for h in users]})

@@ -22,14 +22,7 @@ from tasks.evaluate.evaluator import EvalContext, KindEvaluator, KindResult
 from tasks.evaluate.rouge import ROUGE_TYPES, resolve_mode, rouge_per_doc
 from tasks.evaluate.summary_counterfactual import SelectionCheck, selection_check
 from tasks.train.bundle import load_predictor
-from tasks.train.models.lstm_summarizer import (
-    SummarizerConfig,
-    SummarizerKind,
-    join_sentences,
-    oracle_labels,
-    rouge_words,
-    split_sentences,
-)
+from tasks.train.models.lstm_summarizer import SummarizerConfig, SummarizerKind, join_sentences, oracle_labels, rouge_words, split_sentences
 
 SYSTEMS = ("model", "lead3", "lead_k", "oracle")
 PREFIX = {"model": "", "lead3": "baseline_lead3_", "lead_k": "baseline_lead_k_", "oracle": "oracle_"}
@@ -60,8 +53,7 @@ def held_out_documents(tokens: pa.Table) -> pa.Table:
     """Tokens table -> its test rows that have a non-empty text and summary (`id`, `text`, `summary`)."""
     test = tokens.filter(pc.equal(tokens["split"], "test")).select(["id", "text", "summary"])
     keep = pc.and_(
-        pc.greater(pc.utf8_length(pc.fill_null(test["text"], "")), 0),
-        pc.greater(pc.utf8_length(pc.fill_null(test["summary"], "")), 0),
+        pc.greater(pc.utf8_length(pc.fill_null(test["text"], "")), 0), pc.greater(pc.utf8_length(pc.fill_null(test["summary"], "")), 0)
     )
     return test.filter(keep)
 
@@ -82,11 +74,7 @@ def evaluate_summaries(
 ) -> tuple[SummaryEvaluation, pd.DataFrame]:
     """A summarizer predictor (`text` -> `summary`, `selected`) on the test documents -> metrics
     of the model and its baselines (same rows, same scorer) and one row per document."""
-    texts, references, ids = (
-        test["text"].to_pylist(),
-        test["summary"].to_pylist(),
-        [str(i) for i in test["id"].to_pylist()],
-    )
+    texts, references, ids = (test["text"].to_pylist(), test["summary"].to_pylist(), [str(i) for i in test["id"].to_pylist()])
     out = predictor.predict(pd.DataFrame({"text": texts}))
     selected = [list(map(int, s)) for s in out["selected"]]
     candidates: dict[str, list[str]] = {name: [] for name in SYSTEMS}
@@ -102,9 +90,7 @@ def evaluate_summaries(
     scores = {name: rouge_per_doc(references, candidates[name], mode) for name in SYSTEMS}
     n = max(len(texts), 1)
     metrics = (
-        {f"{PREFIX[name]}{key}": sum(d[key] for d in scores[name]) / n for name in SYSTEMS for key in scores[name][0]}
-        if texts
-        else {}
+        {f"{PREFIX[name]}{key}": sum(d[key] for d in scores[name]) / n for name in SYSTEMS for key in scores[name][0]} if texts else {}
     )
     metrics |= {
         "mean_summary_sentences": sum(len(p) for p in selected) / n,
@@ -117,10 +103,7 @@ def evaluate_summaries(
     check = None
     if audit is not None:
         check = selection_check(
-            lambda xs: [list(map(int, s)) for s in predictor.predict(pd.DataFrame({"text": xs}))["selected"]],
-            texts,
-            selected,
-            audit,
+            lambda xs: [list(map(int, s)) for s in predictor.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, audit
         )
         for axis in check.axes:
             metrics[f"selection_change_rate.{axis.axis}"] = axis.rate

@@ -76,10 +76,7 @@ def selection_check(
         )
     max_rate = max((a.rate for a in axes), default=None)
     passed = threshold is None or max_rate is None or max_rate <= threshold
-    rates = (
-        ", ".join(f"{a.axis} {a.rate:.3f} ({a.changed}/{a.documents})" for a in axes)
-        or "no document has a swappable term"
-    )
+    rates = ", ".join(f"{a.axis} {a.rate:.3f} ({a.changed}/{a.documents})" for a in axes) or "no document has a swappable term"
     limit = "no limit" if threshold is None else f"limit {threshold:g}"
     message = f"selection change under identity swaps: {rates}; {limit}"
     return SelectionCheck(axes=axes, max_rate=max_rate, threshold=threshold, passed=passed, message=message)

@@ -21,21 +21,14 @@ class SourceConfig(BaseModel):
         description="path, glob, folder, fsspec URL (s3://...), HF save_to_disk folder or Hub id, demo://reviews|news|interactions"
     )
     format: Format = Field(description="how the files are encoded")
-    text_column: str = Field(
-        default="text", description="column (or JSON key) holding the document text; ignored for txt"
-    )
+    text_column: str = Field(default="text", description="column (or JSON key) holding the document text; ignored for txt")
     label_column: str | None = Field(default=None, description="column holding the class; cast to string")
-    id_column: str | None = Field(
-        default=None, description="column holding a unique id; derived from (file, position) when absent"
-    )
+    id_column: str | None = Field(default=None, description="column holding a unique id; derived from (file, position) when absent")
     encoding: str = Field(default="utf-8", description="text encoding of the files (an ASCII-compatible Python codec)")
     errors: Literal["replace", "quarantine"] = Field(
-        default="replace",
-        description="undecodable bytes: replaced (U+FFFD) and kept, or flagged for the clean stage's quarantine",
+        default="replace", description="undecodable bytes: replaced (U+FFFD) and kept, or flagged for the clean stage's quarantine"
     )
-    columns: list[str] = Field(
-        default_factory=list, description="extra columns to carry (metadata, summary, user_id, ...)"
-    )
+    columns: list[str] = Field(default_factory=list, description="extra columns to carry (metadata, summary, user_id, ...)")
     column_types: dict[str, str] = Field(
         default_factory=dict,
         description="Arrow type alias per extra column (e.g. ts: int64); text formats carry scalars as string otherwise",
@@ -44,8 +37,7 @@ class SourceConfig(BaseModel):
         default_factory=dict, description="raw label -> class name (e.g. '1': World); unmapped labels kept as is"
     )
     label_normalize: Literal["none", "strip", "strip_lower"] = Field(
-        default="none",
-        description="trim whitespace (strip) and also lower-case (strip_lower) raw labels, before label_map",
+        default="none", description="trim whitespace (strip) and also lower-case (strip_lower) raw labels, before label_map"
     )
     label_values: list[str] | None = Field(
         default=None,
@@ -54,21 +46,11 @@ class SourceConfig(BaseModel):
     )
     txt_mode: Literal["line", "file"] = Field(default="line", description="txt: one document per line, or one per file")
     split: str | None = Field(default=None, description="hf: which split to read")
-    storage_options: dict[str, Any] = Field(
-        default_factory=dict, description="fsspec options, e.g. {endpoint_url: http://127.0.0.1:9000}"
-    )
-    csv_delimiter: str | None = Field(
-        default=None, description="csv/tsv delimiter; ',' for csv and tab for tsv when unset"
-    )
-    csv_quoting: bool | None = Field(
-        default=None, description="csv/tsv: honour double-quoted fields; on for csv, off for tsv when unset"
-    )
-    csv_column_names: list[str] | None = Field(
-        default=None, description="csv/tsv without a header row: the names of its columns"
-    )
-    rows: int | None = Field(
-        default=None, ge=1, description="demo: number of rows (reviews 3000, news 600, interactions 20000)"
-    )
+    storage_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options, e.g. {endpoint_url: http://127.0.0.1:9000}")
+    csv_delimiter: str | None = Field(default=None, description="csv/tsv delimiter; ',' for csv and tab for tsv when unset")
+    csv_quoting: bool | None = Field(default=None, description="csv/tsv: honour double-quoted fields; on for csv, off for tsv when unset")
+    csv_column_names: list[str] | None = Field(default=None, description="csv/tsv without a header row: the names of its columns")
+    rows: int | None = Field(default=None, ge=1, description="demo: number of rows (reviews 3000, news 600, interactions 20000)")
     seed: int = Field(default=0, description="demo: random seed")
 
     @field_validator("encoding")
@@ -91,9 +73,7 @@ class SourceConfig(BaseModel):
             try:
                 pa.type_for_alias(alias)
             except ValueError:
-                raise ValueError(
-                    f"column_types.{column}: unknown Arrow type {alias!r} (e.g. string, int64, float64, bool)"
-                ) from None
+                raise ValueError(f"column_types.{column}: unknown Arrow type {alias!r} (e.g. string, int64, float64, bool)") from None
         return value
 
     @model_validator(mode="after")
@@ -107,11 +87,7 @@ class SourceConfig(BaseModel):
             raise ValueError("rows applies only to format: demo")
         if self.split is not None and self.format != "hf":
             raise ValueError("split applies only to format: hf")
-        csv_keys = {
-            "csv_delimiter": self.csv_delimiter,
-            "csv_quoting": self.csv_quoting,
-            "csv_column_names": self.csv_column_names,
-        }
+        csv_keys = {"csv_delimiter": self.csv_delimiter, "csv_quoting": self.csv_quoting, "csv_column_names": self.csv_column_names}
         if self.format not in ("csv", "tsv") and any(v is not None for v in csv_keys.values()):
             raise ValueError(f"{[k for k, v in csv_keys.items() if v is not None]} apply only to format csv/tsv")
         if self.csv_delimiter is not None and len(self.csv_delimiter) != 1:
@@ -121,12 +97,7 @@ class SourceConfig(BaseModel):
         if self.format == "txt" and (self.label_column or self.id_column or self.columns):
             raise ValueError("format txt has only text: label_column, id_column and columns do not apply")
         label_options = [
-            k
-            for k, on in (
-                ("label_values", self.label_values is not None),
-                ("label_normalize", self.label_normalize != "none"),
-            )
-            if on
+            k for k, on in (("label_values", self.label_values is not None), ("label_normalize", self.label_normalize != "none")) if on
         ]
         if label_options and not self.label_column:
             raise ValueError(f"{label_options} need label_column")
@@ -135,9 +106,7 @@ class SourceConfig(BaseModel):
             raise ValueError(f"column_types names columns not listed in columns: {sorted(unknown)}")
         reserved = {"id", "text", "label", "encoding_error"} & set(self.columns)
         if reserved:
-            raise ValueError(
-                f"columns may not carry the standard names {sorted(reserved)}; use text_column/label_column/id_column"
-            )
+            raise ValueError(f"columns may not carry the standard names {sorted(reserved)}; use text_column/label_column/id_column")
         return self
 
     @property

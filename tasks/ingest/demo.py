@@ -166,9 +166,7 @@ def _plant_dirt(rng: random.Random, texts: list[str], labels: list[str]) -> None
         labels[slot] = "negative" if any(w in text for w in ("terrible", "awful")) else "positive"
     for slot in slots[len(specials) :]:
         source = rng.randrange(slot)
-        texts[slot] = (
-            texts[source] if rng.random() < 0.5 else texts[source] + (" Really!" if texts[source].isascii() else "！")
-        )
+        texts[slot] = texts[source] if rng.random() < 0.5 else texts[source] + (" Really!" if texts[source].isascii() else "！")
         labels[slot] = labels[source]
 
 
@@ -381,11 +379,7 @@ def demo_inbox(app: Literal["recommendations", "summaries"], rows: int, seed: in
     users = [f"user-{rng.randrange(DEFAULT_ROWS['interactions'] // 20):05d}" for _ in range(rows)]
     histories = [[item_id for item_id, _ in _session(rng, catalog[rng.choice(categories)], 5)] for _ in range(rows)]
     return pa.table(
-        {
-            "id": [f"inbox-rec-{seed}-{i:06d}" for i in range(rows)],
-            "user_id": users,
-            "history": pa.array(histories, pa.list_(pa.string())),
-        }
+        {"id": [f"inbox-rec-{seed}-{i:06d}" for i in range(rows)], "user_id": users, "history": pa.array(histories, pa.list_(pa.string()))}
     )
 
 

@@ -28,9 +28,7 @@ def _load_folder(source: SourceConfig) -> tuple[Any, str]:
     try:
         loaded = datasets.load_from_disk(source.uri, storage_options=source.storage_options or None)
     except Exception as error:
-        raise IngestError(
-            f"{source.uri}: not a datasets save_to_disk folder: {type(error).__name__}: {error}"
-        ) from error
+        raise IngestError(f"{source.uri}: not a datasets save_to_disk folder: {type(error).__name__}: {error}") from error
     if isinstance(loaded, datasets.DatasetDict):
         splits = list(loaded)
         split = source.split or (splits[0] if len(splits) == 1 else None)
@@ -71,9 +69,7 @@ def read_hf(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[p
         end = dataset.num_rows if piece.end is None else piece.end
         for start in range(piece.start, end, cfg.batch_rows):
             table = arrow[start : min(start + cfg.batch_rows, end)]
-            yield to_standard(
-                table, source, f"{piece.uri}[{piece.rel or 'dataset'}]", piece.rel, range(start, start + table.num_rows)
-            )
+            yield to_standard(table, source, f"{piece.uri}[{piece.rel or 'dataset'}]", piece.rel, range(start, start + table.num_rows))
         return
     import datasets
 
@@ -82,9 +78,7 @@ def read_hf(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[p
         row = 0
         for chunk in stream.iter(batch_size=cfg.batch_rows):
             table = pa.Table.from_pydict(chunk)
-            yield to_standard(
-                table, source, f"hf://{piece.uri}", piece.rel, range(row, row + table.num_rows), stringify=True
-            )
+            yield to_standard(table, source, f"hf://{piece.uri}", piece.rel, range(row, row + table.num_rows), stringify=True)
             row += table.num_rows
     except IngestError:
         raise

@@ -35,9 +35,7 @@ class ItemsConfig(SourceConfig):
 
     id_column: str = Field(description="column holding the item id, as in the interactions' item column")
     text_columns: list[str] = Field(default_factory=list, description="more columns appended to the item text")
-    flag_columns: list[str] = Field(
-        default_factory=list, description="0/1 columns: the names of the set ones are the item's groups"
-    )
+    flag_columns: list[str] = Field(default_factory=list, description="0/1 columns: the names of the set ones are the item's groups")
     group_column: str | None = Field(default=None, description="column of '|'-separated groups (e.g. genres)")
     groups_in_text: bool = Field(default=True, description="append the item's groups to its text")
 
@@ -52,12 +50,8 @@ class ItemsConfig(SourceConfig):
     def reader_source(self) -> SourceConfig:
         """The plain source the readers read: the item columns carried as extra columns."""
         extra = [*self.text_columns, *self.flag_columns, *([self.group_column] if self.group_column else [])]
-        fields = self.model_dump(
-            exclude={"text_columns", "flag_columns", "group_column", "groups_in_text", "columns", "column_types"}
-        )
-        return SourceConfig(
-            **fields, columns=list(dict.fromkeys(c for c in extra if c not in (self.text_column, self.id_column)))
-        )
+        fields = self.model_dump(exclude={"text_columns", "flag_columns", "group_column", "groups_in_text", "columns", "column_types"})
+        return SourceConfig(**fields, columns=list(dict.fromkeys(c for c in extra if c not in (self.text_column, self.id_column))))
 
 
 class InteractionsConfig(BaseModel):
@@ -71,18 +65,10 @@ class InteractionsConfig(BaseModel):
     time_column: str | None = Field(
         default=None, description="source column of the event time (integer epoch or ISO date); null: order by id"
     )
-    rating_column: str | None = Field(
-        default=None, description="source column of an explicit rating (carried as `rating`)"
-    )
-    min_rating: float | None = Field(
-        default=None, description="keep only rows with rating >= min_rating (needs rating_column)"
-    )
-    event_column: str | None = Field(
-        default=None, description="source column of the event type (view, buy, ...; carried as `event`)"
-    )
-    events: list[str] | None = Field(
-        default=None, min_length=1, description="keep only these event types (needs event_column)"
-    )
+    rating_column: str | None = Field(default=None, description="source column of an explicit rating (carried as `rating`)")
+    min_rating: float | None = Field(default=None, description="keep only rows with rating >= min_rating (needs rating_column)")
+    event_column: str | None = Field(default=None, description="source column of the event type (view, buy, ...; carried as `event`)")
+    events: list[str] | None = Field(default=None, min_length=1, description="keep only these event types (needs event_column)")
     items: ItemsConfig | None = Field(default=None, description="items source: item id -> text (+ groups)")
 
     @model_validator(mode="after")
@@ -98,11 +84,7 @@ class InteractionsConfig(BaseModel):
 
     def source_columns(self) -> list[str]:
         """The source columns an interaction needs, user and item first."""
-        return [
-            c
-            for c in (self.user_column, self.item_column, self.time_column, self.rating_column, self.event_column)
-            if c
-        ]
+        return [c for c in (self.user_column, self.item_column, self.time_column, self.rating_column, self.event_column) if c]
 
     def standard_names(self) -> dict[str, str]:
         """Source column -> standard interaction column."""
@@ -187,14 +169,10 @@ def _int_time(column: pa.Array, name: str) -> pa.Array:
     try:
         return text.cast(pa.timestamp("s")).cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise IngestError(
-            f"interactions.time_column {name!r}: values are neither epoch numbers nor ISO dates ({error})"
-        ) from error
+        raise IngestError(f"interactions.time_column {name!r}: values are neither epoch numbers nor ISO dates ({error})") from error
 
 
-def to_interactions(
-    batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemTable | None, counters: dict[str, int]
-) -> pa.RecordBatch:
+def to_interactions(batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemTable | None, counters: dict[str, int]) -> pa.RecordBatch:
     """One standard batch of the interactions source -> standard interaction rows: renamed columns,
     typed `ts`/`rating`, the filters applied (counted in `counters`), `text` = the item's text."""
     table = pa.Table.from_batches([batch])
@@ -203,9 +181,7 @@ def to_interactions(
     for column in (cfg.user_column, cfg.item_column):
         values = table[column].cast(pa.string())
         keep = pc.and_(keep, pc.invert(pc.equal(pc.fill_null(pc.utf8_trim_whitespace(values), ""), "")))
-    counters["missing_user_or_item"] = (
-        counters.get("missing_user_or_item", 0) + table.num_rows - int(pc.sum(keep).as_py() or 0)
-    )
+    counters["missing_user_or_item"] = counters.get("missing_user_or_item", 0) + table.num_rows - int(pc.sum(keep).as_py() or 0)
     table = table.filter(keep)
     columns: dict[str, pa.Array] = {}
     for column, standard in names.items():
@@ -228,9 +204,7 @@ def to_interactions(
         counters["below_min_rating"] = counters.get("below_min_rating", 0) + len(mask) - int(pc.sum(mask).as_py() or 0)
     if cfg.events is not None:
         wanted = pc.is_in(columns["event"], value_set=pa.array(cfg.events, pa.string()))
-        counters["other_events"] = counters.get("other_events", 0) + int(
-            pc.sum(pc.invert(pc.fill_null(wanted, False))).as_py() or 0
-        )
+        counters["other_events"] = counters.get("other_events", 0) + int(pc.sum(pc.invert(pc.fill_null(wanted, False))).as_py() or 0)
         mask = wanted if mask is None else pc.and_(mask, wanted)
     item_ids = columns["item_id"].to_pylist()
     text = table["text"].combine_chunks()
@@ -248,11 +222,7 @@ def to_interactions(
     result = pa.table(out)
     if mask is not None:
         result = result.filter(pc.fill_null(mask, False))
-    return (
-        result.combine_chunks().to_batches()[0]
-        if result.num_rows
-        else pa.RecordBatch.from_pylist([], schema=result.schema)
-    )
+    return result.combine_chunks().to_batches()[0] if result.num_rows else pa.RecordBatch.from_pylist([], schema=result.schema)
 
 
 def interaction_batches(

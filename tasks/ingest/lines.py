@@ -49,9 +49,7 @@ def iter_lines(f: IO[bytes], start: int, end: int | None, block: int) -> Iterato
             return
 
 
-def line_chunks(
-    piece: Piece, source: SourceConfig, cfg: IngestConfig, skip_blank: bool
-) -> Iterator[tuple[list[int], list[bytes]]]:
+def line_chunks(piece: Piece, source: SourceConfig, cfg: IngestConfig, skip_blank: bool) -> Iterator[tuple[list[int], list[bytes]]]:
     """The piece's lines as `(byte offsets, lines)` chunks of at most `cfg.batch_rows` (blank lines skipped on request)."""
     offsets: list[int] = []
     lines: list[bytes] = []

@@ -16,20 +16,12 @@ from tasks.ingest.config import IngestConfig, SourceConfig
 from tasks.ingest.interactions import InteractionsConfig, interaction_batches
 from tasks.ingest.readers import read_shard
 
-FALLBACK_SCHEMA = pa.schema(
-    [("id", pa.string()), ("text", pa.string()), ("label", pa.string()), ("encoding_error", pa.bool_())]
-)
+FALLBACK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()), ("encoding_error", pa.bool_())])
 
 
 @task(name="ingest-shard", cache_policy=NONE, **storage_task_options())
 def ingest_shard_task(
-    shard,
-    source: SourceConfig,
-    cfg: IngestConfig,
-    out_uri: str,
-    key: str,
-    part: str,
-    interactions: InteractionsConfig | None = None,
+    shard, source: SourceConfig, cfg: IngestConfig, out_uri: str, key: str, part: str, interactions: InteractionsConfig | None = None
 ) -> PartResult:
     """Stream one shard into one Parquet part of the raw dataset; reuse it if already written.
     With `interactions`, rows become standard interactions (`tasks/ingest/interactions.py`)."""

@@ -125,8 +125,7 @@ def _rows_to_table(rows: list[dict]) -> pa.Table:
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             columns[name] = pa.array(
-                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values],
-                pa.string(),
+                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values], pa.string()
             )
     return pa.table(columns) if columns else pa.table({"_": pa.nulls(len(rows))})
 
@@ -147,9 +146,7 @@ def _read_json_file(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> It
     try:
         rows = json.loads(texts[0].as_py())
     except json.JSONDecodeError as error:
-        raise IngestError(
-            f"{piece.uri}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
-        ) from error
+        raise IngestError(f"{piece.uri}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from error
     if not all(isinstance(row, dict) for row in rows):
         raise IngestError(f"{piece.uri}: a JSON array file must hold objects only")
     bad = flags[0].as_py()
@@ -157,9 +154,7 @@ def _read_json_file(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> It
         chunk = rows[start : start + cfg.batch_rows]
         table = _rows_to_table(chunk)
         chunk_flags = pa.array([bad and "\ufffd" in json.dumps(row, ensure_ascii=False) for row in chunk], pa.bool_())
-        yield to_standard(
-            table, source, piece.uri, piece.rel, range(start, start + len(chunk)), flags=chunk_flags, stringify=True
-        )
+        yield to_standard(table, source, piece.uri, piece.rel, range(start, start + len(chunk)), flags=chunk_flags, stringify=True)
 
 
 def _read_txt_file(piece: Piece, source: SourceConfig) -> Iterator[pa.RecordBatch]:
@@ -174,9 +169,7 @@ def _read_txt_file(piece: Piece, source: SourceConfig) -> Iterator[pa.RecordBatc
 
 def _read_parquet(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:
     """Read the piece's row groups with `iter_batches`, only the configured columns."""
-    needed = list(
-        dict.fromkeys(c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c)
-    )
+    needed = list(dict.fromkeys(c for c in (source.text_column, source.label_column, source.id_column, *source.columns) if c))
     with open_piece(piece, source) as f:
         try:
             parquet = pq.ParquetFile(f)
@@ -189,10 +182,6 @@ def _read_parquet(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iter
         row = piece.row_offset
         if end <= piece.start:
             return
-        for batch in parquet.iter_batches(
-            batch_size=cfg.batch_rows, row_groups=range(piece.start, end), columns=needed
-        ):
-            yield to_standard(
-                pa.Table.from_batches([batch]), source, piece.uri, piece.rel, range(row, row + batch.num_rows)
-            )
+        for batch in parquet.iter_batches(batch_size=cfg.batch_rows, row_groups=range(piece.start, end), columns=needed):
+            yield to_standard(pa.Table.from_batches([batch]), source, piece.uri, piece.rel, range(row, row + batch.num_rows))
             row += batch.num_rows

@@ -82,9 +82,7 @@ def plan_shards(source: SourceConfig, cfg: IngestConfig, id_namespace: str = "")
 
         pieces = plan_hf(source, cfg)
     else:
-        pieces = [
-            piece for path, size, rel in list_files(source) for piece in _file_pieces(path, size, rel, source, cfg)
-        ]
+        pieces = [piece for path, size, rel in list_files(source) for piece in _file_pieces(path, size, rel, source, cfg)]
     if id_namespace:
         pieces = [piece.model_copy(update={"rel": id_namespace + piece.rel}) for piece in pieces]
     return _pack(pieces, cfg.shard_bytes)

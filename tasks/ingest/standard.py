@@ -23,9 +23,7 @@ ID_BYTES = 10  # 80-bit ids: collisions negligible below ~1e10 rows
 def derive_ids(rel: str, keys: Sequence[int]) -> pa.Array:
     """Ids from (path relative to the source root, position in the file): unique, stable across runs."""
     prefix = rel.encode("utf-8") + b"\x00"
-    return pa.array(
-        [hashlib.blake2b(prefix + str(k).encode(), digest_size=ID_BYTES).hexdigest() for k in keys], pa.string()
-    )
+    return pa.array([hashlib.blake2b(prefix + str(k).encode(), digest_size=ID_BYTES).hexdigest() for k in keys], pa.string())
 
 
 def is_utf8(encoding: str) -> bool:
@@ -63,13 +61,7 @@ def decode_binary(values: pa.Array, encoding: str) -> tuple[pa.Array, pa.Array]:
 
 
 def to_standard(
-    table: pa.Table,
-    source: SourceConfig,
-    where: str,
-    rel: str,
-    keys: Sequence[int],
-    flags: pa.Array | None = None,
-    stringify: bool = False,
+    table: pa.Table, source: SourceConfig, where: str, rel: str, keys: Sequence[int], flags: pa.Array | None = None, stringify: bool = False
 ) -> pa.RecordBatch:
     """Select, decode and cast the source's columns of `table` into one standard record batch.
 
@@ -130,9 +122,7 @@ def normalize_labels(label: pa.Array, how: str) -> pa.Array:
     return pc.utf8_lower(label) if how == "strip_lower" else label
 
 
-def _extra_column(
-    column: pa.Array, name: str, source: SourceConfig, string_column, stringify: bool, where: str
-) -> pa.Array:
+def _extra_column(column: pa.Array, name: str, source: SourceConfig, string_column, stringify: bool, where: str) -> pa.Array:
     """A carried column: decoded if binary, cast to its declared type, else native (or string)."""
     if pa.types.is_binary(column.type) or (stringify and _is_scalar(column.type)):
         column = string_column(name)

@@ -149,9 +149,7 @@ def decide_and_set_alias(
     registered model; the candidate's metrics are kept as `metric.<name>` version tags.
     (`decide_alias` then `set_alias` + `record_alias_event`: the steps a resumed registration redoes.)
     """
-    decision = decide_alias(
-        client, name, version, candidate_metrics, fairness_passed, fairness_reason, cfg, reg, champion_on_split
-    )
+    decision = decide_alias(client, name, version, candidate_metrics, fairness_passed, fairness_reason, cfg, reg, champion_on_split)
     set_alias(client, decision, candidate_metrics)
     record_alias_event(client, decision.events[0], log_path)
     return decision
@@ -174,11 +172,7 @@ def decide_alias(
     previous = alias_version(client, name, reg.alias_champion)
     champion = None
     if previous is not None:
-        champion = (
-            champion_on_split
-            if champion_on_split is not None
-            else champion_metrics(client, name, cfg.metric, reg.alias_champion)
-        )
+        champion = champion_on_split if champion_on_split is not None else champion_metrics(client, name, cfg.metric, reg.alias_champion)
     if previous == version:  # re-deciding the champion itself: compare with nothing
         champion = None
     comparison = compare_with_champion(candidate_metrics, champion, cfg)
@@ -265,9 +259,7 @@ def read_alias_log(log_path: Path) -> list[AliasEvent]:
 def alias_history(client: MlflowClient, name: str) -> list[AliasEvent]:
     """The alias events kept in the registered model's `alias_event.<n>` tags, oldest first."""
     tags = client.get_registered_model(name).tags or {}
-    numbered = sorted(
-        (int(key[len(EVENT_TAG_PREFIX) :]), value) for key, value in tags.items() if key.startswith(EVENT_TAG_PREFIX)
-    )
+    numbered = sorted((int(key[len(EVENT_TAG_PREFIX) :]), value) for key, value in tags.items() if key.startswith(EVENT_TAG_PREFIX))
     return [AliasEvent.model_validate(json.loads(value)) for _, value in numbered]
 
 

@@ -66,10 +66,7 @@ def baseline_gate(inp: GateInput) -> GateVerdict:
     return GateVerdict(name="min_gain_over_baseline", passed=passed, reason=reason)
 
 
-PROMOTION_GATES: dict[str, Callable[[GateInput], GateVerdict]] = {
-    "fairness": model_gate,
-    "min_gain_over_baseline": baseline_gate,
-}
+PROMOTION_GATES: dict[str, Callable[[GateInput], GateVerdict]] = {"fairness": model_gate, "min_gain_over_baseline": baseline_gate}
 
 
 def promotion_verdicts(inp: GateInput) -> list[GateVerdict]:

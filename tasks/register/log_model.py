@@ -25,17 +25,7 @@ PYFUNC_FILE = Path(__file__).resolve().with_name("pyfunc_model.py")
 MODEL_NAME_IN_RUN = "model"
 CARD_FILE = "model_card.md"
 # What the logged model needs at load time, pinned to the versions installed here.
-REQUIRED_PACKAGES = (
-    "torch",
-    "tokenizers",
-    "safetensors",
-    "pandas",
-    "pyarrow",
-    "numpy",
-    "pydantic",
-    "scikit-learn",
-    "mlflow",
-)
+REQUIRED_PACKAGES = ("torch", "tokenizers", "safetensors", "pandas", "pyarrow", "numpy", "pydantic", "scikit-learn", "mlflow")
 
 
 class RegisteredVersion(BaseModel):
@@ -101,12 +91,7 @@ def bundle_tags(bundle_dir: Path, tags: dict[str, str]) -> dict[str, str]:
     }
 
 
-def create_version(
-    bundle_dir: Path,
-    model_name: str,
-    signature_example: pd.DataFrame,
-    tags: dict[str, str],
-) -> RegisteredVersion:
+def create_version(bundle_dir: Path, model_name: str, signature_example: pd.DataFrame, tags: dict[str, str]) -> RegisteredVersion:
     """Log `bundle_dir` as a pyfunc in the active run and create a version of `model_name` from it
     whose tags (`tags` + `bundle_tags`) are set in the same call that creates it, so a version is
     never without them (a crashed registration is found again by its `train_cache_key` tag)."""

@@ -59,9 +59,7 @@ class CardInput(BaseModel):
     dataset_uris: list[str] = Field(default_factory=list)
     input_manifest_hashes: dict[str, str] = Field(default_factory=dict, description="stage -> manifest content hash")
     code_version: str = ""
-    code_version_covers: str = Field(
-        default="", description="what the code-version hash covers, e.g. tasks/common+train"
-    )
+    code_version_covers: str = Field(default="", description="what the code-version hash covers, e.g. tasks/common+train")
 
 
 def render_model_card(card: CardInput) -> str:
@@ -73,15 +71,12 @@ def render_model_card(card: CardInput) -> str:
         parts += [card.description, ""]
     code_label = f"code version ({card.code_version_covers})" if card.code_version_covers else "code version"
     parts += _section(
-        "Overview",
-        _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version, code_label: card.code_version}),
+        "Overview", _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version, code_label: card.code_version})
     )
     data = {"dataset manifest hash": card.dataset_manifest_hash, **{f"rows ({k})": v for k, v in card.rows.items()}}
     parts += _section("Data", _kv(data))
     parts += _section("Tokenizer", _kv(card.tokenizer))
-    parts += _section(
-        "Training parameters", _table([{"parameter": k, "value": v} for k, v in _flatten(card.training_params).items()])
-    )
+    parts += _section("Training parameters", _table([{"parameter": k, "value": v} for k, v in _flatten(card.training_params).items()]))
     parts += _section("Metrics", _kv({k: _num(v) for k, v in sorted(card.metrics.items())}))
     parts += card_section(card.metrics, card.kind)
     parts += _section("Metrics per group", _table(card.group_metrics))
@@ -168,22 +163,9 @@ def _table(records: list[dict[str, Any]]) -> list[str]:
 def _gates(gates: list[GateResult]) -> list[str]:
     if not gates:
         return []
-    rows = [
-        _row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]),
-        "|---|---|---|---|---|---|---|",
-    ]
+    rows = [_row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]), "|---|---|---|---|---|---|---|"]
     rows += [
-        _row(
-            [
-                g.name,
-                g.metric or "-",
-                _num(g.value),
-                _num(g.threshold),
-                "yes" if g.passed else "NO",
-                g.action,
-                _num(g.message or "-"),
-            ]
-        )
+        _row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action, _num(g.message or "-")])
         for g in gates
     ]
     return rows
@@ -192,15 +174,7 @@ def _gates(gates: list[GateResult]) -> list[str]:
 # MLflow keeps a version's / registered model's description in a varchar(5000) column (PostgreSQL
 # enforces it; SQLite does not): the card is shortened for it, least needed sections first.
 DESCRIPTION_LIMIT = 5000
-OPTIONAL_SECTIONS = (
-    "Training parameters",
-    "Lineage",
-    "Tokenizer",
-    "Corpus audit",
-    "Intended use",
-    "Limitations",
-    "Data",
-)
+OPTIONAL_SECTIONS = ("Training parameters", "Lineage", "Tokenizer", "Corpus audit", "Intended use", "Limitations", "Data")
 
 
 def registry_description(card_md: str, limit: int = DESCRIPTION_LIMIT) -> str:

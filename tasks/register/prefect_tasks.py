@@ -249,9 +249,7 @@ def _papers(
     mitigated = [storage.join(tokens.uri, n) for n in ("audit_mitigated.json", "audit_mitigated.md")]
     first_part = read_part(tokens.part_uris()[0])  # a few raw rows are enough for the signature
     evaluator = evaluator_for(job.model.kind)
-    example = evaluator.input_example(
-        first_part.select([c for c in evaluator.input_columns if c in first_part.column_names]).to_pandas()
-    )
+    example = evaluator.input_example(first_part.select([c for c in evaluator.input_columns if c in first_part.column_names]).to_pandas())
     extra = {"corpus_audit": storage.download(audit.uri, papers / "audit")} if hashes.get("audit") else {}
     extra["evaluation"] = storage.download(storage.join(evaluation.uri, REPORT_NAME), papers / REPORT_NAME)
     if all(storage.exists(u) for u in mitigated):  # the audit of what the model saw, after mitigation

@@ -29,12 +29,7 @@ class CorpusmillModel(PythonModel):
 
         self.predictor = load_predictor(Path(context.artifacts["bundle"]), device="cpu")
 
-    def predict(
-        self,
-        context: PythonModelContext,
-        model_input: pd.DataFrame,
-        params: dict[str, Any] | None = None,
-    ) -> pd.DataFrame:
+    def predict(self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Predictions for `model_input` (a DataFrame, or anything pandas can turn into one)."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return self.predictor.predict(frame.reset_index(drop=True))

@@ -21,12 +21,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from tasks.register.aliases import (
-    AliasDecision,
-    read_alias_log,
-    record_alias_event,
-    set_alias,
-)
+from tasks.register.aliases import AliasDecision, read_alias_log, record_alias_event, set_alias
 
 STATE_TAG = "registration_state"
 DECISION_TAG = "registration_decision"
@@ -34,9 +29,7 @@ CREATED, DOCUMENTED, DECIDED, ALIASED, COMPLETE = "created", "documented", "deci
 ORDER = (CREATED, DOCUMENTED, DECIDED, ALIASED, COMPLETE)
 
 
-def versions_of_training(
-    client: MlflowClient, name: str, train_key: str, weights: str | None = None
-) -> list[ModelVersion]:
+def versions_of_training(client: MlflowClient, name: str, train_key: str, weights: str | None = None) -> list[ModelVersion]:
     """Versions of `name` registered from the training with cache key `train_key` (and, when given,
     weights hash `weights`: a bundle retrained under the same key is another version), lowest first."""
     query = f"name = '{name}' and tag.train_cache_key = '{train_key}'"

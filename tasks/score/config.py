@@ -16,14 +16,10 @@ class ApplicationConfig(BaseModel):
 
     model: str = Field(description="model name in the pipeline's `models` (registered as <pipeline>-<model>)")
     alias: str = "champion"
-    input: str | None = Field(
-        default=None, description="folder of input Parquet partitions; default <data>/<pipeline>/inbox/<app>"
-    )
+    input: str | None = Field(default=None, description="folder of input Parquet partitions; default <data>/<pipeline>/inbox/<app>")
     schedule: str | None = Field(default="0 * * * *", description="cron schedule of the deployment; null for none")
     batch_rows: int = Field(default=1024, gt=0)
-    demo_input_rows: int = Field(
-        default=0, ge=0, description="rows of a synthetic demo partition to drop into an empty input folder"
-    )
+    demo_input_rows: int = Field(default=0, ge=0, description="rows of a synthetic demo partition to drop into an empty input folder")
 
 
 class ApplicationsConfig(RootModel[dict[str, ApplicationConfig | None]]):

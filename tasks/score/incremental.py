@@ -122,12 +122,7 @@ def update_scores_manifest(output_uri: str, model_name: str) -> ScoresManifest:
             with fs.open(found, "rb") as handle:
                 rows = pq.ParquetFile(handle).metadata.num_rows
             partitions.append(
-                ScoredPartition(
-                    input=posixpath.basename(found),
-                    output=found,
-                    model_version=version_dir.split("=", 1)[1],
-                    rows=rows,
-                )
+                ScoredPartition(input=posixpath.basename(found), output=found, model_version=version_dir.split("=", 1)[1], rows=rows)
             )
     manifest = ScoresManifest(
         model_name=model_name,

@@ -84,22 +84,16 @@ def window_histories(input_uri: str, partition: str) -> tuple[list[str], list[li
         frame = events.to_pandas()
         frame["window"], frame["row"] = order, range(len(frame))
         frames.append(frame)
-    events = pd.concat(frames, ignore_index=True).sort_values(
-        ["window", "ts", "row"], kind="stable", na_position="first"
-    )
+    events = pd.concat(frames, ignore_index=True).sort_values(["window", "ts", "row"], kind="stable", na_position="first")
     grouped = events.groupby("user_id", sort=False)["item_id"].apply(list).to_dict()
     return users, [grouped.get(u, []) for u in users], {u: int(counts.get(u, 0)) for u in users}
 
 
-def score_window(
-    predictor: Any, input_uri: str, partition: str, output_uri: str, model_name: str, model_version: str
-) -> ScoredPartition:
+def score_window(predictor: Any, input_uri: str, partition: str, output_uri: str, model_name: str, model_version: str) -> ScoredPartition:
     """Recommend for the users active in one window (see the module docstring) with a
     `RecommenderPredictor`; write `<output>/model_version=<v>/<partition>` atomically."""
     users, new_items, counts = window_histories(input_uri, partition)
-    predictions = (
-        predictor.recommend(users, new_items) if users else pd.DataFrame({"items": [], "scores": [], "fallback": []})
-    )
+    predictions = predictor.recommend(users, new_items) if users else pd.DataFrame({"items": [], "scores": [], "fallback": []})
     frame = pd.DataFrame({"user_id": users}).join(predictions.reset_index(drop=True))
     frame["window"] = posixpath.splitext(partition)[0]
     frame["window_events"] = [counts[u] for u in users]

@@ -4,8 +4,7 @@ deterministic stratified train/validation/test splits by id hash.
 The names below are loaded on first use (PEP 562), so that importing `tasks.tokenize.config` (the
 config parser does) does not import the tokenizer trainer and torch."""
 
-from importlib import import_module
-from typing import Any
+from tasks.common.lazy import lazy_exports
 
 _EXPORTS = {
     "SplitConfig": "tasks.tokenize.config",
@@ -19,10 +18,4 @@ _EXPORTS = {
     "train_tokenizer": "tasks.tokenize.trainer",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """The exported name `name`, imported from its module on first use."""
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tasks.tokenize' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

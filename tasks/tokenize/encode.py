@@ -45,9 +45,7 @@ def ascii_variant(tokenizer: Tokenizer) -> Tokenizer | None:
         normalizer["normalizers"] = kept
     pre = spec.get("pre_tokenizer")
     if pre and pre["type"] == "Sequence":
-        kept = [
-            p for p in pre["pretokenizers"] if not (p["type"] == "Split" and p["pattern"].get("Regex") == CJK_PATTERN)
-        ]
+        kept = [p for p in pre["pretokenizers"] if not (p["type"] == "Split" and p["pattern"].get("Regex") == CJK_PATTERN)]
         dropped += len(pre["pretokenizers"]) - len(kept)
         pre["pretokenizers"] = kept
     return Tokenizer.from_str(json.dumps(spec)) if dropped else None
@@ -58,11 +56,7 @@ def _ids(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
 
 
 def encode_texts(
-    texts: list[str],
-    tokenizer: Tokenizer,
-    max_length: int,
-    ascii_tokenizer: Tokenizer | None = None,
-    is_ascii: np.ndarray | None = None,
+    texts: list[str], tokenizer: Tokenizer, max_length: int, ascii_tokenizer: Tokenizer | None = None, is_ascii: np.ndarray | None = None
 ) -> pa.ListArray:
     """Texts -> `list<int32>` array of each text's first `max_length` token ids ("" -> []).
     With `ascii_tokenizer` (from `ascii_variant`) and the `is_ascii` mask, ASCII rows go through it."""
@@ -87,11 +81,7 @@ def encode_texts(
 
 
 def encode_table(
-    table: pa.Table,
-    tokenizer: Tokenizer,
-    cfg: TokenizeConfig,
-    text_column: str = "text",
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    table: pa.Table, tokenizer: Tokenizer, cfg: TokenizeConfig, text_column: str = "text", batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> pa.Table:
     """Table with a string `text_column` + trained tokenizer -> the same table plus `input_ids`
     (`list<int32>`, at most `cfg.max_length` ids, no special tokens added) and `length` (int32).

@@ -123,9 +123,7 @@ def encode_shard_task(
         counters["counterfactual_rows"] = copies.num_rows
     if weights_uri is not None:
         table = table.join(read_part(weights_uri), "id", join_type="left outer").sort_by("id")
-        table = table.set_column(
-            table.schema.get_field_index("weight"), "weight", pc.fill_null(table["weight"], 1.0).cast(pa.float32())
-        )
+        table = table.set_column(table.schema.get_field_index("weight"), "weight", pc.fill_null(table["weight"], 1.0).cast(pa.float32()))
     else:
         table = table.append_column("weight", pa.array([1.0] * table.num_rows, pa.float32()))
     encoded = encode_table(table, tokenizer, cfg)
@@ -161,7 +159,5 @@ def write_mitigated_audit_task(
         before = AuditReport.model_validate_json(handle.read())
     after = build_report(merge_counts(counts, cfg.npmi_vocab_size), None, cfg)
     out.write_atomic_bytes(out.work_file(key, MITIGATED_JSON), after.model_dump_json(indent=2).encode("utf-8"))
-    out.write_atomic_bytes(
-        out.work_file(key, MITIGATED_MD), mitigated_markdown(before, after, mitigation, cfg).encode("utf-8")
-    )
+    out.write_atomic_bytes(out.work_file(key, MITIGATED_MD), mitigated_markdown(before, after, mitigation, cfg).encode("utf-8"))
     return mitigation_headline(before, after, mitigation, cfg), [MITIGATED_JSON, MITIGATED_MD]

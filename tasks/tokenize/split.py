@@ -30,10 +30,7 @@ def id_hashes(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
     """String ids + seed -> uint64 array of seeded BLAKE2b-64 hashes (stable across processes)."""
     salt = seed.to_bytes(8, "little", signed=True)
     return np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(i.encode("utf-8"), digest_size=8, salt=salt).digest(), "little")
-            for i in ids.to_pylist()
-        ),
+        (int.from_bytes(hashlib.blake2b(i.encode("utf-8"), digest_size=8, salt=salt).digest(), "little") for i in ids.to_pylist()),
         dtype=np.uint64,
         count=len(ids),
     )
@@ -50,9 +47,7 @@ def _stratum_codes(strata: pa.Array | pa.ChunkedArray | None, n: int) -> np.ndar
     return pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def assign_splits(
-    ids: pa.Array | pa.ChunkedArray, strata: pa.Array | pa.ChunkedArray | None, cfg: SplitConfig
-) -> pa.Array:
+def assign_splits(ids: pa.Array | pa.ChunkedArray, strata: pa.Array | pa.ChunkedArray | None, cfg: SplitConfig) -> pa.Array:
     """All ids of the corpus (unique strings) + their strata (or None) -> string array aligned with
     `ids` holding "train", "validation" or "test" (see the module docstring for the method)."""
     n = len(ids)

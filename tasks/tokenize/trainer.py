@@ -66,9 +66,7 @@ def build_untrained(cfg: TokenizeConfig) -> tuple[Tokenizer, trainers.Trainer]:
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            min_frequency=cfg.min_frequency, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), **common
-        )
+        trainer = trainers.BpeTrainer(min_frequency=cfg.min_frequency, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), **common)
     elif cfg.kind in ("bpe", "wordpiece"):  # wordpiece: BPE-trained vocabulary, see _canonical
         tokenizer = Tokenizer(models.BPE(unk_token=UNK))
         tokenizer.decoder = decoders.Metaspace()

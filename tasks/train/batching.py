@@ -25,11 +25,7 @@ def token_tensors(column: pa.ChunkedArray | pa.Array, max_length: int | None = N
 
 
 def bucket_batches(
-    lengths: Sequence[int] | np.ndarray,
-    batch_size: int,
-    bucket_size: int = 50,
-    shuffle: bool = True,
-    seed: int = 0,
+    lengths: Sequence[int] | np.ndarray, batch_size: int, bucket_size: int = 50, shuffle: bool = True, seed: int = 0
 ) -> list[list[int]]:
     """Example lengths -> batches of example indices, each index exactly once.
 

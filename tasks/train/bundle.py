@@ -41,9 +41,7 @@ class Bundle:
     tokenizer: Tokenizer
 
 
-def save_bundle(
-    out_dir: Path, kind_name: str, cfg: BaseModel, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer
-) -> Path:
+def save_bundle(out_dir: Path, kind_name: str, cfg: BaseModel, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer) -> Path:
     """Write the four bundle files into `out_dir` (each atomically; `config.json` last, so a folder
     with `config.json` is complete). Returns `out_dir`."""
     out_dir = Path(out_dir)
@@ -53,11 +51,7 @@ def save_bundle(
         "meta.json": write_json(out_dir / "meta.json", meta),
         "tokenizer.json": atomic_write(out_dir / "tokenizer.json", tokenizer.to_str().encode()),
     }
-    vocab_size = (
-        model.state_dict()["embedding.weight"].shape[0]
-        if "embedding.weight" in model.state_dict()
-        else tokenizer.get_vocab_size()
-    )
+    vocab_size = model.state_dict()["embedding.weight"].shape[0] if "embedding.weight" in model.state_dict() else tokenizer.get_vocab_size()
     write_json(
         out_dir / "config.json",
         {

@@ -127,11 +127,7 @@ def _rng_tensors() -> dict[str, Tensor]:
 
 
 def save_checkpoint(
-    root: Path,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    state: TrainerState,
+    root: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler, state: TrainerState
 ) -> Path:
     """Write a complete checkpoint folder (weights, optimiser + RNG tensors, JSON state with the
     scheduler), point `latest.json` at it, and delete all but it and the previous one.
@@ -145,14 +141,9 @@ def save_checkpoint(
     opt_tensors, opt_rest = _optimizer_split(optimizer)
     files = {
         "model.safetensors": write_tensors(tmp / "model.safetensors", state_tensors(model)).model_dump(),
-        "optimizer.safetensors": write_tensors(
-            tmp / "optimizer.safetensors", opt_tensors | _rng_tensors()
-        ).model_dump(),
+        "optimizer.safetensors": write_tensors(tmp / "optimizer.safetensors", opt_tensors | _rng_tensors()).model_dump(),
     }
-    write_json(
-        tmp / "state.json",
-        {"trainer": asdict(state), "optimizer": opt_rest, "scheduler": scheduler.state_dict(), "files": files},
-    )
+    write_json(tmp / "state.json", {"trainer": asdict(state), "optimizer": opt_rest, "scheduler": scheduler.state_dict(), "files": files})
     os.replace(tmp, root / name)
     previous = read_latest(root)
     write_json(root / LATEST, {"dir": name})
@@ -220,21 +211,14 @@ def intact_checkpoint(root: Path) -> Path | None:
                 write_json(root / LATEST, {"dir": folder.name})
             return folder
         nxt = candidates[i + 1].name if i + 1 < len(candidates) else None
-        then = (
-            f"falling back to the previous checkpoint {nxt}"
-            if nxt
-            else "no intact checkpoint left: training starts over"
-        )
+        then = f"falling back to the previous checkpoint {nxt}" if nxt else "no intact checkpoint left: training starts over"
         warn(f"checkpoint {problems[0]}; removed it, {then}")
         shutil.rmtree(folder, ignore_errors=True)
     return None
 
 
 def load_checkpoint(
-    root: Path,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    root: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler
 ) -> TrainerState | None:
     """Restore weights, optimiser, scheduler and RNG state in place from the newest intact
     checkpoint (see `intact_checkpoint`); returns its `TrainerState`, or None when there is none."""
@@ -244,9 +228,7 @@ def load_checkpoint(
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     extra = load_file(str(folder / "optimizer.safetensors"))
     meta = json.loads((folder / "state.json").read_text())
-    optimizer.load_state_dict(
-        _optimizer_join({k: v for k, v in extra.items() if k.startswith("state.")}, meta["optimizer"])
-    )
+    optimizer.load_state_dict(_optimizer_join({k: v for k, v in extra.items() if k.startswith("state.")}, meta["optimizer"]))
     scheduler.load_state_dict(meta["scheduler"])
     torch.set_rng_state(extra["rng.torch"])
     cuda_states = [extra[f"rng.cuda.{i}"] for i in range(torch.cuda.device_count()) if f"rng.cuda.{i}" in extra]

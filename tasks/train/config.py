@@ -23,15 +23,9 @@ class TrainConfig(BaseModel):
     grad_clip: float | None = Field(default=1.0, gt=0, description="max global grad norm; null disables")
     schedule: Literal["warmup_linear", "one_cycle", "constant"] = "warmup_linear"
     warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
-    early_stopping_patience: int | None = Field(
-        default=2, ge=0, description="epochs without improvement; null disables"
-    )
-    monitor: str | None = Field(
-        default=None, description="validation metric to select the best epoch; null: the kind's default"
-    )
-    mode: Literal["max", "min"] | None = Field(
-        default=None, description="whether `monitor` should go up or down; null: the kind's default"
-    )
+    early_stopping_patience: int | None = Field(default=2, ge=0, description="epochs without improvement; null disables")
+    monitor: str | None = Field(default=None, description="validation metric to select the best epoch; null: the kind's default")
+    mode: Literal["max", "min"] | None = Field(default=None, description="whether `monitor` should go up or down; null: the kind's default")
     seed: int = 13
     deterministic: bool = True
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"

@@ -36,20 +36,12 @@ class DistillConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     teacher: Literal["all-minilm-l6-v2"] = "all-minilm-l6-v2"
-    alpha: float = Field(
-        default=0.5, ge=0, le=1, description="weight of the soft-target loss; 1 - alpha on the hard labels"
-    )
+    alpha: float = Field(default=0.5, ge=0, le=1, description="weight of the soft-target loss; 1 - alpha on the hard labels")
     temperature: float = Field(default=2.0, gt=0, description="softmax temperature of the KL soft loss (unused by mse)")
-    soft_loss: Literal["kl", "mse"] = Field(
-        default="kl", description="kl: T^2 KL(teacher_T || student_T); mse: on logits"
-    )
-    augment_copies: int = Field(
-        default=0, ge=0, le=20, description="augmented copies of each train text, labelled by the teacher only"
-    )
+    soft_loss: Literal["kl", "mse"] = Field(default="kl", description="kl: T^2 KL(teacher_T || student_T); mse: on logits")
+    augment_copies: int = Field(default=0, ge=0, le=20, description="augmented copies of each train text, labelled by the teacher only")
     mask_prob: float = Field(default=0.1, ge=0, lt=1, description="augmentation: chance of replacing a token by [MASK]")
-    ngram_prob: float = Field(
-        default=0.25, ge=0, le=1, description="augmentation: chance of keeping only a random 1-5-gram"
-    )
+    ngram_prob: float = Field(default=0.25, ge=0, le=1, description="augmentation: chance of keeping only a random 1-5-gram")
     teacher_train: TeacherConfig = Field(default_factory=TeacherConfig)
 
 
@@ -65,18 +57,10 @@ def soft_loss(student: Tensor, teacher: Tensor, params: Tensor) -> Tensor:
     if float(params[2]) > 0.5:
         return ((student - teacher) ** 2).mean(dim=-1)
     t = float(params[1])
-    return (
-        F.kl_div(F.log_softmax(student / t, -1), F.log_softmax(teacher / t, -1), reduction="none", log_target=True).sum(
-            -1
-        )
-        * t
-        * t
-    )
+    return F.kl_div(F.log_softmax(student / t, -1), F.log_softmax(teacher / t, -1), reduction="none", log_target=True).sum(-1) * t * t
 
 
-def distill_losses(
-    logits: Tensor, labels: Tensor, teacher_logits: Tensor | None = None, params: Tensor | None = None
-) -> Tensor:
+def distill_losses(logits: Tensor, labels: Tensor, teacher_logits: Tensor | None = None, params: Tensor | None = None) -> Tensor:
     """Per-example loss `[B]`: `(1 - alpha) * CE(logits, label) + alpha * soft(logits, teacher)`.
     Rows with label -1 (teacher-labelled augmentations) get only `alpha * soft`. Without teacher
     logits: the plain cross-entropy."""
@@ -144,9 +128,7 @@ def attach_teacher(
         return {
             "state": model.state_dict(),
             "train_logits": predict_logits(model, rows, max_len),
-            "test_logits": predict_logits(model, [e["input_ids"] for e in test], max_len)
-            if test
-            else torch.zeros(0, num_classes),
+            "test_logits": predict_logits(model, [e["input_ids"] for e in test], max_len) if test else torch.zeros(0, num_classes),
             "info": torch.tensor([info["val_accuracy"], info["best_epoch"], time.perf_counter() - start]),
         }
 
@@ -159,11 +141,7 @@ def attach_teacher(
         return {"aug_logits": predict_logits(model, aug, max_len)}
 
     aug_key = f"{key}-{cfg.augment_copies}-{cfg.mask_prob}-{cfg.ngram_prob}"
-    aug_logits = (
-        _cached(cache_dir / f"augment-{aug_key}.pt" if cache_dir else None, label_augmented)["aug_logits"]
-        if aug
-        else None
-    )
+    aug_logits = _cached(cache_dir / f"augment-{aug_key}.pt" if cache_dir else None, label_augmented)["aug_logits"] if aug else None
     params = distill_params(cfg)
     out = [e | {"teacher_logits": teacher["train_logits"][i], "distill": params} for i, e in enumerate(train)]
     out += [
@@ -179,9 +157,7 @@ def attach_teacher(
         out = [e if "weight" in e else e | {"weight": 1.0} for e in out]
     val_acc, best_epoch, seconds = (float(v) for v in teacher["info"])
     test_acc = (
-        float((teacher["test_logits"].argmax(-1) == torch.tensor([e["label"] for e in test])).float().mean())
-        if test
-        else float("nan")
+        float((teacher["test_logits"].argmax(-1) == torch.tensor([e["label"] for e in test])).float().mean()) if test else float("nan")
     )
     return out, {
         "teacher_val_accuracy": val_acc,

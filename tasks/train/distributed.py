@@ -30,11 +30,7 @@ class DistContext:
     @classmethod
     def from_env(cls) -> DistContext:
         """From torchrun's RANK / WORLD_SIZE / LOCAL_RANK (absent: one process)."""
-        return cls(
-            int(os.environ.get("RANK", "0")),
-            int(os.environ.get("WORLD_SIZE", "1")),
-            int(os.environ.get("LOCAL_RANK", "0")),
-        )
+        return cls(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_RANK", "0")))
 
     @property
     def active(self) -> bool:

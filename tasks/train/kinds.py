@@ -12,14 +12,9 @@ from tasks.train.models.lstm_lm import LanguageModelConfig, LanguageModelKind
 from tasks.train.models.lstm_recommender import RecommenderConfig, RecommenderKind
 from tasks.train.models.lstm_summarizer import SummarizerConfig, SummarizerKind
 
-ModelConfig = Annotated[
-    ClassifierConfig | LanguageModelConfig | RecommenderConfig | SummarizerConfig,
-    Field(discriminator="kind"),
-]
+ModelConfig = Annotated[ClassifierConfig | LanguageModelConfig | RecommenderConfig | SummarizerConfig, Field(discriminator="kind")]
 
-KINDS: dict[str, type[ModelKind[Any]]] = {
-    kind.name: kind for kind in (ClassifierKind, LanguageModelKind, RecommenderKind, SummarizerKind)
-}
+KINDS: dict[str, type[ModelKind[Any]]] = {kind.name: kind for kind in (ClassifierKind, LanguageModelKind, RecommenderKind, SummarizerKind)}
 
 
 def get_kind(name: str) -> ModelKind[Any]:

@@ -44,13 +44,7 @@ def lr_lambda(schedule: str, total_steps: int, warmup_ratio: float) -> Callable[
 
 
 def _batches(
-    kind: ModelKind[Any],
-    examples: list[Any],
-    batch_size: int,
-    tc: TrainConfig,
-    shuffle: bool,
-    seed: int,
-    device: torch.device,
+    kind: ModelKind[Any], examples: list[Any], batch_size: int, tc: TrainConfig, shuffle: bool, seed: int, device: torch.device
 ) -> Iterator[dict[str, Tensor]]:
     lengths = [kind.example_length(e) for e in examples]
     for idx in bucket_batches(lengths, batch_size, tc.bucket_size, shuffle=shuffle, seed=seed):
@@ -64,9 +58,7 @@ def evaluate_examples(
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast(device, amp_dtype(device, tc.amp)):
-        metrics = kind.evaluate(
-            model, _batches(kind, examples, tc.eval_batch_size or 2 * tc.batch_size, tc, False, 0, device)
-        )
+        metrics = kind.evaluate(model, _batches(kind, examples, tc.eval_batch_size or 2 * tc.batch_size, tc, False, 0, device))
     model.train(was_training)
     return metrics
 
@@ -81,11 +73,7 @@ def improved(value: float, best: float | None, mode: str) -> bool:
 
 def early_stop(state: TrainerState, tc: TrainConfig) -> bool:
     """True once `early_stopping_patience` epochs in a row did not improve the monitored metric."""
-    return (
-        tc.early_stopping_patience is not None
-        and state.bad_epochs > 0
-        and state.bad_epochs >= tc.early_stopping_patience
-    )
+    return tc.early_stopping_patience is not None and state.bad_epochs > 0 and state.bad_epochs >= tc.early_stopping_patience
 
 
 def plot_learning_curve(losses: list[float], history: list[dict[str, float]], monitor: str, path: Path) -> None:
@@ -94,10 +82,7 @@ def plot_learning_curve(losses: list[float], history: list[dict[str, float]], mo
     ax = fig.subplots()
     ax.plot(range(1, len(losses) + 1), losses, alpha=0.3, label="train loss (step)")
     window = max(1, len(losses) // 50)
-    smooth = [
-        sum(losses[max(0, i - window + 1) : i + 1]) / len(losses[max(0, i - window + 1) : i + 1])
-        for i in range(len(losses))
-    ]
+    smooth = [sum(losses[max(0, i - window + 1) : i + 1]) / len(losses[max(0, i - window + 1) : i + 1]) for i in range(len(losses))]
     ax.plot(range(1, len(losses) + 1), smooth, label=f"train loss (mean of {window})")
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("loss")

@@ -61,12 +61,7 @@ def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, str]:
 def train_cache_key(job: TrainJob, tokens_hash: str) -> str:
     """The key of a training: tokens hash + model config + code version + pretrained LM's key."""
     return stable_hash(
-        {
-            "tokens": tokens_hash,
-            "model": job.model.model_dump(mode="json"),
-            "code": code_version("train"),
-            "pretrained": job.pretrained_key,
-        }
+        {"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"), "pretrained": job.pretrained_key}
     )
 
 
@@ -128,14 +123,9 @@ def train_one(job: TrainJob) -> TrainRecord:
         )
         if job.pretrained_key is not None:  # lineage of a ULMFiT start: the LM bundle and its training
             mlflow.set_tags(
-                {
-                    "pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")),
-                    "pretrained_lm.cache_key": job.pretrained_key,
-                }
+                {"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")), "pretrained_lm.cache_key": job.pretrained_key}
             )
-        run_logger().info(
-            "training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id, run.info.experiment_id
-        )
+        run_logger().info("training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id, run.info.experiment_id)
         log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))
         if job.config_file and Path(job.config_file).is_file():  # the exact config this run used
@@ -161,9 +151,7 @@ def train_one(job: TrainJob) -> TrainRecord:
         )
         chosen = kind.finalize(result.model, prepared, job.model)  # e.g. the summary length, on validation
         mlflow.log_params({f"chosen.{k}": json.dumps(v) for k, v in chosen.items()})
-        bundle = save_bundle(
-            model_dir / "bundle", kind.name, job.model, result.model, prepared.meta | chosen, tokenizer
-        )
+        bundle = save_bundle(model_dir / "bundle", kind.name, job.model, result.model, prepared.meta | chosen, tokenizer)
         mlflow.log_metrics({f"best_val_{k}": float(v) for k, v in result.best_metrics.items()})
         curve = checkpoints / "learning_curve.png"
         if curve.exists():

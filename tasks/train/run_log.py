@@ -32,18 +32,14 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter:
 def epoch_line(name: str, epoch: int, metrics: dict[str, float]) -> str:
     """One human line per finished epoch, e.g. `sentiment epoch 2: train_loss=0.41 val_accuracy=0.88`."""
     named = {
-        ("train_loss" if key == "epoch_train_loss" else key): value
-        for key, value in metrics.items()
-        if key != "train_loss"
+        ("train_loss" if key == "epoch_train_loss" else key): value for key, value in metrics.items() if key != "train_loss"
     }  # the epoch's mean loss (its MLflow key is epoch_train_loss)
     shown = " ".join(f"{key}={value:.4g}" for key, value in named.items())
     return f"{name} epoch {epoch}: {shown}"
 
 
 def metrics_logger(
-    name: str,
-    log: Callable[[dict[str, float], int], None] | None = None,
-    logged_upto: Callable[[str], int] | None = None,
+    name: str, log: Callable[[dict[str, float], int], None] | None = None, logged_upto: Callable[[str], int] | None = None
 ) -> LogFn:
     """The trainer's `log_metrics` callback: every call goes to MLflow (`mlflow.log_metrics`, or
     `log`); per-epoch calls (those with `epoch_train_loss`) also write an epoch line to the run logger.

@@ -129,13 +129,7 @@ def _optuna() -> Any:
 
 
 def search(
-    kind: ModelKind[Any],
-    cfg: BaseModel,
-    prepared: Prepared,
-    vocab_size: int,
-    out_dir: Path,
-    config: SearchConfig,
-    run_name: str = "search",
+    kind: ModelKind[Any], cfg: BaseModel, prepared: Prepared, vocab_size: int, out_dir: Path, config: SearchConfig, run_name: str = "search"
 ) -> SearchResult:
     """Run `config.trials` trainings of `kind` with params drawn by seeded TPE; return the best on
     validation.
@@ -179,23 +173,14 @@ def search(
                 mlflow.log_params(flatten_params(trial_cfg.model_dump(mode="json")) | {"trial": trial.number})
                 try:
                     result = train_model(
-                        kind,
-                        trial_cfg,
-                        data,
-                        vocab_size,
-                        folder,
-                        log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step),
+                        kind, trial_cfg, data, vocab_size, folder, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step)
                     )
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 value = float(result.best_metrics.get(monitor, math.nan))
                 value = worst if math.isnan(value) else value
-                mlflow.log_metrics(
-                    {"objective": value, f"best_val_{monitor}": value, "best_epoch": float(result.best_epoch or 0)}
-                )
-            better = not records or (
-                value > max(r.value for r in records) if mode == "max" else value < min(r.value for r in records)
-            )
+                mlflow.log_metrics({"objective": value, f"best_val_{monitor}": value, "best_epoch": float(result.best_epoch or 0)})
+            better = not records or (value > max(r.value for r in records) if mode == "max" else value < min(r.value for r in records))
             if better:
                 kept["model"] = result.model.cpu()
             records.append(TrialRecord(trial.number, params, value, run.info.run_id))

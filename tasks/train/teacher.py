@@ -42,23 +42,15 @@ class TeacherConfig(BaseModel):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     dropout: float = Field(default=0.1, ge=0, lt=1)
     max_length: int = Field(default=64, ge=1, description="tokens per text, before [CLS]/[SEP]")
-    freeze_word_embeddings: bool = Field(
-        default=True, description="keep the 30,522 x 384 input embeddings fixed (2x faster steps on CPU)"
-    )
-    trainable_layers: int = Field(
-        default=6, ge=1, description="top encoder layers fine-tuned; the frozen ones below run once per text"
-    )
+    freeze_word_embeddings: bool = Field(default=True, description="keep the 30,522 x 384 input embeddings fixed (2x faster steps on CPU)")
+    trainable_layers: int = Field(default=6, ge=1, description="top encoder layers fine-tuned; the frozen ones below run once per text")
     seed: int = 13
 
 
 class _SelfAttention(nn.Module):
     def __init__(self, hidden: int) -> None:
         super().__init__()
-        self.query, self.key, self.value = (
-            nn.Linear(hidden, hidden),
-            nn.Linear(hidden, hidden),
-            nn.Linear(hidden, hidden),
-        )
+        self.query, self.key, self.value = (nn.Linear(hidden, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, hidden))
 
 
 class _DenseNorm(nn.Module):
@@ -100,9 +92,7 @@ class _Layer(nn.Module):
             return proj(x).view(b, t, self.heads, h // self.heads).transpose(1, 2)
 
         p = self.dropout if self.training else 0.0
-        ctx = F.scaled_dot_product_attention(
-            split(sa.query), split(sa.key), split(sa.value), attn_mask=bias, dropout_p=p
-        )
+        ctx = F.scaled_dot_product_attention(split(sa.query), split(sa.key), split(sa.value), attn_mask=bias, dropout_p=p)
         ctx = ctx.transpose(1, 2).reshape(b, t, h)
         out = self.attention.output
         x = out.LayerNorm(x + F.dropout(out.dense(ctx), p, self.training))
@@ -132,9 +122,7 @@ class BertEncoder(nn.Module):
         super().__init__()
         hidden, eps = config["hidden_size"], config["layer_norm_eps"]
         self.dropout = dropout
-        self.embeddings = _Embeddings(
-            config["vocab_size"], hidden, config["max_position_embeddings"], config["type_vocab_size"], eps
-        )
+        self.embeddings = _Embeddings(config["vocab_size"], hidden, config["max_position_embeddings"], config["type_vocab_size"], eps)
         self.encoder = _Encoder(
             [
                 _Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps, dropout)
@@ -154,9 +142,7 @@ class BertEncoder(nn.Module):
 
     def layers(self, x: Tensor, mask: Tensor, start: int = 0, stop: int | None = None) -> Tensor:
         """Hidden states entering layer `start` -> those leaving layer `stop - 1` (default: the last)."""
-        bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(~mask, float("-inf"))[
-            :, None, None, :
-        ]
+        bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(~mask, float("-inf"))[:, None, None, :]
         for layer in self.encoder.layer[start:stop]:
             x = layer(x, bias)
         return x
@@ -169,11 +155,7 @@ def load_encoder(name: str = "all-minilm-l6-v2", dropout: float = 0.1) -> BertEn
     config = json.loads((folder / "config.json").read_text())
     encoder = BertEncoder(config, dropout)
     with safe_open(str(folder / "model.safetensors"), framework="pt") as handle:
-        state = {
-            k: handle.get_tensor(k).float()
-            for k in handle.keys()
-            if not k.startswith("pooler.") and k != "embeddings.position_ids"
-        }
+        state = {k: handle.get_tensor(k).float() for k in handle.keys() if not k.startswith("pooler.") and k != "embeddings.position_ids"}
     encoder.load_state_dict(state, strict=True)
     return encoder
 
@@ -206,9 +188,7 @@ class TeacherClassifier(nn.Module):
 
 
 @torch.inference_mode()
-def encode_sentences(
-    encoder: BertEncoder, rows: Sequence[Tensor], max_length: int = 128, batch_size: int = 64
-) -> Tensor:
+def encode_sentences(encoder: BertEncoder, rows: Sequence[Tensor], max_length: int = 128, batch_size: int = 64) -> Tensor:
     """Token-id rows -> L2-normalised mean-pooled sentence vectors `[N, H]` (eval mode), input order."""
     encoder.eval()
     out = torch.empty(len(rows), encoder.embeddings.word_embeddings.embedding_dim)
@@ -268,22 +248,16 @@ def fine_tune(
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trainable if p.ndim >= 2]
     no_decay = [p for p in trainable if p.ndim < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
-    )
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
     steps_per_epoch = math.ceil(len(rows) / cfg.batch_size)
     total, warm = steps_per_epoch * cfg.epochs, max(1, int(steps_per_epoch * cfg.epochs * cfg.warmup_ratio))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
     y = torch.tensor(list(labels))
     val_y = torch.tensor(list(val_labels))
     best, best_state, best_epoch, start = -1.0, None, 0, time.perf_counter()
     for epoch in range(cfg.epochs):
         model.train()
-        for idx in bucket_batches(
-            [len(r) for r in rows], cfg.batch_size, bucket_size=20, shuffle=True, seed=cfg.seed + epoch
-        ):
+        for idx in bucket_batches([len(r) for r in rows], cfg.batch_size, bucket_size=20, shuffle=True, seed=cfg.seed + epoch):
             if prefix is None:
                 ids, mask = wrap_ids([rows[i] for i in idx], cfg.max_length)
                 logits = model(ids, mask)
@@ -297,11 +271,7 @@ def fine_tune(
             nn.utils.clip_grad_norm_(trainable, 1.0)
             opt.step()
             sched.step()
-        acc = (
-            float((predict_logits(model, val_rows, cfg.max_length).argmax(-1) == val_y).float().mean())
-            if len(val_rows)
-            else 0.0
-        )
+        acc = float((predict_logits(model, val_rows, cfg.max_length).argmax(-1) == val_y).float().mean()) if len(val_rows) else 0.0
         if log:
             log(f"teacher epoch {epoch}: val accuracy {acc:.4f} ({time.perf_counter() - start:.0f} s)")
         if acc > best:

@@ -34,16 +34,7 @@ from tasks.train.distributed import DistContext
 from tasks.train.kind import ModelKind, Prepared
 from tasks.train.loop import LogFn, StepFn, early_stop, evaluate_examples, improved, lr_lambda, plot_learning_curve
 
-__all__ = [
-    "LogFn",
-    "StepFn",
-    "TrainResult",
-    "Trainer",
-    "evaluate_examples",
-    "lr_lambda",
-    "plot_learning_curve",
-    "train_model",
-]
+__all__ = ["LogFn", "StepFn", "TrainResult", "Trainer", "evaluate_examples", "lr_lambda", "plot_learning_curve", "train_model"]
 
 
 @dataclass
@@ -158,9 +149,7 @@ class Trainer:
         state, tc, epoch = self.state, self.tc, self.state.epoch
         self.kind.on_epoch_start(self.model, self.cfg, epoch)
         self.model.train()
-        order = self.dist.shard(
-            bucket_batches(self.lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch)
-        )
+        order = self.dist.shard(bucket_batches(self.lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch))
         self.batches_in_epoch = len(order)
         bar = tqdm(
             total=len(order),
@@ -231,9 +220,7 @@ class Trainer:
         state, epoch = self.state, self.state.epoch
         epoch_losses = state.losses[-self.batches_in_epoch :]  # this epoch's steps, also across a resume
         mean_loss = sum(epoch_losses) / max(1, len(epoch_losses))
-        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": mean_loss} | {
-            f"val_{k}": v for k, v in metrics.items()
-        }
+        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": mean_loss} | {f"val_{k}": v for k, v in metrics.items()}
         state.history.append(record)
         if self.log_metrics is not None:
             self.log_metrics(
@@ -275,11 +262,7 @@ class Trainer:
         if best is not None:
             best_metrics = {k.removeprefix("val_"): v for k, v in best.items() if k.startswith("val_")}
         else:  # no epoch finished (max_steps inside the first epoch): report the current weights
-            best_metrics = (
-                evaluate_examples(self.kind, self.model, self.validation, self.tc, self.device)
-                if self.validation
-                else {}
-            )
+            best_metrics = evaluate_examples(self.kind, self.model, self.validation, self.tc, self.device) if self.validation else {}
         if state.losses and self.dist.is_main:
             plot_learning_curve(state.losses, state.history, self.monitor, self.out_dir / "learning_curve.png")
         return TrainResult(

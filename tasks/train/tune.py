@@ -78,17 +78,9 @@ def tune_model(
     mlflow.set_experiment(experiment_id=ensure_experiment(experiment, artifact_root))
     with mlflow.start_run(run_name=f"{pipeline}-{model_name}-search"):
         mlflow.set_tags(
-            {
-                "pipeline": pipeline,
-                "model": model_name,
-                "kind": model.kind,
-                "search": "true",
-                "dataset.tokens_hash": manifest.content_hash,
-            }
+            {"pipeline": pipeline, "model": model_name, "kind": model.kind, "search": "true", "dataset.tokens_hash": manifest.content_hash}
         )
-        return search(
-            kind, model, prepared, tokenizer.get_vocab_size(), out_dir, config, run_name=f"{model_name}-search"
-        )
+        return search(kind, model, prepared, tokenizer.get_vocab_size(), out_dir, config, run_name=f"{model_name}-search")
 
 
 def yaml_overrides(params: dict[str, Any]) -> str:

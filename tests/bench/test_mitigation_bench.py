@@ -23,39 +23,21 @@ def test_variant_config_changes_only_the_audit_switch():
         assert block["audit"]["mitigation"] == mitigation
         assert block["audit"]["mitigate_always"] is (mitigation != "none")
         shipped = data["pipelines"]["sst2"].get("audit", {})
-        assert block["audit"]["counterfactual_pairs"] == [
-            *shipped.get("counterfactual_pairs", []),
-            ["american", "indian"],
-        ]
-        assert {
-            k: v
-            for k, v in block["audit"].items()
-            if k not in ("mitigation", "mitigate_always", "counterfactual_pairs")
-        } == {k: v for k, v in shipped.items() if k not in ("mitigation", "mitigate_always", "counterfactual_pairs")}
-        assert {k: v for k, v in block.items() if k != "audit"} == {
-            k: v for k, v in data["pipelines"]["sst2"].items() if k != "audit"
+        assert block["audit"]["counterfactual_pairs"] == [*shipped.get("counterfactual_pairs", []), ["american", "indian"]]
+        assert {k: v for k, v in block["audit"].items() if k not in ("mitigation", "mitigate_always", "counterfactual_pairs")} == {
+            k: v for k, v in shipped.items() if k not in ("mitigation", "mitigate_always", "counterfactual_pairs")
         }
+        assert {k: v for k, v in block.items() if k != "audit"} == {k: v for k, v in data["pipelines"]["sst2"].items() if k != "audit"}
         parse_config(out, "variant")  # a valid corpusmill config
     # the shipped block is not modified by building variants
-    assert (
-        data["pipelines"]["sst2"]
-        == yaml.safe_load((ROOT / "pipelines.yaml").read_text(encoding="utf-8"))["pipelines"]["sst2"]
-    )
+    assert data["pipelines"]["sst2"] == yaml.safe_load((ROOT / "pipelines.yaml").read_text(encoding="utf-8"))["pipelines"]["sst2"]
 
 
 def test_row_reports_gap_interval_failing_axes_and_alias(tmp_path):
     evaluate = tmp_path / "data" / "p" / "evaluate" / "sentiment"
     evaluate.mkdir(parents=True)
     axes = [
-        {
-            "language": "en",
-            "axis": "age",
-            "mean_gap": 0.05,
-            "ci_low": 0.01,
-            "ci_high": 0.09,
-            "high_group": "young",
-            "low_group": "old",
-        },
+        {"language": "en", "axis": "age", "mean_gap": 0.05, "ci_low": 0.01, "ci_high": 0.09, "high_group": "young", "low_group": "old"},
         {
             "language": "en",
             "axis": "nationality",

@@ -11,12 +11,7 @@ from corpusmill.config import ConfigError, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = {
-    "pipelines": {
-        "p": {
-            "source": {"uri": "demo://reviews", "format": "demo"},
-            "models": {"sentiment": {"kind": "lstm_classifier"}},
-        }
-    }
+    "pipelines": {"p": {"source": {"uri": "demo://reviews", "format": "demo"}, "models": {"sentiment": {"kind": "lstm_classifier"}}}}
 }
 
 
@@ -78,18 +73,9 @@ def test_sources_list_several_sources():
 @pytest.mark.parametrize(
     ("pipeline", "expected"),
     [
-        (
-            {"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "csv", "columns": ["x"]}]},
-            "sources.1.columns",
-        ),
-        (
-            {"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "tsvv"}]},
-            "pipelines.p.sources.1.format",
-        ),
-        (
-            {"source": {"uri": "a.csv", "format": "csv"}, "sources": [{"uri": "b.csv", "format": "csv"}]},
-            "exactly one of the two",
-        ),
+        ({"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "csv", "columns": ["x"]}]}, "sources.1.columns"),
+        ({"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "tsvv"}]}, "pipelines.p.sources.1.format"),
+        ({"source": {"uri": "a.csv", "format": "csv"}, "sources": [{"uri": "b.csv", "format": "csv"}]}, "exactly one of the two"),
         (
             {"source": [{"uri": "a.csv", "format": "csv"}]},
             "pipelines.p.source: Value error, `source` is one source; put a list of sources under `sources`",
@@ -97,10 +83,7 @@ def test_sources_list_several_sources():
         (
             {
                 "source": {"uri": "a.csv", "format": "csv"},
-                "models": {
-                    "clf": {"kind": "lstm_classifier", "pretrained_lm": "other"},
-                    "other": {"kind": "lstm_classifier"},
-                },
+                "models": {"clf": {"kind": "lstm_classifier", "pretrained_lm": "other"}, "other": {"kind": "lstm_classifier"}},
             },
             "models.clf.pretrained_lm: 'other' is a lstm_classifier, not an lstm_lm",
         ),

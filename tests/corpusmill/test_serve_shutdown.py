@@ -61,10 +61,7 @@ def test_serve_prints_a_working_command_and_stops_on_one_ctrl_c(tmp_path: Path) 
             command = next((line for line in lines if line.startswith("PREFECT_API_URL=")), None)
             time.sleep(1)
         assert command, log.read_text()[-3000:]
-        assert (
-            command
-            == f"PREFECT_API_URL=http://127.0.0.1:{port}/api prefect deployment run 'corpus-to-model/demo-reviews'"
-        )
+        assert command == f"PREFECT_API_URL=http://127.0.0.1:{port}/api prefect deployment run 'corpus-to-model/demo-reviews'"
         api = command.split()[0].split("=", 1)[1]
         other_terminal = {**env, "PREFECT_API_URL": api}
         found = subprocess.run(

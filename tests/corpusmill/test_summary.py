@@ -12,11 +12,7 @@ RESULT = {
     "clean": {"rows": 2802, "reused": False},
     "quarantine": {"rows": 198, "reused": False},
     "tokens": {"rows": 2802, "reused": False},
-    "audit": {
-        "rows": 242,
-        "reused": False,
-        "headline": "2802 docs, 15 groups present, gates not passed: label_rate_gap",
-    },
+    "audit": {"rows": 242, "reused": False, "headline": "2802 docs, 15 groups present, gates not passed: label_rate_gap"},
     "models": {
         "sentiment": {
             "metrics": {"accuracy": 0.98},

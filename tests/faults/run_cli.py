@@ -35,9 +35,7 @@ pipelines:
 """
 
 
-def write_reviews(
-    path: Path, rows: int = 160, labels: tuple[str, ...] = ("positive", "negative"), seed: int = 0
-) -> Path:
+def write_reviews(path: Path, rows: int = 160, labels: tuple[str, ...] = ("positive", "negative"), seed: int = 0) -> Path:
     """A JSON-lines file of `rows` short reviews (text, label) cycling through `labels`."""
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as handle:
@@ -67,13 +65,7 @@ def corpusmill(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[st
     if PREFECT_API_URL.value():
         env["PREFECT_API_URL"] = PREFECT_API_URL.value()
     return subprocess.run(
-        [sys.executable, "-m", "corpusmill.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        [sys.executable, "-m", "corpusmill.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

@@ -13,16 +13,7 @@ import psutil
 import pytest
 
 from tasks.common.locks import hold, read_label
-from tests.faults.harness import (
-    PIPELINE,
-    REGISTERED,
-    Cli,
-    child_environment,
-    fingerprint,
-    registry,
-    run_cli,
-    tiny_config,
-)
+from tests.faults.harness import PIPELINE, REGISTERED, Cli, child_environment, fingerprint, registry, run_cli, tiny_config
 
 
 def _listening_children(pid: int) -> list[psutil.Process]:
@@ -118,12 +109,7 @@ def _register_job(ws: Path):
         model_dir=str(space.model_dir(PIPELINE, "sentiment")),
         stage_uris={
             stage: space.stage_uri(PIPELINE, path)
-            for stage, path in (
-                ("clean", "clean"),
-                ("audit", "audit"),
-                ("tokens", "tokens"),
-                ("evaluate", "evaluate/sentiment"),
-            )
+            for stage, path in (("clean", "clean"), ("audit", "audit"), ("tokens", "tokens"), ("evaluate", "evaluate/sentiment"))
         },
         registry=pipeline.registry,
         evaluate=pipeline.evaluate,

@@ -23,9 +23,7 @@ DATASETS = ("raw", "clean", "quarantine", "tokens", "evaluate/clf")
 def _state(ws: Path) -> dict[str, object]:
     """What must be identical after recovery: dataset content hashes, the bundle's weights, the registry."""
     data = ws / "data" / "tiny"
-    state: dict[str, object] = {
-        name: DatasetHandle(str(data / name)).require_manifest().content_hash for name in DATASETS
-    }
+    state: dict[str, object] = {name: DatasetHandle(str(data / name)).require_manifest().content_hash for name in DATASETS}
     state["weights"] = weights_hash(ws / "models" / "tiny" / "clf" / "bundle")
     client = MlflowClient(tracking_uri=f"sqlite:///{ws / 'mlflow.db'}")
     state["versions"] = sorted(v.version for v in client.search_model_versions("name = 'tiny-clf'"))
@@ -104,7 +102,5 @@ def test_a_later_stage_refuses_a_tampered_input_with_one_line(finished):
     text = output(result)
     assert result.returncode == 2, text[-4000:]
     line = last_line(result)
-    assert (
-        line.startswith("corpusmill: error: ") and "clean/part-00000.parquet: size" in line and "5 rows !=" in line
-    ), line
+    assert line.startswith("corpusmill: error: ") and "clean/part-00000.parquet: size" in line and "5 rows !=" in line, line
     assert "Traceback" not in text

@@ -36,9 +36,7 @@ def test_every_row_filtered_names_the_clean_step(tmp_path):
         f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label}}',
         clean="[normalize, {length: {min_words: 50}}, exact_dedup]",
     )
-    line = _fails_with_one_line(
-        corpusmill("run", "--config", str(config)), "r.jsonl", "clean step `length` removed every"
-    )
+    line = _fails_with_one_line(corpusmill("run", "--config", str(config)), "r.jsonl", "clean step `length` removed every")
     assert "40 row(s)" in line and "quarantine" in line
 
 
@@ -46,18 +44,14 @@ def test_all_duplicates_say_how_many_rows_a_split_needs(tmp_path):
     (tmp_path / "dup.jsonl").write_text('{"text": "the very same review text", "label": "positive"}\n' * 30)
     config = write_config(tmp_path, f'{{uri: "{tmp_path}/dup.jsonl", format: jsonl, label_column: label}}')
     result = corpusmill("run", "--config", str(config))
-    _fails_with_one_line(
-        result, "1 clean row(s) split into train=1", "need at least 1 train and 1 test row", "at least 6"
-    )
+    _fails_with_one_line(result, "1 clean row(s) split into train=1", "need at least 1 train and 1 test row", "at least 6")
     assert "need at least one array" not in output(result)
 
 
 def test_a_binary_file_read_as_txt_is_refused(tmp_path):
     (tmp_path / "model.bin.txt").write_bytes(bytes(range(256)) * 64)
     config = write_config(tmp_path, f'{{uri: "{tmp_path}/model.bin.txt", format: txt}}')
-    _fails_with_one_line(
-        corpusmill("run", "--config", str(config)), "model.bin.txt: looks like a binary file (NUL bytes"
-    )
+    _fails_with_one_line(corpusmill("run", "--config", str(config)), "model.bin.txt: looks like a binary file (NUL bytes")
 
 
 def test_a_missing_source_fails_validate_and_run_with_one_line(tmp_path):

@@ -12,14 +12,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from tests.faults.harness import (
-    REGISTERED,
-    child_environment,
-    fingerprint,
-    registry,
-    run_cli,
-    tiny_config,
-)
+from tests.faults.harness import REGISTERED, child_environment, fingerprint, registry, run_cli, tiny_config
 
 # (fault point, what is on disk when it fires)
 POINTS = [

@@ -23,11 +23,7 @@ pipelines:
       lm: {{kind: lstm_lm}}
 """
 ROWS = [
-    {
-        "id": "a",
-        "text": "Call Dr. Priya Raman on +1 (415) 555-2671 about the booking.",
-        "summary": "mail priya@example.com",
-    },
+    {"id": "a", "text": "Call Dr. Priya Raman on +1 (415) 555-2671 about the booking.", "summary": "mail priya@example.com"},
     {"id": "b", "text": "Call Dr. Priya Raman on +1 (415) 555-2671 about the booking.", "summary": "duplicate"},
     {"id": "c", "text": "IBAN DE89370400440532013000", "summary": "short, SSN 536-22-1987"},
     {"id": "d", "text": "A quiet room with a view of the lake, version 1.2.3.4 of the app.", "summary": "plain"},
@@ -47,10 +43,7 @@ def test_clean_and_quarantine_hold_no_pii(prefect_harness, tmp_path):
     result = clean_flow(**args)
     clean = {r["id"]: r for r in DatasetHandle(result["clean"]["uri"]).read_table().to_pylist()}
     quarantine = {r["id"]: r for r in DatasetHandle(result["quarantine"]["uri"]).read_table().to_pylist()}
-    assert (
-        clean["a"]["text"] == "Call Dr. <PERSON> on <PHONE> about the booking."
-        and clean["a"]["summary"] == "mail <EMAIL>"
-    )
+    assert clean["a"]["text"] == "Call Dr. <PERSON> on <PHONE> about the booking." and clean["a"]["summary"] == "mail <EMAIL>"
     assert clean["d"]["text"].endswith("version 1.2.3.4 of the app.")
     assert quarantine["b"]["reason"] == "duplicate" and quarantine["b"]["text"] == clean["a"]["text"]
     assert quarantine["c"]["reason"] == "too_short"

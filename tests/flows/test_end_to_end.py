@@ -32,13 +32,9 @@ def _run_all(config: Path, workspace: Path) -> dict[str, dict]:
     for name in PIPELINES:
         result = corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(workspace))
         if name == "demo-news":
-            result["scores/summaries"] = score_summaries_flow(
-                pipeline=name, config_path=str(config), workspace=str(workspace)
-            )
+            result["scores/summaries"] = score_summaries_flow(pipeline=name, config_path=str(config), workspace=str(workspace))
         if name == "demo-shop":
-            result["scores/recommendations"] = score_recommendations_flow(
-                pipeline=name, config_path=str(config), workspace=str(workspace)
-            )
+            result["scores/recommendations"] = score_recommendations_flow(pipeline=name, config_path=str(config), workspace=str(workspace))
         results[name] = result
     return results
 
@@ -126,14 +122,10 @@ def test_the_reused_run_paid_for_no_stage_subflow(e2e):
     since = e2e["started"]  # runs of this module's two runs only (the Prefect backend is shared by the session)
     with get_client(sync_client=True) as client:
         flows = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since)
-            )
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since))
         )
         tasks = client.read_task_runs(
-            task_run_filter=TaskRunFilter(
-                name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since)
-            )
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since))
         )
     for name in names:
         assert len([r for r in flows if r.name == name]) == 1, f"{name}: one subflow, in the first run"
@@ -173,9 +165,7 @@ def test_classifier_is_evaluated_beside_its_baseline(e2e):
     version = client.get_model_version_by_alias("demo-reviews-sentiment", "champion")
     assert "baseline_accuracy" in client.get_run(version.run_id).data.metrics
     card = version.description
-    assert "## Baseline" in card and (
-        "The model beats the baseline by" in card or "The model does not beat the baseline:" in card
-    )
+    assert "## Baseline" in card and ("The model beats the baseline by" in card or "The model does not beat the baseline:" in card)
     assert report["probe"]["languages"] == ["en", "zh"]  # the demo corpus is ~10 % Chinese
 
 

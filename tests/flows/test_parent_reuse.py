@@ -50,9 +50,7 @@ def _write(tmp_path: Path, tag: str, clean: str) -> Path:
     return config
 
 
-def test_a_reused_run_has_no_stage_subflows_but_cached_stage_task_runs(
-    prefect_harness, tmp_path: Path, monkeypatch
-) -> None:
+def test_a_reused_run_has_no_stage_subflows_but_cached_stage_task_runs(prefect_harness, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     pipeline = "reuse-a"
     config = _write(tmp_path, "a", "[normalize, exact_dedup]")
@@ -70,9 +68,7 @@ def test_a_reused_run_has_no_stage_subflows_but_cached_stage_task_runs(
         assert reused.flow_run_id == second_id and reused.state.name == "Cached" and reused.state.is_completed()
 
 
-def test_a_changed_clean_config_recomputes_clean_and_audit_not_ingest(
-    prefect_harness, tmp_path: Path, monkeypatch
-) -> None:
+def test_a_changed_clean_config_recomputes_clean_and_audit_not_ingest(prefect_harness, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     pipeline = "reuse-b"
     _run(_write(tmp_path, "b", "[normalize, exact_dedup]"), pipeline)

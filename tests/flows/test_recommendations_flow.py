@@ -46,9 +46,7 @@ def write_movielens_like(root, users: int = 40, items: int = 30, length: int = 1
         start = rng.randrange(items)
         lines += [f"{u}\t{(start + t) % items + 1}\t{rng.randint(1, 5)}\t{1000 + 10 * t}" for t in range(length)]
     (root / "u.data").write_text("\n".join(lines) + "\n")
-    titles = [
-        f"{i}|Film {i} été|" + "|".join("1" if (i + g) % 3 == 0 else "0" for g in range(3)) for i in range(1, items + 1)
-    ]
+    titles = [f"{i}|Film {i} été|" + "|".join("1" if (i + g) % 3 == 0 else "0" for g in range(3)) for i in range(1, items + 1)]
     (root / "u.item").write_bytes(("\n".join(titles) + "\n").encode("latin-1"))
 
 
@@ -115,9 +113,7 @@ def test_a_window_is_scored_once_for_its_active_users(run):
     first, second = run["first"], run["second"]
     assert first["new_partitions"] == ["2026-11-30T10.parquet"] and first["new_rows"] == 2
     assert second["new_rows"] == 0 and second["new_partitions"] == []
-    table = pq.read_table(
-        run["ws"] / "data" / "ml" / "scores" / "recommendations" / "model_version=1" / "2026-11-30T10.parquet"
-    )
+    table = pq.read_table(run["ws"] / "data" / "ml" / "scores" / "recommendations" / "model_version=1" / "2026-11-30T10.parquet")
     rows = {row["user_id"]: row for row in table.to_pylist()}
     assert set(rows) == {"3", "7"}
     assert not {"5", "6"} & set(rows["3"]["items"]) and "9" not in rows["7"]["items"]

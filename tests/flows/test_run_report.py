@@ -9,11 +9,7 @@ RESULT = {
     "raw": {"rows": 600, "reused": False, "uri": "/ws/data/p/raw"},
     "clean": {"rows": 577, "reused": False, "uri": "/ws/data/p/clean"},
     "quarantine": {"rows": 23, "reused": True, "uri": "/ws/data/p/quarantine"},
-    "audit": {
-        "rows": 239,
-        "headline": "577 docs, 15 groups present, gates not passed: label_rate_gap",
-        "mitigation": "reweight",
-    },
+    "audit": {"rows": 239, "headline": "577 docs, 15 groups present, gates not passed: label_rate_gap", "mitigation": "reweight"},
     "models": {
         "sentiment": {
             "metrics": {"accuracy": 0.62, "fairness_passed": True},
@@ -30,9 +26,7 @@ RESULT = {
 
 
 def test_summary_has_rows_audit_metrics_alias_verdict_and_links() -> None:
-    links = {
-        "sentiment": {"MLflow run": "http://127.0.0.1:5000/#/experiments/1/runs/abc?workflowType=machine_learning"}
-    }
+    links = {"sentiment": {"MLflow run": "http://127.0.0.1:5000/#/experiments/1/runs/abc?workflowType=machine_learning"}}
     text = summary_markdown("p", RESULT, links)
     assert "| raw | 600 | no | `/ws/data/p/raw` |" in text and "| quarantine | 23 | yes |" in text
     assert "**Audit:** 577 docs, 15 groups present" in text and "mitigation: reweight; 239 report records" in text
@@ -62,15 +56,6 @@ def test_scoring_result_says_rows_unit_version_and_output() -> None:
     assert text.startswith("# recommendations: 20 users scored")
     assert "| shop-recommender | 3 | 20 | 40 | `/ws/scores/recommendations` |" in text and "| d1.parquet |" in text
     nothing = scoring_markdown(
-        "summaries",
-        {
-            "model": "m",
-            "version": "1",
-            "input": "/in",
-            "output": "/out",
-            "new_partitions": [],
-            "new_rows": 0,
-            "total_rows": 12,
-        },
+        "summaries", {"model": "m", "version": "1", "input": "/in", "output": "/out", "new_partitions": [], "new_rows": 0, "total_rows": 12}
     )
     assert "0 documents scored" in nothing and "nothing new to score" in nothing

@@ -14,9 +14,7 @@ def test_every_flow_of_a_run_reads_one_parse_of_the_snapshot(tmp_path):
     snapshot, _ = snapshot_config(str(config), tmp_path / "ws")
     assert is_snapshot(snapshot) and not is_snapshot(str(config))
     _parse_snapshot.cache_clear()
-    contexts = [
-        RunContext.load(snapshot, name, str(tmp_path / "ws")) for name in ("demo-reviews", "demo-news", "demo-shop")
-    ]
+    contexts = [RunContext.load(snapshot, name, str(tmp_path / "ws")) for name in ("demo-reviews", "demo-news", "demo-shop")]
     contexts.append(RunContext.load(snapshot, "demo-reviews", str(tmp_path / "ws")))
     assert _parse_snapshot.cache_info().misses == 1, "parsed once for the four flows"
     first, again = contexts[0], contexts[3]

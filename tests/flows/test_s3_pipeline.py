@@ -63,9 +63,7 @@ def s3_run(prefect_harness, tmp_path_factory):
             name: corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(root / "ws"))
             for name in ("demo-reviews", "demo-news")
         }
-        results["scores"] = score_summaries_flow(
-            pipeline="demo-news", config_path=str(config), workspace=str(root / "ws")
-        )
+        results["scores"] = score_summaries_flow(pipeline="demo-news", config_path=str(config), workspace=str(root / "ws"))
         yield {"fs": fs, "root": root, "results": results}
     finally:
         if old_conf is None:

@@ -71,11 +71,7 @@ def test_reweighting_equalises_the_label_rates_the_model_sees(runs):
     train = pc.equal(table["split"], "train").to_numpy(zero_copy_only=False)
     assert np.all(weights[~train] == 1.0) and weights[train].std() > 0.05
     assert weights[train].mean() == pytest.approx(1.0, abs=1e-4)
-    gaps = [
-        (g["axis"], g["group"], abs(g["gap"]))
-        for g in run["report"]["groups"]
-        if g["gap"] is not None and g["docs"] >= 15
-    ]
+    gaps = [(g["axis"], g["group"], abs(g["gap"])) for g in run["report"]["groups"] if g["gap"] is not None and g["docs"] >= 15]
     before = json.loads((Path(run["audit"]["uri"]) / "report.json").read_text())
     skewed = {(g["axis"], g["group"]) for g in before["groups"] if g["gap_excludes_zero"] and abs(g["gap"]) > 0.1}
     assert skewed & {(a, g) for a, g, _ in gaps}, "a group the audit flagged must be re-measured"

@@ -115,12 +115,7 @@ def test_prefect_server_runs_on_the_stacks_postgres_database(services: dict):
     assert prefect["image"] == "corpusmill:latest"
     assert prefect["command"] == "prefect server start --host 0.0.0.0"
     url = urlsplit(prefect["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"])
-    assert (url.scheme, url.hostname, url.port, url.path) == (
-        "postgresql+asyncpg",
-        "postgres",
-        5432,
-        f"/{SETTINGS.prefect_db}",
-    )
+    assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql+asyncpg", "postgres", 5432, f"/{SETTINGS.prefect_db}")
     assert prefect["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
@@ -130,12 +125,7 @@ def test_mlflow_has_basic_auth_postgres_and_artifacts_on_seaweedfs(services: dic
     assert "--app-name basic-auth" in script
     assert f"--artifacts-destination s3://{SETTINGS.bucket}/mlflow" in script
     store = urlsplit(mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"])
-    assert (store.scheme, store.hostname, store.port, store.path) == (
-        "postgresql+psycopg2",
-        "postgres",
-        5432,
-        f"/{SETTINGS.mlflow_db}",
-    )
+    assert (store.scheme, store.hostname, store.port, store.path) == ("postgresql+psycopg2", "postgres", 5432, f"/{SETTINGS.mlflow_db}")
     assert mlflow["environment"]["MLFLOW_AUTH_ADMIN_PASSWORD"] == mlflow["environment"]["MLFLOW_TRACKING_PASSWORD"]
     assert mlflow["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://seaweedfs:8333"
     assert mlflow["depends_on"]["seaweedfs-setup"]["condition"] == "service_completed_successfully"
@@ -208,15 +198,8 @@ def test_every_service_selects_a_pod_template(k8s_docs: list[dict]):
 def test_service_target_ports_are_container_ports(k8s_docs: list[dict]):
     for service in (d for d in k8s_docs if d["kind"] == "Service"):
         selector = service["spec"]["selector"]
-        pods = [
-            w for w in workloads(k8s_docs) if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()
-        ]
-        exposed = {
-            p["containerPort"]
-            for w in pods
-            for c in w["spec"]["template"]["spec"]["containers"]
-            for p in c.get("ports", [])
-        }
+        pods = [w for w in workloads(k8s_docs) if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()]
+        exposed = {p["containerPort"] for w in pods for c in w["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in exposed, f"{service['metadata']['name']}: {port}"
 
@@ -236,11 +219,7 @@ def test_every_k8s_container_has_requests_and_limits(k8s_docs: list[dict]):
 
 def test_k8s_servers_use_postgres_and_clients_use_service_names(k8s_docs: list[dict]):
     prefect = urlsplit(k8s_env(k8s_docs, "prefect-server")["PREFECT_API_DATABASE_CONNECTION_URL"])
-    assert (prefect.scheme, prefect.hostname, prefect.path) == (
-        "postgresql+asyncpg",
-        "postgres",
-        f"/{SETTINGS.prefect_db}",
-    )
+    assert (prefect.scheme, prefect.hostname, prefect.path) == ("postgresql+asyncpg", "postgres", f"/{SETTINGS.prefect_db}")
     mlflow = next(c for c in containers(k8s_docs) if c["name"] == "mlflow")
     assert "--app-name basic-auth" in mlflow["args"][0]
     store = urlsplit(k8s_env(k8s_docs, "mlflow")["MLFLOW_BACKEND_STORE_URI"])
@@ -279,18 +258,7 @@ def test_kubectl_kustomize_renders_every_kind():
     assert result.returncode == 0, result.stderr
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     kinds = sorted({d["kind"] for d in docs})
-    assert kinds == [
-        "ConfigMap",
-        "Deployment",
-        "Job",
-        "Namespace",
-        "PersistentVolumeClaim",
-        "Secret",
-        "Service",
-        "StatefulSet",
-    ]
+    assert kinds == ["ConfigMap", "Deployment", "Job", "Namespace", "PersistentVolumeClaim", "Secret", "Service", "StatefulSet"]
     assert all(d["metadata"].get("namespace") == "corpusmill" for d in docs if d["kind"] != "Namespace")
-    config = next(
-        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("corpusmill-config-")
-    )
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("corpusmill-config-"))
     assert config["data"]["pipelines.stack.yaml"] == (INFRA / "pipelines.stack.yaml").read_text(encoding="utf-8")

@@ -87,11 +87,7 @@ def servers(postgres_databases: dict[str, str], tmp_path_factory: pytest.TempPat
     try:
         wait_http(f"http://127.0.0.1:{prefect_port}/api/health", prefect, 180, logs["prefect"])
         wait_http(f"http://127.0.0.1:{mlflow_port}/health", mlflow, 180, logs["mlflow"])
-        yield {
-            "prefect_api": f"http://127.0.0.1:{prefect_port}/api",
-            "mlflow": f"http://127.0.0.1:{mlflow_port}",
-            "root": str(root),
-        }
+        yield {"prefect_api": f"http://127.0.0.1:{prefect_port}/api", "mlflow": f"http://127.0.0.1:{mlflow_port}", "root": str(root)}
     finally:
         for process in (prefect, mlflow):
             process.terminate()

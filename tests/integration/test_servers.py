@@ -19,11 +19,7 @@ pytestmark = pytest.mark.integration
 
 def _corpusmill(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(Path(sys.executable).with_name("corpusmill")), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [str(Path(sys.executable).with_name("corpusmill")), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 

@@ -102,9 +102,7 @@ def _probe(root: Path, state: Path, client: dict[str, str]) -> dict:
     )
     base = "corpusmill/data/demo-news"
     manifests = {
-        stage: json.loads(s3.cat(f"{base}/{stage}/_manifest.json"))
-        if s3.exists(f"{base}/{stage}/_manifest.json")
-        else None
+        stage: json.loads(s3.cat(f"{base}/{stage}/_manifest.json")) if s3.exists(f"{base}/{stage}/_manifest.json") else None
         for stage in STAGES
     }
     url = f"{client['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/registered-models/alias?name=demo-news-summarizer&alias=champion"
@@ -179,25 +177,15 @@ def live(tmp_path_factory):
             client[key] = shlex.split(value)[0]
         run_env = {**env, **client}
         t = time.time()
-        _run(
-            [*CLI, "run", "--config", str(config), "--stages", "ingest,clean,audit,tokenize,train,evaluate,register"],
-            run_env,
-            900,
-        )
+        _run([*CLI, "run", "--config", str(config), "--stages", "ingest,clean,audit,tokenize,train,evaluate,register"], run_env, 900)
         timings["pipeline run"] = time.time() - t
         t = time.time()
-        _run(
-            [sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(config), "--workspace", str(root / "ws")],
-            run_env,
-            300,
-        )
+        _run([sys.executable, "-m", "corpusmill.stack_deploy", "--config", str(config), "--workspace", str(root / "ws")], run_env, 300)
         timings["deploy"] = time.time() - t
         api = client["PREFECT_API_URL"]
         t = time.time()
         _, deployment = _api(f"{api}/deployments/name/corpus-to-model/demo-news")
-        _, created = _api(
-            f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"stages": ["ingest", "clean"]}}
-        )
+        _, created = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"stages": ["ingest", "clean"]}})
         facts["triggered"] = _wait_flow_run(api, {"id": {"any_": [created["id"]]}}, 600)
         timings["triggered run"] = time.time() - t
         _, scoring = _api(f"{api}/deployments/name/score-summaries/demo-news")
@@ -211,9 +199,7 @@ def live(tmp_path_factory):
         timings["stack down"] = time.time() - t
         print("stack test timings (s):", {k: round(v, 1) for k, v in timings.items()})
     facts["ports_open_after"] = [p for p in ports if port_open(p)]
-    facts["processes_after"] = subprocess.run(
-        ["pgrep", "-f", str(state)], capture_output=True, text=True, check=False
-    ).stdout.split()
+    facts["processes_after"] = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True, check=False).stdout.split()
     return facts
 
 

@@ -46,17 +46,7 @@ def ui_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACKING_URI", "CORPUSMILL_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "corpusmill.cli",
-            "run",
-            PIPELINE,
-            "--config",
-            str(config),
-            "--workspace",
-            str(workspace),
-        ],
+        [sys.executable, "-m", "corpusmill.cli", "run", PIPELINE, "--config", str(config), "--workspace", str(workspace)],
         env=env,
         cwd=root,
         capture_output=True,
@@ -103,9 +93,7 @@ def browser_context(servers: dict, outside_requests: list[str]) -> Iterator:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
+            executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
 

@@ -57,9 +57,7 @@ def test_prefect_runs_page_renders_the_runs(page, servers: dict, screenshots: Pa
     page.screenshot(path=screenshots / "prefect-runs.png")
 
 
-def test_corpus_to_model_run_lists_seven_stage_subflows_and_artifacts(
-    page, servers: dict, flow_run_id: str, screenshots: Path
-) -> None:
+def test_corpus_to_model_run_lists_seven_stage_subflows_and_artifacts(page, servers: dict, flow_run_id: str, screenshots: Path) -> None:
     page.goto(links.flow_run_url(flow_run_id, servers["prefect"]))
     page.get_by_role("tablist").get_by_text("Subflow Runs", exact=True).click()
     for stage in STAGES:
@@ -90,9 +88,7 @@ def test_mlflow_experiment_list_click_opens_the_runs_in_a_new_browser(
     context = browser_context.browser.new_context(viewport={"width": 1400, "height": 1000})  # empty local storage
 
     def route(route_, request) -> None:
-        if (urlsplit(request.url).hostname or "") in ("127.0.0.1", "localhost", "::1") or request.url.startswith(
-            ("data:", "blob:")
-        ):
+        if (urlsplit(request.url).hostname or "") in ("127.0.0.1", "localhost", "::1") or request.url.startswith(("data:", "blob:")):
             route_.continue_()
         else:
             outside_requests.append(request.url)

@@ -51,11 +51,7 @@ def oracle_labels(sentences: Sequence[Sequence[Any]], reference: Sequence[Any]) 
     have1, have2 = Counter(), Counter()
     best = 0.0
     while True:
-        gains = [
-            (_f1(have1 + grams[i][0], ref1) + _f1(have2 + grams[i][1], ref2), -i)
-            for i in range(len(sentences))
-            if i not in chosen
-        ]
+        gains = [(_f1(have1 + grams[i][0], ref1) + _f1(have2 + grams[i][1], ref2), -i) for i in range(len(sentences)) if i not in chosen]
         if not gains or max(gains)[0] <= best:
             break
         best, negative_index = max(gains)

@@ -39,9 +39,7 @@ def canonicaliser(languages: tuple[str, ...] = ("en", "zh")) -> Callable[[str], 
     terms = sorted(mapping, key=len, reverse=True)
     latin = [t for t in terms if not is_cjk(t)]
     cjk = [t for t in terms if is_cjk(t)]
-    parts = ([r"\b(?:" + "|".join(regex.escape(t) for t in latin) + r")\b"] if latin else []) + [
-        regex.escape(t) for t in cjk
-    ]
+    parts = ([r"\b(?:" + "|".join(regex.escape(t) for t in latin) + r")\b"] if latin else []) + [regex.escape(t) for t in cjk]
     if not parts:
         return lambda text: text
     pattern = regex.compile("|".join(parts), flags=regex.IGNORECASE)

@@ -62,9 +62,7 @@ class ClassifierConfig(BaseModel):
         "(needs `tokenize: {kind: pretrained, name: <same>}`; projected by PCA when embedding_dim is smaller)",
     )
     pretrained_name: str = Field(default="all-minilm-l6-v2", description="packaged model of embedding_init: pretrained")
-    lr_decay_per_layer: float = Field(
-        default=1.0, gt=0, le=1, description="lr factor per layer group below the head (ULMFiT: 1/2.6)"
-    )
+    lr_decay_per_layer: float = Field(default=1.0, gt=0, le=1, description="lr factor per layer group below the head (ULMFiT: 1/2.6)")
     unfreeze_schedule: list[int] | None = Field(
         default=None,
         description="epoch at which each layer group below the head starts training, top first "
@@ -145,13 +143,7 @@ class ClassifierPredictor(BatchPredictor):
     array filled through a mask, no per-row tensors); probabilities go back in input order."""
 
     def __init__(
-        self,
-        model: nn.Module,
-        labels: list[str],
-        tokenizer: Tokenizer,
-        max_length: int,
-        batch_rows: int = 256,
-        forward_rows: int = 64,
+        self, model: nn.Module, labels: list[str], tokenizer: Tokenizer, max_length: int, batch_rows: int = 256, forward_rows: int = 64
     ) -> None:
         super().__init__(model, batch_rows)
         self.labels = labels
@@ -162,9 +154,7 @@ class ClassifierPredictor(BatchPredictor):
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Raw texts -> `[n, num_classes]` class probabilities (float32), in input order.
         An empty text is read as the single id 0 (as in training)."""
-        encodings = self.tokenizer.encode_batch(
-            [t if isinstance(t, str) else "" for t in texts], add_special_tokens=False
-        )
+        encodings = self.tokenizer.encode_batch([t if isinstance(t, str) else "" for t in texts], add_special_tokens=False)
         true_lengths = np.fromiter((min(len(e.ids), self.max_length) for e in encodings), np.int64, len(encodings))
         lengths = np.maximum(true_lengths, 1)
         order = np.argsort(lengths, kind="stable")
@@ -175,9 +165,7 @@ class ClassifierPredictor(BatchPredictor):
             ids = np.zeros((len(rows), int(lengths[rows].max())), np.int64)
             mask = np.arange(ids.shape[1]) < true_lengths[rows, None]
             ids[mask] = np.fromiter(
-                chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows),
-                np.int64,
-                int(true_lengths[rows].sum()),
+                chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows), np.int64, int(true_lengths[rows].sum())
             )
             logits = self.model(torch.from_numpy(ids).to(device), torch.from_numpy(lengths[rows]))
             probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
@@ -186,10 +174,7 @@ class ClassifierPredictor(BatchPredictor):
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
         probs = self.probabilities(df["text"].tolist()) if len(df) else np.zeros((0, len(self.labels)), np.float32)
         best = probs.argmax(axis=1)
-        out: dict[str, Any] = {
-            "label": [self.labels[i] for i in best.tolist()],
-            "score": probs[np.arange(len(best)), best],
-        }
+        out: dict[str, Any] = {"label": [self.labels[i] for i in best.tolist()], "score": probs[np.arange(len(best)), best]}
         out.update({f"prob_{name}": probs[:, i] for i, name in enumerate(self.labels)})
         return pd.DataFrame(out)
 
@@ -223,8 +208,7 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
             ys = [index[str(v)] for v in part["label"].to_pylist()]
             weights = part["weight"].to_pylist() if "weight" in part.column_names else None
             splits[split] = [
-                {"input_ids": _nonempty(x), "label": y}
-                | ({"weight": 1.0 if weights[i] is None else float(weights[i])} if weights else {})
+                {"input_ids": _nonempty(x), "label": y} | ({"weight": 1.0 if weights[i] is None else float(weights[i])} if weights else {})
                 for i, (x, y) in enumerate(zip(ids, ys))
             ]
         meta: dict[str, Any] = {"labels": labels}
@@ -239,13 +223,9 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         if cfg.distill is None:
             return prepared
         if prepared.meta.get("vocab_check") != [30522, 103]:
-            raise ValueError(
-                "distill needs tokenize: {kind: pretrained, name: all-minilm-l6-v2} (the teacher's WordPiece ids)"
-            )
+            raise ValueError("distill needs tokenize: {kind: pretrained, name: all-minilm-l6-v2} (the teacher's WordPiece ids)")
         s = prepared.splits
-        train, info = attach_teacher(
-            s["train"], s["validation"], s["test"], len(prepared.meta["labels"]), cfg.distill, cache_dir
-        )
+        train, info = attach_teacher(s["train"], s["validation"], s["test"], len(prepared.meta["labels"]), cfg.distill, cache_dir)
         return Prepared(splits=s | {"train": train}, meta=prepared.meta | {"distill": info})
 
     def build(self, cfg: ClassifierConfig, meta: dict[str, Any], vocab_size: int) -> nn.Module:
@@ -287,9 +267,7 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         f1 = f1_score(gold, pred, labels=list(range(num_classes)), average="macro", zero_division=0)
         return {"accuracy": float((pred == gold).mean()), "macro_f1": float(f1), "loss": total / n}
 
-    def predictor(
-        self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: ClassifierConfig
-    ) -> ClassifierPredictor:
+    def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: ClassifierConfig) -> ClassifierPredictor:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         return ClassifierPredictor(model, list(meta["labels"]), tokenizer, cfg.max_length)
@@ -298,9 +276,7 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         """Parameters grouped top-down: head, LSTM layer n-1, ..., LSTM layer 0, embedding."""
         groups = [list(model.head.parameters())]
         for layer in reversed(range(model.lstm.num_layers)):
-            groups.append(
-                [p for name, p in model.lstm.named_parameters() if name.removesuffix("_reverse").endswith(f"_l{layer}")]
-            )
+            groups.append([p for name, p in model.lstm.named_parameters() if name.removesuffix("_reverse").endswith(f"_l{layer}")])
         groups.append(list(model.embedding.parameters()))
         return groups
 

@@ -37,18 +37,12 @@ class LanguageModelConfig(BaseModel):
 
     kind: Literal["lstm_lm"] = "lstm_lm"
     embedding_dim: int = Field(default=128, ge=1)
-    hidden_size: int = Field(
-        default=128, ge=1, description="!= embedding_dim adds a projection before the tied output layer"
-    )
+    hidden_size: int = Field(default=128, ge=1, description="!= embedding_dim adds a projection before the tied output layer")
     num_layers: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.2, ge=0, lt=1)
-    stream: bool = Field(
-        default=True, description="train on contiguous windows (true) or per-document sequences (false)"
-    )
+    stream: bool = Field(default=True, description="train on contiguous windows (true) or per-document sequences (false)")
     seq_len: int = Field(default=64, ge=2, description="window length in stream mode")
-    max_length: int = Field(
-        default=256, ge=2, description="tokens kept per document (per-document mode and prediction)"
-    )
+    max_length: int = Field(default=256, ge=2, description="tokens kept per document (per-document mode and prediction)")
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(lr=3e-3))
 
 
@@ -66,9 +60,7 @@ class LSTMLanguageModel(nn.Module):
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
         )
         self.dropout = nn.Dropout(cfg.dropout)
-        self.proj = (
-            nn.Linear(cfg.hidden_size, cfg.embedding_dim) if cfg.hidden_size != cfg.embedding_dim else nn.Identity()
-        )
+        self.proj = nn.Linear(cfg.hidden_size, cfg.embedding_dim) if cfg.hidden_size != cfg.embedding_dim else nn.Identity()
         self.out_bias = nn.Parameter(torch.zeros(vocab_size))
 
     def forward(self, input_ids: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -107,9 +99,7 @@ class LanguageModelPredictor(BatchPredictor):
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
         if not len(df):
             return pd.DataFrame({"perplexity": np.zeros(0)})
-        encodings = self.tokenizer.encode_batch(
-            [t if isinstance(t, str) else "" for t in df["text"].tolist()], add_special_tokens=False
-        )
+        encodings = self.tokenizer.encode_batch([t if isinstance(t, str) else "" for t in df["text"].tolist()], add_special_tokens=False)
         seqs = [torch.tensor(e.ids[: self.max_length], dtype=torch.long) for e in encodings]
         scored = [i for i, s in enumerate(seqs) if len(s) >= 2]
         result = np.full(len(seqs), np.nan)
@@ -139,9 +129,7 @@ class LanguageModelKind(ModelKind[LanguageModelConfig]):
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: LanguageModelConfig) -> Prepared:
         """Tokens table -> `{"input_ids"}` examples per split (windows or documents).
         meta: `separator_id` (int or null)."""
-        separator = next(
-            (tokenizer.token_to_id(t) for t in SEPARATOR_TOKENS if tokenizer.token_to_id(t) is not None), None
-        )
+        separator = next((tokenizer.token_to_id(t) for t in SEPARATOR_TOKENS if tokenizer.token_to_id(t) is not None), None)
         splits: dict[str, list[Any]] = {}
         for split in SPLITS:
             part = tokens.filter(pc.equal(tokens["split"], split))
@@ -182,9 +170,7 @@ class LanguageModelKind(ModelKind[LanguageModelConfig]):
         loss = total / count if count else float("nan")
         return {"perplexity": math.exp(min(loss, 50.0)) if count else float("nan"), "loss": loss}
 
-    def predictor(
-        self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: LanguageModelConfig
-    ) -> LanguageModelPredictor:
+    def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: LanguageModelConfig) -> LanguageModelPredictor:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         return LanguageModelPredictor(model, tokenizer, cfg.max_length)

@@ -26,14 +26,7 @@ from torch import Tensor, nn
 from tasks.train.batching import pad_ids
 from tasks.train.config import TrainConfig
 from tasks.train.kind import BatchPredictor, ModelKind, Prepared
-from tasks.train.models.rec_data import (
-    eval_example,
-    id_key,
-    item_groups,
-    item_tokens,
-    leave_last_out,
-    user_sequences,
-)
+from tasks.train.models.rec_data import eval_example, id_key, item_groups, item_tokens, leave_last_out, user_sequences
 
 PAD = 0
 
@@ -48,22 +41,14 @@ class RecommenderConfig(BaseModel):
     hidden_size: int = Field(default=128, ge=1)
     num_layers: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.1, ge=0, lt=1, description="dropout on the item vectors and the LSTM output")
-    history_dropout: float = Field(
-        default=0.0, ge=0, lt=1, description="training: probability of dropping a whole history item"
-    )
-    max_history: int = Field(
-        default=50, ge=1, description="most recent items fed to the LSTM (training windows and prediction)"
-    )
-    text_features: bool = Field(
-        default=False, description="add the mean token embedding of the item's text to its id embedding"
-    )
+    history_dropout: float = Field(default=0.0, ge=0, lt=1, description="training: probability of dropping a whole history item")
+    max_history: int = Field(default=50, ge=1, description="most recent items fed to the LSTM (training windows and prediction)")
+    text_features: bool = Field(default=False, description="add the mean token embedding of the item's text to its id embedding")
     max_item_tokens: int = Field(default=32, ge=1, description="tokens of an item's text used by text_features")
     loss: Literal["full", "sampled"] = Field(
         default="full", description="softmax over every item, or over sampled negatives with logQ correction"
     )
-    num_negatives: int = Field(
-        default=512, ge=1, description="sampled loss: negatives per batch (drawn by training popularity)"
-    )
+    num_negatives: int = Field(default=512, ge=1, description="sampled loss: negatives per batch (drawn by training popularity)")
     top_k: int = Field(default=10, ge=1, description="items returned per prediction row")
     train: TrainConfig = Field(default_factory=TrainConfig)
 
@@ -86,11 +71,7 @@ class LSTMRecommender(nn.Module):
         if cfg.text_features and tokens is not None and vocab_size > 0:
             self.token_embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=PAD)
             nn.init.normal_(self.token_embedding.weight, std=0.02)
-            self.register_buffer(
-                "item_tokens",
-                pad_ids([torch.tensor(t or [PAD], dtype=torch.long) for t in tokens])[0],
-                persistent=False,
-            )
+            self.register_buffer("item_tokens", pad_ids([torch.tensor(t or [PAD], dtype=torch.long) for t in tokens])[0], persistent=False)
         self.lstm = nn.LSTM(
             cfg.embedding_dim,
             cfg.hidden_size,
@@ -227,9 +208,7 @@ class RecommenderPredictor(BatchPredictor):
     def recommend(self, users: list[str], new_items: list[list[str]]) -> pd.DataFrame:
         """Users + the items each interacted with since training (oldest first) -> top-k over the
         stored history followed by the new items, every one of them excluded."""
-        histories = [
-            self.user_history.get(id_key(u), []) + [id_key(i) for i in new] for u, new in zip(users, new_items)
-        ]
+        histories = [self.user_history.get(id_key(u), []) + [id_key(i) for i in new] for u, new in zip(users, new_items)]
         return self.predict(pd.DataFrame({"user_id": [id_key(u) for u in users], "history": histories}))
 
 
@@ -247,11 +226,7 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
         (`baseline_<ranker>_<m>`), and the model's lift over each (`lift_<m>_vs_<ranker>`)."""
         k, rankers = evaluate.exposure.k, ("popularity", "item_knn")
         own = (f"hit_at_{k}", f"ndcg_at_{k}", "mrr", f"coverage_at_{k}", "hit_at_1", "exposure_gini", "long_tail_share")
-        return (
-            own
-            + tuple(f"baseline_{b}_{m}" for b in rankers for m in own)
-            + tuple(f"lift_{m}_vs_{b}" for b in rankers for m in own[:3])
-        )
+        return own + tuple(f"baseline_{b}_{m}" for b in rankers for m in own) + tuple(f"lift_{m}_vs_{b}" for b in rankers for m in own[:3])
 
     def prepare(self, tokens: pa.Table, tokenizer: Tokenizer, cfg: RecommenderConfig) -> Prepared:
         """Interactions table -> training windows and validation/test ranking examples (`rec_data`).
@@ -272,8 +247,7 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
                 counts[i - 1] += 1
             parts = leave_last_out(indices, cfg.max_history)
             splits["train"] += [
-                {"inputs": torch.tensor(x, dtype=torch.long), "targets": torch.tensor(y, dtype=torch.long)}
-                for x, y in parts["train"]
+                {"inputs": torch.tensor(x, dtype=torch.long), "targets": torch.tensor(y, dtype=torch.long)} for x, y in parts["train"]
             ]
             for split in ("validation", "test"):
                 splits[split] += [eval_example(*example) | {"user": user} for example in parts[split]]
@@ -288,9 +262,7 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
 
     def build(self, cfg: RecommenderConfig, meta: dict[str, Any], vocab_size: int) -> nn.Module:
         """Item embeddings sized by `meta["items"]`; the text vocabulary sizes the token embedding."""
-        return LSTMRecommender(
-            len(meta["items"]), cfg, vocab_size, meta.get("item_tokens") or None, meta.get("item_counts")
-        )
+        return LSTMRecommender(len(meta["items"]), cfg, vocab_size, meta.get("item_tokens") or None, meta.get("item_counts"))
 
     def example_length(self, example: Any) -> int:
         return len(example["inputs"] if "inputs" in example else example["history"])
@@ -335,7 +307,5 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
         metrics["mrr"] = metrics.pop("rr")
         return metrics
 
-    def predictor(
-        self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: RecommenderConfig
-    ) -> RecommenderPredictor:
+    def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: RecommenderConfig) -> RecommenderPredictor:
         return RecommenderPredictor(model, meta, cfg)

@@ -59,18 +59,10 @@ class SummarizerConfig(BaseModel):
     max_sentences: int = Field(default=30, ge=1, description="sentences kept per document (the rest are never picked)")
     max_sentence_tokens: int = Field(default=48, ge=1, description="tokens kept per sentence")
     splitter: Engine = Field(default="pysbd", description="English sentence splitter engine: pysbd | blingfire | regex")
-    max_sentence_words: int = Field(
-        default=80, ge=2, description="longer pieces are cut into chunks (CJK: 2x characters)"
-    )
-    summary_sentences: int | None = Field(
-        default=None, ge=1, description="fixed summary length; null: chosen on validation"
-    )
-    length_counts: list[int] = Field(
-        default_factory=lambda: [1, 2, 3, 4, 5], description="candidate lengths (sentences)"
-    )
-    length_ratios: list[float] = Field(
-        default_factory=lambda: [0.2, 0.3, 0.4, 0.5], description="candidate lengths (share of sentences)"
-    )
+    max_sentence_words: int = Field(default=80, ge=2, description="longer pieces are cut into chunks (CJK: 2x characters)")
+    summary_sentences: int | None = Field(default=None, ge=1, description="fixed summary length; null: chosen on validation")
+    length_counts: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], description="candidate lengths (sentences)")
+    length_ratios: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.4, 0.5], description="candidate lengths (share of sentences)")
     trigram_blocking: bool = True
     identity_canonical: bool = Field(
         default=True,
@@ -123,9 +115,7 @@ class LSTMSummarizer(nn.Module):
         self.absolute = nn.Embedding(cfg.max_sentences, p)
         self.relative = nn.Embedding(RELATIVE_BUCKETS, p)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.head = nn.Sequential(
-            nn.Linear(6 * h + 2 * p + SCALAR_FEATURES, h), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(h, 1)
-        )
+        self.head = nn.Sequential(nn.Linear(6 * h + 2 * p + SCALAR_FEATURES, h), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(h, 1))
 
     def forward(self, word_ids: Tensor, word_lengths: Tensor, lengths: Tensor) -> Tensor:
         batch, sentences, _ = word_ids.shape
@@ -141,9 +131,7 @@ class LSTMSummarizer(nn.Module):
         mask = real.unsqueeze(-1).to(states.dtype)
         doc = ((states * mask).sum(1) / mask.sum(1).clamp_min(1)).unsqueeze(1).expand_as(states)
         absolute, relative, scalars = self._positions(lengths.tolist(), sentences, states.device)
-        features = torch.cat(
-            [states, doc, states * doc, self.absolute(absolute), self.relative(relative), scalars.to(states.dtype)], -1
-        )
+        features = torch.cat([states, doc, states * doc, self.absolute(absolute), self.relative(relative), scalars.to(states.dtype)], -1)
         return self.head(self.dropout(features)).squeeze(-1).float()
 
     def _positions(self, lengths: list[int], sentences: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
@@ -178,9 +166,7 @@ def _sentence_mask(batch: dict[str, Tensor]) -> Tensor:
 
 def _doc_rouge(batch: dict[str, Tensor], b: int, picked: list[int]) -> float:
     """ROUGE-1 F + ROUGE-2 F (integer words) of the picked sentences of document `b` of a batch."""
-    words = [
-        w for i in picked for w in batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() if w >= 0
-    ]
+    words = [w for i in picked for w in batch["rouge_words"][b, i, : batch["rouge_word_lengths"][b, i]].tolist() if w >= 0]
     reference = [w for w in batch["reference"][b].tolist() if w >= 0]
     return rouge_n(words, reference, 1) + rouge_n(words, reference, 2)
 
@@ -189,46 +175,27 @@ class SummarizerPredictor(BatchPredictor):
     """`text` column -> `summary` (selected sentences in document order), `selected` (their
     indices) and `sentence_scores` (probability per sentence, first `max_sentences` sentences)."""
 
-    def __init__(
-        self, model: nn.Module, tokenizer: Tokenizer, cfg: SummarizerConfig, rule: dict[str, Any], batch_rows: int = 64
-    ) -> None:
+    def __init__(self, model: nn.Module, tokenizer: Tokenizer, cfg: SummarizerConfig, rule: dict[str, Any], batch_rows: int = 64) -> None:
         super().__init__(model, batch_rows)
         self.tokenizer, self.cfg, self.rule = tokenizer, cfg, rule
 
     def predict_batch(self, df: pd.DataFrame) -> pd.DataFrame:
-        docs = [
-            split_sentences(t if isinstance(t, str) else "", self.cfg)[: self.cfg.max_sentences]
-            for t in df["text"].tolist()
-        ]
+        docs = [split_sentences(t if isinstance(t, str) else "", self.cfg)[: self.cfg.max_sentences] for t in df["text"].tolist()]
         scored = [i for i, d in enumerate(docs) if d]
         scores: list[list[float]] = [[] for _ in docs]
         if scored:
             batch = _collate_sentences(
-                [
-                    encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens)
-                    for i in scored
-                ]
+                [encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens) for i in scored]
             )
-            logits = self.model(
-                batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"]
-            )
+            logits = self.model(batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"])
             for row, p in zip(scored, torch.sigmoid(logits).cpu().tolist()):
                 scores[row] = [float(v) for v in p[: len(docs[row])]]
         picked = [
-            select(
-                s,
-                [rouge_words(x) for x in model_sentences(d, self.cfg)],
-                summary_length(self.rule, len(d)),
-                self.cfg.trigram_blocking,
-            )
+            select(s, [rouge_words(x) for x in model_sentences(d, self.cfg)], summary_length(self.rule, len(d)), self.cfg.trigram_blocking)
             for d, s in zip(docs, scores)
         ]
         return pd.DataFrame(
-            {
-                "summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)],
-                "selected": picked,
-                "sentence_scores": scores,
-            }
+            {"summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)], "selected": picked, "sentence_scores": scores}
         )
 
 
@@ -338,23 +305,16 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         with torch.inference_mode():
             metrics = _evaluate(model, batches, rules, cfg.trigram_blocking)
         model.train(was_training)
-        return {
-            "length_rule": rules[int(metrics["length_rule"])],
-            "length_rule_validation_rouge1_f": metrics["rouge1_f"],
-        }
+        return {"length_rule": rules[int(metrics["length_rule"])], "length_rule_validation_rouge1_f": metrics["rouge1_f"]}
 
-    def predictor(
-        self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: SummarizerConfig
-    ) -> SummarizerPredictor:
+    def predictor(self, model: nn.Module, meta: dict[str, Any], tokenizer: Tokenizer, cfg: SummarizerConfig) -> SummarizerPredictor:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         rule = meta.get("length_rule") or cfg.rules()[min(2, len(cfg.rules()) - 1)]
         return SummarizerPredictor(model, tokenizer, cfg, rule)
 
 
-def _evaluate(
-    model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: list[dict[str, Any]], blocking: bool
-) -> dict[str, float]:
+def _evaluate(model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: list[dict[str, Any]], blocking: bool) -> dict[str, float]:
     """Batches -> mean integer-word ROUGE of the best of `rules`, sentence accuracy, loss, rule index."""
     sums = [[0.0, 0.0] for _ in rules]
     correct = total_loss = 0.0

@@ -68,11 +68,7 @@ def leave_last_out(sequence: list[int], max_history: int) -> dict[str, list[Any]
 
 def eval_example(history: list[int], seen: list[int], target: int) -> dict[str, Any]:
     """One ranking example: history window, every seen item (excluded from the ranking), target."""
-    return {
-        "history": torch.tensor(history, dtype=torch.long),
-        "seen": torch.tensor(seen, dtype=torch.long),
-        "target": target,
-    }
+    return {"history": torch.tensor(history, dtype=torch.long), "seen": torch.tensor(seen, dtype=torch.long), "target": target}
 
 
 def item_tokens(tokens: pa.Table, index: dict[str, int], max_tokens: int) -> list[list[int]]:
@@ -94,9 +90,7 @@ def item_groups(tokens: pa.Table, index: dict[str, int]) -> list[list[str]]:
     """Per item (aligned with the item list, without padding): its groups from `item_groups`
     ("A|B"), else its `label` (e.g. the demo's category), else none."""
     out: list[list[str]] = [[] for _ in range(len(index))]
-    column = (
-        GROUPS_COLUMN if GROUPS_COLUMN in tokens.column_names else "label" if "label" in tokens.column_names else None
-    )
+    column = GROUPS_COLUMN if GROUPS_COLUMN in tokens.column_names else "label" if "label" in tokens.column_names else None
     if column is None:
         return out
     done = set()

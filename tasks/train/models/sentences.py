@@ -23,9 +23,7 @@ Engine = Literal["pysbd", "blingfire", "regex"]
 
 # the splitter before this module (kept for the comparison): . ! ? (+ closing quote/bracket)
 # before whitespace, 。！？ (+ closing quote), or a line break
-LEGACY_END = re.compile(
-    r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+|(?<=[。！？])(?![”」』’）])\s*|(?<=[。！？][”」』’）])\s*|\s*\n\s*"
-)
+LEGACY_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)\]])\s+|(?<=[。！？])(?![”」』’）])\s*|(?<=[。！？][”」』’）])\s*|\s*\n\s*")
 LINES = re.compile(r"\s*\n\s*")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # a Chinese sentence end: 。！？ runs (or . ! ? after a CJK character), then closing quotes/brackets

@@ -6,9 +6,7 @@ import pyarrow as pa
 import pytest
 
 
-def gender_corpus(
-    n_per_group: int = 200, female_pos: float = 0.5, male_pos: float = 0.5, neutral_pos: float = 0.5
-) -> pa.Table:
+def gender_corpus(n_per_group: int = 200, female_pos: float = 0.5, male_pos: float = 0.5, neutral_pos: float = 0.5) -> pa.Table:
     """Docs mentioning 'she' / 'he' / neither, with exact positive-label shares per group."""
     ids, texts, labels = [], [], []
     for name, sentence, rate in [

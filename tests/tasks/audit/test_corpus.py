@@ -43,19 +43,14 @@ def test_unlabelled_corpus_gives_label_less_records(make_corpus):
     table = make_corpus().drop_columns(["label"]).append_column("label", pa.nulls(600, pa.string()))
     report = build_report(count_shard(table, CFG), None, CFG)
     assert report.labelled_docs == 0
-    assert {(r.group, r.docs, r.label, r.label_rate) for r in report.groups} == {
-        ("female", 200, None, None),
-        ("male", 200, None, None),
-    }
+    assert {(r.group, r.docs, r.label, r.label_rate) for r in report.groups} == {("female", 200, None, None), ("male", 200, None, None)}
 
 
 def test_npmi_lists_words_tied_to_a_group():
     table = pa.table(
         {
             "id": [str(i) for i in range(40)],
-            "text": [
-                "She loves knitting." if i < 10 else ("He went out." if i < 20 else "A day out.") for i in range(40)
-            ],
+            "text": ["She loves knitting." if i < 10 else ("He went out." if i < 20 else "A day out.") for i in range(40)],
             "label": ["x"] * 40,
         }
     )
@@ -75,9 +70,7 @@ def test_filter_impact_of_a_step_removing_one_group_more(make_corpus):
             "reason": ["x"] * 60,
         }
     )
-    filters = merge_filter_counts(
-        [count_quarantine(quarantine.slice(0, 30), CFG), count_quarantine(quarantine.slice(30), CFG)]
-    )
+    filters = merge_filter_counts([count_quarantine(quarantine.slice(0, 30), CFG), count_quarantine(quarantine.slice(30), CFG)])
     assert filters.step_docs == {"blocklist": 50, "min_length": 10}
     report = build_report(count_shard(clean, CFG), filters, CFG)
     rec = {(r.step, r.group): r for r in report.filter_impact}

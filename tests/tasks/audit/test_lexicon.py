@@ -13,9 +13,7 @@ def test_builtin_lexicon_has_all_axes_and_both_languages():
 
 
 def test_word_boundary_case_insensitive_and_cjk_substring():
-    table = pa.table(
-        {"id": ["a", "b", "c", "d"], "text": ["SHE left.", "the shepherd and the hemp", "我和她去了", None]}
-    )
+    table = pa.table({"id": ["a", "b", "c", "d"], "text": ["SHE left.", "the shepherd and the hemp", "我和她去了", None]})
     masks = group_masks(table, AuditConfig(axes=["gender"]))
     assert masks["gender/female"].tolist() == [True, False, True, False]
     assert masks["gender/male"].tolist() == [False, False, False, False]
@@ -23,9 +21,7 @@ def test_word_boundary_case_insensitive_and_cjk_substring():
 
 def test_word_edges_are_unicode_aware():
     """RE2's ASCII `\\b` would match "muslim" inside "émuslim" and "muslimé"; the edges do not."""
-    texts = pa.array(
-        ["a Muslim, here", "émuslim", "muslimé", "muslim_x", "他是Muslim。", "naïve muslim", "(muslim)", "muslim"]
-    )
+    texts = pa.array(["a Muslim, here", "émuslim", "muslimé", "muslim_x", "他是Muslim。", "naïve muslim", "(muslim)", "muslim"])
     assert term_mask(texts, ["muslim"]).tolist() == [True, False, False, False, True, True, True, True]
 
 
@@ -43,7 +39,4 @@ def test_user_additions_replace_and_metadata_groups():
     only = load_lexicon(AuditConfig(replace_lexicon=True, axes=["x"], lexicon={"x": {"y": ["Zed"]}}))
     assert only.groups == {("x", "y"): ["zed"]} and only.pairs == []
     long = memberships(table, cfg)
-    assert set(map(tuple, long[["id", "axis", "group"]].to_numpy())) == {
-        ("a", "occupation", "nurse"),
-        ("a", "author_gender", "f"),
-    }
+    assert set(map(tuple, long[["id", "axis", "group"]].to_numpy())) == {("a", "occupation", "nurse"), ("a", "author_gender", "f")}

@@ -6,14 +6,7 @@ import pytest
 from tasks.audit.config import AuditConfig
 from tasks.audit.corpus import count_shard, merge_counts
 from tasks.audit.corpus_report import build_report
-from tasks.audit.mitigated import (
-    audit_columns,
-    largest_gap,
-    mitigated_markdown,
-    mitigation_headline,
-    train_counterfactuals,
-    train_weights,
-)
+from tasks.audit.mitigated import audit_columns, largest_gap, mitigated_markdown, mitigation_headline, train_counterfactuals, train_weights
 
 CFG = AuditConfig(axes=["gender"], min_group_docs=5)
 
@@ -43,9 +36,7 @@ def test_train_weights_cover_train_rows_only_and_equalise_their_weighted_rates(m
 
 
 def test_weighted_count_shard_sums_weights_in_label_counts():
-    table = pa.table(
-        {"id": ["a", "b", "c", "d"], "text": ["she ok", "she bad", "he ok", "x"], "label": ["pos", "neg", "pos", None]}
-    )
+    table = pa.table({"id": ["a", "b", "c", "d"], "text": ["she ok", "she bad", "he ok", "x"], "label": ["pos", "neg", "pos", None]})
     counts = count_shard(table, CFG, weights=np.array([0.5, 1.5, 2.0, 3.0]))
     assert counts.total_docs == 4 and counts.labelled_docs == pytest.approx(4.0)
     assert counts.label_docs == {"pos": pytest.approx(2.5), "neg": pytest.approx(1.5)}
@@ -64,10 +55,7 @@ def test_recomputed_weighted_audit_shows_no_gap_and_the_headline_says_before_and
     weights = train_weights(table, CFG)["weight"].to_numpy()
     after = build_report(
         merge_counts(
-            [
-                count_shard(train.slice(0, 200), CFG, weights=weights[:200]),
-                count_shard(train.slice(200), CFG, weights=weights[200:]),
-            ]
+            [count_shard(train.slice(0, 200), CFG, weights=weights[:200]), count_shard(train.slice(200), CFG, weights=weights[200:])]
         ),
         None,
         CFG,

@@ -46,12 +46,7 @@ def test_model_audit_finds_the_group_the_model_fails():
 def test_counterfactual_probe_measures_a_biased_scorer():
     def biased(texts: list[str]) -> np.ndarray:
         return np.array(
-            [
-                0.9
-                if ("woman" in t or "sister" in t or "mother" in t or "girl" in t or "wife" in t or "lady" in t)
-                else 0.5
-                for t in texts
-            ]
+            [0.9 if ("woman" in t or "sister" in t or "mother" in t or "girl" in t or "wife" in t or "lady" in t) else 0.5 for t in texts]
         )
 
     probe = counterfactual_probe(biased, CFG)
@@ -84,12 +79,7 @@ def test_eec_with_a_logistic_regression_sentiment_model(shared_data):
     eec = eec[eec["Emotion"].notna()].reset_index(drop=True)
     proba = predict_proba(eec["Sentence"].tolist())[:, 1]
     frame = pd.DataFrame(
-        {
-            "id": eec["ID"],
-            "y_true": (eec["Emotion"] == "joy").astype(int),
-            "y_pred": (proba > 0.5).astype(int),
-            "y_score": proba,
-        }
+        {"id": eec["ID"], "y_true": (eec["Emotion"] == "joy").astype(int), "y_pred": (proba > 0.5).astype(int), "y_score": proba}
     )
     groups = pd.concat(
         [

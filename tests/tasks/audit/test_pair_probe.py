@@ -40,17 +40,7 @@ def test_parse_winobias_line_strips_brackets_and_marks_spans():
 
 def test_swap_resolves_her_from_the_anti_line_or_the_next_word():
     _, tokens, marked = parse_winobias_line("7 [She] told [the nurse] that [her] car met [her] .")
-    assert swap_bracketed_pronouns(tokens, marked) == [
-        "He",
-        "told",
-        "the nurse",
-        "that",
-        "his",
-        "car",
-        "met",
-        "him",
-        ".",
-    ]
+    assert swap_bracketed_pronouns(tokens, marked) == ["He", "told", "the nurse", "that", "his", "car", "met", "him", "."]
     anti = ["He", "told", "the nurse", "that", "him", "car", "met", "his", "."]  # anti line decides
     assert swap_bracketed_pronouns(tokens, marked, anti)[4] == "him"
     assert swap_bracketed_pronouns(tokens, marked, anti)[7] == "his"
@@ -115,9 +105,7 @@ def _pairs() -> pd.DataFrame:
         ("old man", "young man", "age"),
         ("old cat", "young cat", "age"),
     ]
-    return pd.DataFrame(
-        {"sent_more": [r[0] for r in rows], "sent_less": [r[1] for r in rows], "bias_type": [r[2] for r in rows]}
-    )
+    return pd.DataFrame({"sent_more": [r[0] for r in rows], "sent_less": [r[1] for r in rows], "bias_type": [r[2] for r in rows]})
 
 
 def _scorer(texts: list[str]) -> np.ndarray:
@@ -141,9 +129,7 @@ def test_pair_probe_arithmetic_with_a_known_scorer():
     assert report.n_pairs == 5 and report.bootstrap == 200 and report.grouped_by == "bias_type"
     pairs = _pairs().assign(first_word=lambda f: f["sent_more"].str.split().str[0])
     by_word = pair_probe(_scorer, pairs, PairProbeConfig(bootstrap=0), by="first_word")
-    assert {r.bias_type: r.mean_gap for r in by_word.records} == pytest.approx(
-        {"he": -0.3, "old": -0.2, "she": 0.3, "all": -0.02}
-    )
+    assert {r.bias_type: r.mean_gap for r in by_word.records} == pytest.approx({"he": -0.3, "old": -0.2, "she": 0.3, "all": -0.02})
 
 
 def test_pair_probe_takes_class_probabilities_and_counts_ties():

@@ -12,13 +12,7 @@ CFG = AuditConfig()
 
 def _table(frame: pd.DataFrame, id_col: str | None, text_col: str, label_col: str) -> pa.Table:
     ids = frame[id_col].astype(str) if id_col else pd.Series([f"r{i}" for i in range(len(frame))])
-    return pa.table(
-        {
-            "id": ids.tolist(),
-            "text": frame[text_col].astype(str).tolist(),
-            "label": frame[label_col].astype(str).tolist(),
-        }
-    )
+    return pa.table({"id": ids.tolist(), "text": frame[text_col].astype(str).tolist(), "label": frame[label_col].astype(str).tolist()})
 
 
 def _audit_in_shards(table: pa.Table, shard_rows: int):

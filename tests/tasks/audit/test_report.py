@@ -9,9 +9,7 @@ CFG = AuditConfig(axes=["gender"], npmi_min_count=2)
 
 
 def test_markdown_html_and_plots(make_corpus, tmp_path):
-    quarantine = pa.table(
-        {"id": ["q1", "q2", "q3"], "text": ["She x", "She y", "He z"], "step": ["blocklist"] * 3, "reason": ["r"] * 3}
-    )
+    quarantine = pa.table({"id": ["q1", "q2", "q3"], "text": ["She x", "She y", "He z"], "step": ["blocklist"] * 3, "reason": ["r"] * 3})
     report = build_report(count_shard(make_corpus(female_pos=0.8), CFG), count_quarantine(quarantine, CFG), CFG)
     md = render_markdown(report)
     assert "# Corpus bias audit" in md and "| gender | female | 200 |" in md and "## Filter impact" in md

@@ -16,9 +16,7 @@ def test_default_steps():
 
 
 def test_name_or_mapping_items():
-    cfg = Pipeline.model_validate(
-        {"clean": ["normalize", {"length": {"min_words": 5}}, {"language": {"keep": ["zh"]}}]}
-    ).clean
+    cfg = Pipeline.model_validate({"clean": ["normalize", {"length": {"min_words": 5}}, {"language": {"keep": ["zh"]}}]}).clean
     (_, length), (_, language) = cfg.steps()[1:]
     assert isinstance(length, LengthParams) and length.min_words == 5
     assert language.keep == ["zh"]

@@ -31,14 +31,8 @@ def test_exact_case_sensitive_when_asked():
 
 def test_near_duplicates_clustered():
     near = " ".join(BASE[:-1] + ["july"])
-    rows = [
-        ("x2", " ".join(BASE)),
-        ("x1", near),
-        ("y", "a completely different sentence about hotels and breakfast quality"),
-    ]
-    assert decide(NearDedup(NearDedupParams()), rows) == [
-        {"id": "x2", "reason": "near_duplicate", "duplicate_of": "x1"}
-    ]
+    rows = [("x2", " ".join(BASE)), ("x1", near), ("y", "a completely different sentence about hotels and breakfast quality")]
+    assert decide(NearDedup(NearDedupParams()), rows) == [{"id": "x2", "reason": "near_duplicate", "duplicate_of": "x1"}]
 
 
 def test_near_chinese_character_shingles():
@@ -71,13 +65,7 @@ def test_empty_text_is_not_a_near_duplicate():
 
 
 def _corpus(draw_ids, picks):
-    texts = [
-        " ".join(BASE),
-        " ".join(BASE[:-1] + ["july"]),
-        "hotel room was clean",
-        "Hotel room was clean",
-        "房间很大不错，早餐也很好吃",
-    ]
+    texts = [" ".join(BASE), " ".join(BASE[:-1] + ["july"]), "hotel room was clean", "Hotel room was clean", "房间很大不错，早餐也很好吃"]
     return [(i, texts[p]) for i, p in zip(draw_ids, picks)]
 
 
@@ -116,20 +104,11 @@ def _reference_near(signatures, params):
     first = {}
     for i, component in enumerate(label):
         first.setdefault(component, i)
-    return [
-        {"id": ids[i], "reason": "near_duplicate", "duplicate_of": ids[first[c]]}
-        for i, c in enumerate(label)
-        if first[c] != i
-    ]
+    return [{"id": ids[i], "reason": "near_duplicate", "duplicate_of": ids[first[c]]} for i, c in enumerate(label) if first[c] != i]
 
 
 @settings(max_examples=15, deadline=None)
-@given(
-    st.lists(st.integers(0, 5), min_size=1, max_size=40),
-    st.integers(1, 4),
-    st.sampled_from([None, 0.3, 0.8]),
-    st.randoms(),
-)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=40), st.integers(1, 4), st.sampled_from([None, 0.3, 0.8]), st.randoms())
 def test_near_decision_unchanged_and_same_from_parquet_parts(tmp_path_factory, picks, shards, threshold, rnd):
     """Band-by-band decision == the all-at-once reference; from Parquet parts == from tables."""
     import pyarrow.parquet as pq
@@ -153,7 +132,4 @@ def test_near_decision_unchanged_and_same_from_parquet_parts(tmp_path_factory, p
     esigs = [exact.signatures(t.slice(i, size)) for i in range(0, t.num_rows, size)]
     for j, s in enumerate(esigs):
         pq.write_table(s, folder / f"e-{j}.parquet")
-    assert (
-        exact.decide_parts([str(folder / f"e-{j}.parquet") for j in range(len(esigs))]).to_pylist()
-        == exact.decide(esigs).to_pylist()
-    )
+    assert exact.decide_parts([str(folder / f"e-{j}.parquet") for j in range(len(esigs))]).to_pylist() == exact.decide(esigs).to_pylist()

@@ -15,11 +15,7 @@ def test_empty():
 
 def test_length_words_and_cjk_characters():
     step = LengthFilter(LengthParams(min_words=3, max_words=6))
-    assert reasons(step, "too short", "three words here", "one two three four five six seven") == [
-        "too_short",
-        None,
-        "too_long",
-    ]
+    assert reasons(step, "too short", "three words here", "one two three four five six seven") == ["too_short", None, "too_long"]
     assert reasons(step, "很好", "房间很大") == ["too_short", None]  # 2 and 4 CJK characters
     assert reasons(step, "ok !! ?? ..") == ["too_short"]  # punctuation tokens are not words
 
@@ -35,9 +31,7 @@ def test_language_keeps_short_english_and_chinese(language):
 
 def test_language_drops_other_languages(language):
     assert reasons(
-        language,
-        "Le film était vraiment nul et beaucoup trop long.",
-        "Das Hotel war sauber und das Personal sehr freundlich.",
+        language, "Le film était vraiment nul et beaucoup trop long.", "Das Hotel war sauber und das Personal sehr freundlich."
     ) == ["language:fr", "language:de"]
 
 

@@ -36,9 +36,7 @@ def test_blank_after_normalize_is_empty():
 @given(
     st.lists(
         st.text(
-            alphabet=st.sampled_from(
-                list("ab <>/&;#x1lgt\t\n\r\u00a0\u00c3\u00a9\u00e2\u20ac\uff1c\uff1e\u200b\x00é中")
-            )
+            alphabet=st.sampled_from(list("ab <>/&;#x1lgt\t\n\r\u00a0\u00c3\u00a9\u00e2\u20ac\uff1c\uff1e\u200b\x00é中"))
             | st.characters(blacklist_categories=("Cs",)),
             max_size=40,
         ),

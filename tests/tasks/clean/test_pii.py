@@ -99,11 +99,7 @@ def test_fixture_recall_and_precision_floors():
         assert score.precision >= (0.9 if kind == "person" else 0.95), (kind, dev.false_positives)
     held = score_cases(_cases("pii_cases_heldout.jsonl"), _run)
     for kind in ("email", "phone", "ip", "card", "iban", "ssn"):
-        assert held.types[kind].recall == 1.0 and held.types[kind].precision >= 0.95, (
-            kind,
-            held.misses,
-            held.false_positives,
-        )
+        assert held.types[kind].recall == 1.0 and held.types[kind].precision >= 0.95, (kind, held.misses, held.false_positives)
     assert held.types["person"].recall >= 0.5 and held.types["address"].recall >= 0.6
 
 
@@ -127,9 +123,7 @@ def test_carried_string_columns_redacted_and_counted():
     only_text = build_plan(CleanConfig.model_validate([{"pii": {"columns": []}}]), quarantine_encoding_errors=False)
     kept, _, _ = only_text.run([_rows(["a b c"], ["ann@example.com"])])
     assert kept[0].column("summary").to_pylist() == ["ann@example.com"]
-    missing = build_plan(
-        CleanConfig.model_validate([{"pii": {"columns": ["title"]}}]), quarantine_encoding_errors=False
-    )
+    missing = build_plan(CleanConfig.model_validate([{"pii": {"columns": ["title"]}}]), quarantine_encoding_errors=False)
     with pytest.raises(ValueError, match="'title'"):
         missing.run([_rows(["a b c"], ["x"])])
 
@@ -143,9 +137,7 @@ QUARANTINE_TEXTS = [
 
 def _quarantine(option):
     cfg = CleanConfig.model_validate([{"length": {"min_words": 3}}, "exact_dedup", {"pii": {"quarantine": option}}])
-    _, quarantined, _ = build_plan(cfg, quarantine_encoding_errors=False).run(
-        [_rows(QUARANTINE_TEXTS, ["from ann@example.com"] * 3)]
-    )
+    _, quarantined, _ = build_plan(cfg, quarantine_encoding_errors=False).run([_rows(QUARANTINE_TEXTS, ["from ann@example.com"] * 3)])
     return {row["reason"]: row for row in quarantined.to_pylist()}
 
 

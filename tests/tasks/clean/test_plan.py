@@ -66,9 +66,7 @@ def test_encoding_errors_kept_unless_quarantined():
 def test_carried_columns_and_empty_shards():
     table = pa.table(
         {"id": ["a"], "text": ["some longer text here"], "label": [None], "summary": ["s"]},
-        schema=pa.schema(
-            [("id", pa.string()), ("text", pa.string()), ("label", pa.string()), ("summary", pa.string())]
-        ),
+        schema=pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()), ("summary", pa.string())]),
     )
     kept, quarantined, counters = build_plan(CleanConfig.default(), False).run([table, table.slice(0, 0)])
     assert kept[0].column("summary").to_pylist() == ["s"] and kept[1].num_rows == 0

@@ -35,16 +35,11 @@ def test_imdb_html_removed(shared_data):
 
 
 def test_bbc_latin1_article_keeps_pound_sign(shared_data):
-    rows = [
-        json.loads(line)
-        for line in (shared_data / "bbc_news_summary" / "bbc_news_summary.jsonl").open(encoding="utf-8")
-    ]
+    rows = [json.loads(line) for line in (shared_data / "bbc_news_summary" / "bbc_news_summary.jsonl").open(encoding="utf-8")]
     article = next(r for r in rows if r["id"] == "sport/199")
     assert "£" in article["article"]
     sample = [article] + rows[:100]
-    kept, _, _ = run(
-        CleanConfig.default().model_dump(), as_table([r["id"] for r in sample], [r["article"] for r in sample])
-    )
+    kept, _, _ = run(CleanConfig.default().model_dump(), as_table([r["id"] for r in sample], [r["article"] for r in sample]))
     text = dict(zip(kept["id"].to_pylist(), kept["text"].to_pylist()))["sport/199"]
     assert "£" in text and "\ufffd" not in text and "Â" not in text
 

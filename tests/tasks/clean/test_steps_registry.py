@@ -48,9 +48,7 @@ class ShoutFilter(Filter):
         upper = pc.count_substring_regex(text, r"\p{Lu}")
         letters = pc.max_element_wise(pc.count_substring_regex(text, r"\p{L}"), 1)
         share = pc.divide(pc.cast(upper, pa.float64()), pc.cast(letters, pa.float64()))
-        return pc.if_else(
-            pc.greater(share, self.params.max_upper_share), pa.scalar("shouting"), pa.scalar(None, pa.string())
-        )
+        return pc.if_else(pc.greater(share, self.params.max_upper_share), pa.scalar("shouting"), pa.scalar(None, pa.string()))
 
 
 def test_a_new_step_is_one_class_plus_one_registry_line(monkeypatch):

@@ -21,9 +21,7 @@ def test_unexpected_labels_are_quarantined():
     plan = build_plan(CleanConfig.model_validate([]), False, label_values=["negative", "positive"])
     kept, quarantined, counters = plan.run([table])
     assert kept[0]["id"].to_pylist() == ["1", "2", "4"]
-    assert quarantined.select(["id", "step", "reason"]).to_pylist() == [
-        {"id": "3", "step": "input", "reason": "unexpected_label"}
-    ]
+    assert quarantined.select(["id", "step", "reason"]).to_pylist() == [{"id": "3", "step": "input", "reason": "unexpected_label"}]
     assert counters.steps["input"].dropped == {"unexpected_label": 1}
     assert kept[0].num_rows + quarantined.num_rows == table.num_rows
 

@@ -34,8 +34,6 @@ def test_the_clean_step_that_removed_everything_is_named():
 
 @pytest.mark.parametrize("splits", [{"train": 1}, {"train": 3, "validation": 1}, {}])
 def test_too_few_rows_for_a_split_say_how_many_are_needed(splits):
-    with pytest.raises(
-        DegenerateDataError, match=r"need at least 1 train and 1 test row \(with split.test=0.1 that takes at least 6"
-    ):
+    with pytest.raises(DegenerateDataError, match=r"need at least 1 train and 1 test row \(with split.test=0.1 that takes at least 6"):
         require_splits("p", splits, 0.1)
     require_splits("p", {"train": 8, "test": 1}, 0.1)

@@ -34,15 +34,7 @@ def test_commit_records_size_and_sha256_of_each_part(tmp_path):
     assert DatasetHandle(out.uri).verify() == []
 
 
-@pytest.mark.parametrize(
-    "fault, cause",
-    [
-        ("truncate", "size"),
-        ("delete", "missing"),
-        ("fewer_rows", "size"),
-        ("flip", "sha256"),
-    ],
-)
+@pytest.mark.parametrize("fault, cause", [("truncate", "size"), ("delete", "missing"), ("fewer_rows", "size"), ("flip", "sha256")])
 def test_a_damaged_part_is_named_with_its_cause(tmp_path, fault, cause):
     out, _ = _commit(tmp_path)
     path = tmp_path / "clean" / "part-00001.parquet"
@@ -123,14 +115,7 @@ def test_extra_files_are_recorded_and_checked(tmp_path):
     part = out.write_part("k", "part-00000.parquet", [pa.record_batch({"id": ["a"]})])
     out.write_atomic_bytes(out.work_file("k", "tokenizer.json"), b'{"v": 1}')
     out.commit(
-        stage="tokens",
-        key="k",
-        parts=[part],
-        inputs=[],
-        config_hash="c",
-        code_version="v",
-        started=0.0,
-        extra_files=["tokenizer.json"],
+        stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v", started=0.0, extra_files=["tokenizer.json"]
     )
     assert DatasetHandle(out.uri).verify() == []
     (tmp_path / "tokens" / "tokenizer.json").write_bytes(b'{"v": 2}')

@@ -20,14 +20,7 @@ def _write(out: DatasetHandle) -> list:
 
 def _commit(out: DatasetHandle, parts: list):
     return out.commit(
-        stage="clean",
-        key="k1",
-        parts=parts,
-        inputs=[],
-        config_hash="c",
-        code_version="v",
-        started=time.time(),
-        extra_files=["report.json"],
+        stage="clean", key="k1", parts=parts, inputs=[], config_hash="c", code_version="v", started=time.time(), extra_files=["report.json"]
     )
 
 

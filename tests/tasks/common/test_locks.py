@@ -27,10 +27,7 @@ def test_second_holder_fails_at_once_naming_the_first(tmp_path: Path) -> None:
     with hold(lock, command="corpusmill run x"):
         label = read_label(lock)
         assert label is not None and label["pid"] == os.getpid() and label["host"] == socket.gethostname()
-        with (
-            pytest.raises(LockTimeout, match=rf"held by pid {os.getpid()} on .*corpusmill run x"),
-            hold(lock, timeout=0),
-        ):
+        with pytest.raises(LockTimeout, match=rf"held by pid {os.getpid()} on .*corpusmill run x"), hold(lock, timeout=0):
             pass
     assert read_label(lock) is None, "a clean release leaves no label"
 
@@ -60,12 +57,7 @@ def test_waiter_says_who_holds_the_lock_and_gets_it_after_release(tmp_path: Path
 
 def test_label_of_a_dead_holder_is_taken_over_with_a_warning(tmp_path: Path) -> None:
     lock = tmp_path / "pipeline-x.lock"
-    dead = {
-        "pid": _dead_pid(),
-        "host": socket.gethostname(),
-        "started": "2026-01-01T00:00:00+00:00",
-        "command": "corpusmill run x",
-    }
+    dead = {"pid": _dead_pid(), "host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00", "command": "corpusmill run x"}
     lock.write_text(json.dumps(dead))  # what a run killed with SIGKILL leaves (the kernel dropped its flock)
     messages: list[str] = []
     with hold(lock, timeout=0, say=messages.append) as stale:

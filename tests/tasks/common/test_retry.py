@@ -39,9 +39,7 @@ def _during(error: BaseException, context: BaseException) -> BaseException:
 def _client_error(code: str, status: int) -> BaseException:
     from botocore.exceptions import ClientError
 
-    return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
-    )
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
 
 
 def _s3fs(code: str, status: int) -> BaseException:
@@ -192,9 +190,7 @@ def ingest_one_file(source: SourceConfig, out_uri: str, retries: int) -> str:
     returns the shard task's run id (its exception, if any, is left in its state)."""
     options = storage_task_options(RunnerConfig(retries=retries, retry_delay_seconds=0))
     [shard] = plan_shards(source, IngestConfig())
-    future = ingest_shard_task.with_options(**options).submit(
-        shard, source, IngestConfig(), out_uri, "k", "part-00000.parquet"
-    )
+    future = ingest_shard_task.with_options(**options).submit(shard, source, IngestConfig(), out_uri, "k", "part-00000.parquet")
     future.wait()
     return str(future.task_run_id)
 

@@ -31,9 +31,7 @@ def s3_root():
 
 @pytest.fixture(params=["local", "s3"])
 def root(request, tmp_path):
-    return (
-        str(tmp_path / "root") if request.param == "local" else request.getfixturevalue("s3_root") + f"/{tmp_path.name}"
-    )
+    return str(tmp_path / "root") if request.param == "local" else request.getfixturevalue("s3_root") + f"/{tmp_path.name}"
 
 
 def test_round_trips_and_atomic_names(root):

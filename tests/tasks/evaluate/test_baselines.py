@@ -8,14 +8,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from tasks.evaluate.baselines import (
-    baseline_sentence,
-    card_section,
-    gain_gate,
-    gains,
-    summary_lines,
-    tfidf_lr_baseline,
-)
+from tasks.evaluate.baselines import baseline_sentence, card_section, gain_gate, gains, summary_lines, tfidf_lr_baseline
 from tasks.evaluate.kneser_ney import evaluate_windows, probabilities, train_kneser_ney
 
 POS = ["great fun film", "a lovely warm story", "great acting and lovely music", "fun and warm", "lovely great"]
@@ -92,20 +85,11 @@ def test_kneser_ney_scores_every_target_after_a_window_start_and_learns_a_patter
 def test_gains_are_positive_when_the_model_is_better_also_for_perplexity():
     out = gains({"accuracy": 0.85, "perplexity": 50.0}, {"accuracy": 0.80, "perplexity": 80.0, "roc_auc": 0.9})
     assert out == pytest.approx(
-        {
-            "baseline_accuracy": 0.80,
-            "gain_over_baseline_accuracy": 0.05,
-            "baseline_perplexity": 80.0,
-            "gain_over_baseline_perplexity": 30.0,
-        }
+        {"baseline_accuracy": 0.80, "gain_over_baseline_accuracy": 0.05, "baseline_perplexity": 80.0, "gain_over_baseline_perplexity": 30.0}
     )
-    assert baseline_sentence({"accuracy": 0.85, **out}, "accuracy").startswith(
-        "beats the baseline by 5.00 points (accuracy 0.85"
-    )
+    assert baseline_sentence({"accuracy": 0.85, **out}, "accuracy").startswith("beats the baseline by 5.00 points (accuracy 0.85")
     worse = gains({"accuracy": 0.78}, {"accuracy": 0.80})
-    assert baseline_sentence({"accuracy": 0.78, **worse}, "accuracy").startswith(
-        "does not beat the baseline: -2.00 points"
-    )
+    assert baseline_sentence({"accuracy": 0.78, **worse}, "accuracy").startswith("does not beat the baseline: -2.00 points")
     assert summary_lines({"accuracy": 0.78, **worse})[0].strip().startswith("baseline: does not beat")
     assert "## Baseline" in card_section({"accuracy": 0.78, **worse})
     assert summary_lines({"accuracy": 0.78}) == [] and card_section({}) == []
@@ -130,9 +114,7 @@ def test_lm_baseline_scores_the_same_test_targets_as_the_lstm():
     cfg = TokenizeConfig(kind="bpe", vocab_size=60, min_frequency=1)
     tokenizer = train_tokenizer([texts], cfg)
     tokens = encode_table(
-        pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24, "split": splits}),
-        tokenizer,
-        cfg,
+        pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24, "split": splits}), tokenizer, cfg
     )
     kind, model_cfg = LanguageModelKind(), LanguageModelConfig(seq_len=8)
     result = lm_baseline(kind, tokens, tokenizer, model_cfg, order=3)

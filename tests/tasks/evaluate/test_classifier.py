@@ -49,9 +49,7 @@ def test_evaluate_classifier_metrics_and_plots(tmp_path: Path) -> None:
     from tasks.train.kinds import reports_metric
 
     emitted = {**got.metrics, **gains(got.metrics, got.metrics)}  # what the stage logs, baseline figures included
-    assert [
-        m for m in emitted if not reports_metric("lstm_classifier", EvaluateConfig(), m)
-    ] == []  # declared by the kind
+    assert [m for m in emitted if not reports_metric("lstm_classifier", EvaluateConfig(), m)] == []  # declared by the kind
 
 
 def test_unknown_true_label_is_an_error() -> None:

@@ -44,11 +44,5 @@ def test_the_types_evaluate_and_register_share_import_no_prefect():
         "import sys; import tasks.train.record, tasks.evaluate.outcome, tasks.evaluate.kinds, tasks.register.gates; "
         "print(sorted(m for m in sys.modules if m == 'prefect' or m.endswith('prefect_tasks')))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[3],
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[3])
     assert out.stdout.strip() == "[]"

@@ -7,11 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tasks.evaluate.metrics import (
-    classification_metrics,
-    expected_calibration_error,
-    perplexity,
-)
+from tasks.evaluate.metrics import classification_metrics, expected_calibration_error, perplexity
 
 LABELS = ["neg", "pos"]
 Y = ["neg", "neg", "pos", "pos"]
@@ -26,10 +22,7 @@ def test_binary_accuracy_f1_confusion() -> None:
     # each class: 1 tp, 1 fp, 1 fn -> precision = recall = f1 = 0.5
     assert report.macro_f1 == pytest.approx(0.5)
     assert report.confusion == [[1, 1], [1, 1]]
-    assert [(c.label, c.precision, c.recall, c.support) for c in report.per_class] == [
-        ("neg", 0.5, 0.5, 2),
-        ("pos", 0.5, 0.5, 2),
-    ]
+    assert [(c.label, c.precision, c.recall, c.support) for c in report.per_class] == [("neg", 0.5, 0.5, 2), ("pos", 0.5, 0.5, 2)]
 
 
 def test_binary_roc_auc_counts_ordered_pairs() -> None:

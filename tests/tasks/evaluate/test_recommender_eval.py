@@ -9,21 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tasks.evaluate.exposure import (
-    ExposureConfig,
-    exposure_gate,
-    exposure_report,
-    gini,
-    popularity_deciles,
-    ranking_metrics,
-)
-from tasks.evaluate.recommender import (
-    compare_rankers,
-    flat_metrics,
-    item_knn_scorer,
-    popularity_scorer,
-    rank_all,
-)
+from tasks.evaluate.exposure import ExposureConfig, exposure_gate, exposure_report, gini, popularity_deciles, ranking_metrics
+from tasks.evaluate.recommender import compare_rankers, flat_metrics, item_knn_scorer, popularity_scorer, rank_all
 from tasks.train.models.rec_data import eval_example
 
 

@@ -14,11 +14,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from tasks.audit.config import AuditConfig
 from tasks.evaluate.summarizer import baselines, evaluate_summaries, held_out_documents
 from tasks.evaluate.summary_counterfactual import axis_swappers, selection_check
-from tasks.train.models.lstm_summarizer import (
-    SummarizerConfig,
-    SummarizerKind,
-    split_sentences,
-)
+from tasks.train.models.lstm_summarizer import SummarizerConfig, SummarizerKind, split_sentences
 from tasks.train.trainer import train_model
 
 FILLER = ["the", "plot", "was", "and", "actors", "a", "very", "story", "good", "dull", "he", "she", "said"]
@@ -30,10 +26,7 @@ def corpus(n: int = 100, seed: int = 1) -> pa.Table:
     rng = random.Random(seed)
     texts, summaries, splits = [], [], []
     for i in range(n):
-        sentences = [
-            " ".join(rng.choice(FILLER) for _ in range(rng.randint(3, 7))).capitalize() + "."
-            for _ in range(rng.randint(3, 6))
-        ]
+        sentences = [" ".join(rng.choice(FILLER) for _ in range(rng.randint(3, 7))).capitalize() + "." for _ in range(rng.randint(3, 6))]
         key = f"In summary {rng.choice(['prices', 'rates'])} {rng.choice(['rose', 'fell'])} sharply."
         sentences.insert(rng.randint(0, len(sentences)), key)
         texts.append(" ".join(sentences))
@@ -150,9 +143,6 @@ def test_identity_canonicalisation_makes_swaps_invisible_to_the_model(predictor)
     texts = corpus(40, seed=5)["text"].to_pylist()
     selected = [list(s) for s in model.predict(pd.DataFrame({"text": texts}))["selected"]]
     check = selection_check(
-        lambda xs: [list(s) for s in model.predict(pd.DataFrame({"text": xs}))["selected"]],
-        texts,
-        selected,
-        AuditConfig(),
+        lambda xs: [list(s) for s in model.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, AuditConfig()
     )
     assert check.passed and check.max_rate == 0.0 and check.axes[0].documents > 5

@@ -10,12 +10,7 @@ from tasks.ingest.config import IngestConfig, SourceConfig
 
 def test_defaults():
     source = SourceConfig(uri="data/*.jsonl", format="jsonl")
-    assert (source.text_column, source.label_column, source.encoding, source.errors) == (
-        "text",
-        None,
-        "utf-8",
-        "replace",
-    )
+    assert (source.text_column, source.label_column, source.encoding, source.errors) == ("text", None, "utf-8", "replace")
     assert IngestConfig().batch_rows == 8192 and IngestConfig().shard_bytes == 64 * 1024 * 1024
 
 

@@ -7,16 +7,7 @@ from collections import Counter
 
 import pyarrow as pa
 
-from tasks.ingest.demo import (
-    BASE_NEGATIVE,
-    EN_IDENTITY,
-    PLANTED_SKEW,
-    demo_inbox,
-    demo_interactions,
-    demo_news,
-    demo_reviews,
-    item_catalog,
-)
+from tasks.ingest.demo import BASE_NEGATIVE, EN_IDENTITY, PLANTED_SKEW, demo_inbox, demo_interactions, demo_news, demo_reviews, item_catalog
 
 
 def test_reviews_deterministic_per_seed():
@@ -86,6 +77,4 @@ def test_inbox_for_both_applications():
     assert all(len(h) == 5 for h in recs.column("history").to_pylist())
     summaries = demo_inbox("summaries", 4, seed=7)
     assert summaries.column_names == ["id", "text"]
-    assert set(summaries.column("id").to_pylist()).isdisjoint(
-        demo_inbox("summaries", 4, seed=8).column("id").to_pylist()
-    )
+    assert set(summaries.column("id").to_pylist()).isdisjoint(demo_inbox("summaries", 4, seed=8).column("id").to_pylist())

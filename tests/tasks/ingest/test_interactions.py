@@ -13,10 +13,7 @@ from tasks.ingest.readers import plan_shards, read_shard
 
 GENRES = ["unknown", "Action", "Comedy", "Drama"]
 U_DATA = "196\t242\t3\t881250949\n186\t302\t5\t891717742\n196\t302\t1\t881250950\n22\t999\t4\t878887116\n"
-U_ITEM = (
-    "242|Café Society (1995)|01-Jan-1995||http://x|0|0|1|1\n"
-    "302|L.A. Confidential (1997)|01-Jan-1997||http://y|0|1|0|0\n"
-)
+U_ITEM = "242|Café Society (1995)|01-Jan-1995||http://x|0|0|1|1\n302|L.A. Confidential (1997)|01-Jan-1997||http://y|0|1|0|0\n"
 
 
 def movielens_config(tmp_path, **interactions) -> dict:
@@ -36,11 +33,7 @@ def movielens_config(tmp_path, **interactions) -> dict:
     return {
         "pipelines": {
             "ml": {
-                "source": {
-                    "uri": str(tmp_path / "u.data"),
-                    "format": "tsv",
-                    "csv_column_names": ["user_id", "item_id", "rating", "ts"],
-                },
+                "source": {"uri": str(tmp_path / "u.data"), "format": "tsv", "csv_column_names": ["user_id", "item_id", "rating", "ts"]},
                 "interactions": {"time_column": "ts", "rating_column": "rating", "items": items, **interactions},
                 "models": {"rec": {"kind": "lstm_recommender"}},
             }
@@ -54,26 +47,14 @@ def read_interactions(data: dict) -> tuple[pa.Table, dict]:
     batches = [
         b
         for shard in plan_shards(source, pipeline.ingest)
-        for b in interaction_batches(
-            read_shard(shard, source, pipeline.ingest), pipeline.interactions, pipeline.ingest, counters
-        )
+        for b in interaction_batches(read_shard(shard, source, pipeline.ingest), pipeline.interactions, pipeline.ingest, counters)
     ]
     return pa.Table.from_batches(batches), counters
 
 
 def test_movielens_shaped_files_become_standard_interactions(tmp_path):
     table, counters = read_interactions(movielens_config(tmp_path))
-    assert table.column_names == [
-        "id",
-        "text",
-        "label",
-        "user_id",
-        "item_id",
-        "ts",
-        "rating",
-        "item_groups",
-        "encoding_error",
-    ]
+    assert table.column_names == ["id", "text", "label", "user_id", "item_id", "ts", "rating", "item_groups", "encoding_error"]
     assert table.schema.field("ts").type == pa.int64() and table.schema.field("rating").type == pa.float64()
     rows = table.select(["user_id", "item_id", "ts", "rating", "text", "item_groups"]).to_pylist()
     assert rows[0] == {
@@ -128,10 +109,7 @@ def test_own_column_names_iso_times_and_event_filter(tmp_path):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (
-            {"min_rating": 4, "rating_column": None},
-            "pipelines.ml.interactions: Value error, min_rating needs rating_column",
-        ),
+        ({"min_rating": 4, "rating_column": None}, "pipelines.ml.interactions: Value error, min_rating needs rating_column"),
         ({"events": ["buy"]}, "pipelines.ml.interactions: Value error, events needs event_column"),
         (
             {"items": {"uri": "x", "format": "csv", "id_column": "i", "colour": 1}},

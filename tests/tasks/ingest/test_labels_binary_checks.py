@@ -19,13 +19,8 @@ def _jsonl(path, rows):
 
 
 def test_label_normalize_strip_lower_happens_before_label_map(tmp_path, read_all):
-    path = _jsonl(
-        tmp_path / "a.jsonl",
-        [{"text": "a b c", "y": "Positive "}, {"text": "d e f", "y": " NEG"}, {"text": "g h i", "y": None}],
-    )
-    source = SourceConfig(
-        uri=str(path), format="jsonl", label_column="y", label_normalize="strip_lower", label_map={"neg": "negative"}
-    )
+    path = _jsonl(tmp_path / "a.jsonl", [{"text": "a b c", "y": "Positive "}, {"text": "d e f", "y": " NEG"}, {"text": "g h i", "y": None}])
+    source = SourceConfig(uri=str(path), format="jsonl", label_column="y", label_normalize="strip_lower", label_map={"neg": "negative"})
     assert read_all(source)["label"].to_pylist() == ["positive", "negative", None]
     plain = SourceConfig(uri=str(path), format="jsonl", label_column="y")
     assert read_all(plain)["label"].to_pylist() == ["Positive ", " NEG", None]
@@ -88,9 +83,7 @@ def test_check_sources_names_missing_paths_and_with_deep_missing_columns(tmp_pat
     shallow = check_sources(sources)
     assert len(shallow) == 1 and shallow[0].startswith("pipelines.missing.source: ") and "nope" in shallow[0]
     deep = check_sources(sources, deep=True)
-    assert (
-        len(deep) == 2 and deep[1].startswith("pipelines.badcol.source: ") and "missing column(s) ['label']" in deep[1]
-    )
+    assert len(deep) == 2 and deep[1].startswith("pipelines.badcol.source: ") and "missing column(s) ['label']" in deep[1]
 
 
 def test_ingest_errors_are_user_errors():

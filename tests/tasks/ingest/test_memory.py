@@ -41,9 +41,7 @@ def test_peak_rss_growth_is_bounded_by_the_batch_not_the_file(tmp_path):
             f.write(json.dumps(line_template) + "\n")
     small.write_text("".join(json.dumps(dict(line_template, n=i)) + "\n" for i in range(20_000)))
     assert big.stat().st_size > 190e6
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(big), str(small)], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(big), str(small)], capture_output=True, text=True, check=True)
     read_rows, shards, growth_mb = out.stdout.split()
     assert int(read_rows) == rows and int(shards) == 4  # 64 MiB shards
     assert float(growth_mb) < 200, f"peak RSS grew by {growth_mb} MB while reading a 200 MB file"

@@ -18,17 +18,9 @@ STANDARD = ["id", "text", "label", "encoding_error"]
 
 def test_jsonl_with_label_id_extra_columns_and_mixed_types(tmp_path, read_all):
     path = tmp_path / "a.jsonl"
-    path.write_text(
-        '{"doc": "good film", "y": 1, "key": 7, "ts": 5}\n\n{"doc": "bad film", "y": "neg", "key": 8, "ts": 6}\n'
-    )
+    path.write_text('{"doc": "good film", "y": 1, "key": 7, "ts": 5}\n\n{"doc": "bad film", "y": "neg", "key": 8, "ts": 6}\n')
     source = SourceConfig(
-        uri=str(path),
-        format="jsonl",
-        text_column="doc",
-        label_column="y",
-        id_column="key",
-        columns=["ts"],
-        column_types={"ts": "int64"},
+        uri=str(path), format="jsonl", text_column="doc", label_column="y", id_column="key", columns=["ts"], column_types={"ts": "int64"}
     )
     table = read_all(source)
     assert table.column_names == ["id", "text", "label", "ts", "encoding_error"]
@@ -68,9 +60,7 @@ def test_csv_quoted_commas_and_newlines(tmp_path, read_all):
 def test_headerless_csv_needs_column_names(tmp_path, read_all):
     path = tmp_path / "h.csv"
     path.write_text('"3","Title","Body text"\n')
-    source = SourceConfig(
-        uri=str(path), format="csv", csv_column_names=["c", "title", "body"], text_column="body", label_column="c"
-    )
+    source = SourceConfig(uri=str(path), format="csv", csv_column_names=["c", "title", "body"], text_column="body", label_column="c")
     assert read_all(source).select(["text", "label"]).to_pylist() == [{"text": "Body text", "label": "3"}]
 
 

@@ -21,12 +21,7 @@ def test_ag_news_headerless_quoted_csv(shared_data, read_all):
     )
     table = read_all(source, IngestConfig(batch_rows=1000))
     assert table.num_rows == 7600
-    assert Counter(table.column("label").to_pylist()) == {
-        "World": 1900,
-        "Sports": 1900,
-        "Business": 1900,
-        "Sci/Tech": 1900,
-    }
+    assert Counter(table.column("label").to_pylist()) == {"World": 1900, "Sports": 1900, "Business": 1900, "Sci/Tech": 1900}
     assert table.column("title").to_pylist()[0] == "Fears for T N pension after talks"
     assert len(set(table.column("id").to_pylist())) == 7600
 
@@ -50,10 +45,7 @@ def test_bbc_news_summary_latin1_article(shared_data, read_all):
 
 def test_chnsenticorp_chinese_with_one_empty_review(shared_data, read_all):
     source = SourceConfig(
-        uri=str(shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv"),
-        format="csv",
-        text_column="review",
-        label_column="label",
+        uri=str(shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv"), format="csv", text_column="review", label_column="label"
     )
     table = read_all(source)
     texts = table.column("text").to_pylist()
@@ -65,11 +57,7 @@ def test_chnsenticorp_chinese_with_one_empty_review(shared_data, read_all):
 
 def test_imdb_5k_given_ids_and_html_kept(shared_data, read_all):
     source = SourceConfig(
-        uri=str(shared_data / "imdb_5k" / "movie_review.csv"),
-        format="csv",
-        text_column="review",
-        label_column="sentiment",
-        id_column="id",
+        uri=str(shared_data / "imdb_5k" / "movie_review.csv"), format="csv", text_column="review", label_column="sentiment", id_column="id"
     )
     table = read_all(source, IngestConfig(batch_rows=700))
     ids = table.column("id").to_pylist()
@@ -78,8 +66,6 @@ def test_imdb_5k_given_ids_and_html_kept(shared_data, read_all):
 
 
 def test_sst2_tsv_unquoted(shared_data, read_all):
-    source = SourceConfig(
-        uri=str(shared_data / "sst2" / "*.tsv"), format="tsv", text_column="sentence", label_column="label"
-    )
+    source = SourceConfig(uri=str(shared_data / "sst2" / "*.tsv"), format="tsv", text_column="sentence", label_column="label")
     table = read_all(source)
     assert table.num_rows == 6920 + 872

@@ -47,9 +47,7 @@ def test_s3_missing_prefix_is_a_clear_error(s3_options):
 
     s3fs.S3FileSystem(**s3_options).mkdir("empty")
     with pytest.raises(IngestError, match=r"s3://empty/none/\*\.jsonl: no files"):
-        plan_shards(
-            SourceConfig(uri="s3://empty/none/*.jsonl", format="jsonl", storage_options=s3_options), IngestConfig()
-        )
+        plan_shards(SourceConfig(uri="s3://empty/none/*.jsonl", format="jsonl", storage_options=s3_options), IngestConfig())
 
 
 def test_hf_save_to_disk_folder(tmp_path, read_all):
@@ -57,9 +55,7 @@ def test_hf_save_to_disk_folder(tmp_path, read_all):
 
     data = datasets.Dataset.from_dict({"sentence": [f"s{i}" for i in range(50)], "label": [i % 3 for i in range(50)]})
     datasets.DatasetDict({"train": data, "test": data.select(range(5))}).save_to_disk(str(tmp_path / "ds"))
-    source = SourceConfig(
-        uri=str(tmp_path / "ds"), format="hf", split="train", text_column="sentence", label_column="label"
-    )
+    source = SourceConfig(uri=str(tmp_path / "ds"), format="hf", split="train", text_column="sentence", label_column="label")
     cfg = IngestConfig(shard_bytes=100, batch_rows=7)
     assert len(plan_shards(source, cfg)) > 1
     table = read_all(source, cfg)
@@ -90,9 +86,7 @@ def test_demo_sources_read_in_batches(name, rows, read_all):
 
 
 def test_demo_carries_the_listed_columns_only(read_all):
-    source = SourceConfig(
-        uri="demo://interactions", format="demo", label_column="label", columns=["user_id", "ts"], rows=30
-    )
+    source = SourceConfig(uri="demo://interactions", format="demo", label_column="label", columns=["user_id", "ts"], rows=30)
     assert read_all(source).column_names == ["id", "text", "label", "user_id", "ts", "encoding_error"]
     with pytest.raises(IngestError, match=r"demo://reviews: missing column.*'age'"):
         read_all(SourceConfig(uri="demo://reviews", format="demo", columns=["age"], rows=30))

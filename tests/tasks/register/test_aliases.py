@@ -10,14 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tasks.evaluate.config import EvaluateConfig
-from tasks.register.aliases import (
-    alias_history,
-    alias_version,
-    champion_metrics,
-    decide_and_set_alias,
-    load_champion,
-    read_alias_log,
-)
+from tasks.register.aliases import alias_history, alias_version, champion_metrics, decide_and_set_alias, load_champion, read_alias_log
 from tasks.register.config import RegisterConfig
 
 CFG = EvaluateConfig(metric="macro_f1", min_improvement=0.01)
@@ -34,15 +27,7 @@ def new_version(client: MlflowClient, name: str, metrics: dict[str, float]) -> s
     return str(mv.version)
 
 
-def decide(
-    client: MlflowClient,
-    name: str,
-    version: str,
-    f1: float,
-    log: Path,
-    fair: bool = True,
-    why: str = "all gates passed",
-):
+def decide(client: MlflowClient, name: str, version: str, f1: float, log: Path, fair: bool = True, why: str = "all gates passed"):
     return decide_and_set_alias(client, name, version, {"macro_f1": f1, "accuracy": f1}, fair, why, CFG, REG, log)
 
 
@@ -116,9 +101,7 @@ def test_champion_rescored_on_the_same_split_wins_over_stored_metrics(client: Ml
     v2 = new_version(client, name, {"macro_f1": 0.75})
     assert decide(client, name, v2, 0.75, log).alias == "challenger"  # against the stored 0.80
     v3 = new_version(client, name, {"macro_f1": 0.75})
-    decision = decide_and_set_alias(
-        client, name, v3, {"macro_f1": 0.75}, True, "ok", CFG, REG, log, champion_on_split={"macro_f1": 0.70}
-    )
+    decision = decide_and_set_alias(client, name, v3, {"macro_f1": 0.75}, True, "ok", CFG, REG, log, champion_on_split={"macro_f1": 0.70})
     assert decision.alias == "champion" and decision.comparison.champion_value == 0.70
 
 
@@ -126,15 +109,7 @@ def test_fairness_not_required(client: MlflowClient, tmp_path: Path) -> None:
     name = "model-3"
     v1 = new_version(client, name, {"macro_f1": 0.5})
     decision = decide_and_set_alias(
-        client,
-        name,
-        v1,
-        {"macro_f1": 0.5},
-        False,
-        "gap",
-        CFG,
-        RegisterConfig(require_fairness_gates=False),
-        tmp_path / "l.jsonl",
+        client, name, v1, {"macro_f1": 0.5}, False, "gap", CFG, RegisterConfig(require_fairness_gates=False), tmp_path / "l.jsonl"
     )
     assert decision.alias == "champion" and "not required" in decision.reason
 

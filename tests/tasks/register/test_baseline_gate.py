@@ -35,14 +35,6 @@ def test_no_threshold_no_gate(client: MlflowClient, tmp_path: Path) -> None:
     name = "baseline-gate-1"
     v1 = new_version(client, name, _metrics(0.70, 0.80))
     decision = decide_and_set_alias(
-        client,
-        name,
-        v1,
-        _metrics(0.70, 0.80),
-        True,
-        "fair",
-        EvaluateConfig(metric="accuracy"),
-        RegisterConfig(),
-        tmp_path / "log.jsonl",
+        client, name, v1, _metrics(0.70, 0.80), True, "fair", EvaluateConfig(metric="accuracy"), RegisterConfig(), tmp_path / "log.jsonl"
     )
     assert decision.promoted

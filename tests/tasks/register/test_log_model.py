@@ -106,18 +106,13 @@ def test_version_tags_description_and_papers(registered: dict, client: MlflowCli
     assert mv.description.startswith(f"# Model card: {NAME} v{version.version}\n")
     assert "- **macro_f1**:" in mv.description
     assert client.get_registered_model(NAME).description == mv.description
-    assert {"pipeline", "dataset_manifest_hash", "code_version", "audit_hash", "tokenizer_hash", "weights_hash"} <= set(
-        mv.tags
-    )
+    assert {"pipeline", "dataset_manifest_hash", "code_version", "audit_hash", "tokenizer_hash", "weights_hash"} <= set(mv.tags)
     assert mv.tags["pipeline"] == "tiny-reviews"
     assert client.get_run(version.run_id).data.tags["tokenizer_hash"] == mv.tags["tokenizer_hash"]
     assert mlflow.artifacts.load_text(f"runs:/{version.run_id}/model_card.md") == mv.description
     run_files = {a.path for a in client.list_artifacts(version.run_id)}
     assert {"model_card.md", "corpus_audit", "model_audit", "plots"} <= run_files
-    assert {a.path for a in client.list_artifacts(version.run_id, "corpus_audit")} == {
-        "corpus_audit/report.json",
-        "corpus_audit/report.md",
-    }
+    assert {a.path for a in client.list_artifacts(version.run_id, "corpus_audit")} == {"corpus_audit/report.json", "corpus_audit/report.md"}
     assert registered["decision"].alias == "champion"
     assert [e.to_version for e in alias_history(client, NAME)] == [version.version]
 
@@ -175,12 +170,7 @@ def test_champion_predicts_raw_text_in_a_fresh_process(registered: dict, mlflow_
     env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "PYTHONPATH"}}
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{mlflow_store}/mlflow.db"
     done = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS % (NAME, TEXTS)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
+        [sys.executable, "-c", FRESH_PROCESS % (NAME, TEXTS)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.split("RESULT", 1)[1])

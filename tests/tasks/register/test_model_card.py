@@ -35,15 +35,11 @@ def test_full_card() -> None:
                 {"axis": "gender", "group": "female", "n": 40, "accuracy": 0.875},
                 {"axis": "gender", "group": "male", "n": 38, "accuracy": 0.9, "subgroup_auc": 0.95},
             ],
-            model_gates=[
-                GateResult(name="counterfactual_gap", metric="max_gap", value=0.02, threshold=0.1, passed=True)
-            ],
+            model_gates=[GateResult(name="counterfactual_gap", metric="max_gap", value=0.02, threshold=0.1, passed=True)],
             corpus_audit_headline="2 groups with a label-rate gap above 0.1",
             corpus_gates=[
                 GateResult(name="label_rate_gap", metric="max_label_rate_gap", value=0.25, threshold=0.1, passed=False),
-                GateResult(
-                    name="filter_impact", metric="max_filter_impact_ratio", value=1.1, threshold=2.0, passed=True
-                ),
+                GateResult(name="filter_impact", metric="max_filter_impact_ratio", value=1.1, threshold=2.0, passed=True),
             ],
             dataset_uris=["workspace/data/demo-reviews/tokens"],
             input_manifest_hashes={"tokens": "feed42"},
@@ -80,24 +76,8 @@ def test_minimal_card_says_what_is_missing() -> None:
 
 def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict() -> None:
     records = [  # the model audit's report.json `records`: one per group and metric
-        {
-            "axis": "overall",
-            "group": "all",
-            "n": 100,
-            "metric": "accuracy",
-            "value": 0.9,
-            "ci_low": 0.85,
-            "ci_high": 0.94,
-        },
-        {
-            "axis": "gender",
-            "group": "female",
-            "n": 40,
-            "metric": "accuracy",
-            "value": 0.875,
-            "ci_low": 0.8,
-            "ci_high": 0.95,
-        },
+        {"axis": "overall", "group": "all", "n": 100, "metric": "accuracy", "value": 0.9, "ci_low": 0.85, "ci_high": 0.94},
+        {"axis": "gender", "group": "female", "n": 40, "metric": "accuracy", "value": 0.875, "ci_low": 0.8, "ci_high": 0.95},
         {"axis": "gender", "group": "female", "n": 40, "metric": "subgroup_auc", "value": None},
     ]
     rows = group_metric_rows(records)
@@ -112,10 +92,7 @@ def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict()
             group_metrics=rows,
             model_gates=[
                 GateResult(
-                    name="fairness",
-                    passed=False,
-                    action="gates champion",
-                    message="counterfactual gap 0.3 on en/religion vs limit 0.2",
+                    name="fairness", passed=False, action="gates champion", message="counterfactual gap 0.3 on en/religion vs limit 0.2"
                 )
             ],
         )

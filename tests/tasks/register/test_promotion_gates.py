@@ -34,12 +34,8 @@ def test_a_new_gate_is_one_registry_line(client: MlflowClient, tmp_path: Path, m
     monkeypatch.setitem(PROMOTION_GATES, "max_ece", max_ece)
     name, log = "gate-registry-0", tmp_path / "aliases.jsonl"
     metrics = {"accuracy": 0.9, "ece": 0.3}
-    blocked = decide_and_set_alias(
-        client, name, new_version(client, name, metrics), metrics, True, "fair", CFG, RegisterConfig(), log
-    )
+    blocked = decide_and_set_alias(client, name, new_version(client, name, metrics), metrics, True, "fair", CFG, RegisterConfig(), log)
     assert not blocked.promoted and blocked.alias == "challenger" and "ece 0.30 above 0.1" in blocked.reason
     metrics = {"accuracy": 0.9, "ece": 0.05}
-    passed = decide_and_set_alias(
-        client, name, new_version(client, name, metrics), metrics, True, "fair", CFG, RegisterConfig(), log
-    )
+    passed = decide_and_set_alias(client, name, new_version(client, name, metrics), metrics, True, "fair", CFG, RegisterConfig(), log)
     assert passed.promoted and passed.alias == "champion"

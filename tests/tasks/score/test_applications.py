@@ -57,15 +57,7 @@ def test_a_new_application_is_one_registry_line(monkeypatch):
     assert results["scores/translations"] == {"pipeline": "p", "config_path": "cfg.yaml", "workspace": "/ws"}
     markdown = scoring_markdown(
         "translations",
-        {
-            "new_rows": 2,
-            "model": "p-s",
-            "version": "1",
-            "total_rows": 2,
-            "output": "/o",
-            "new_partitions": ["a.parquet"],
-            "input": "/i",
-        },
+        {"new_rows": 2, "model": "p-s", "version": "1", "total_rows": 2, "output": "/o", "new_partitions": ["a.parquet"], "input": "/i"},
     )
     assert "2 documents scored" in markdown
 

@@ -8,18 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from tasks.score.incremental import (
-    output_path,
-    pending_partitions,
-    write_input_partition,
-)
-from tasks.score.recommendations import (
-    is_event_partition,
-    read_events,
-    score_window,
-    scoring_markdown,
-    window_histories,
-)
+from tasks.score.incremental import output_path, pending_partitions, write_input_partition
+from tasks.score.recommendations import is_event_partition, read_events, score_window, scoring_markdown, window_histories
 from tasks.train.models.lstm_recommender import RecommenderConfig, RecommenderKind
 
 ITEMS = [f"i{n}" for n in range(12)]
@@ -72,9 +62,7 @@ def test_window_output_scores_active_users_excludes_seen_and_is_idempotent(tmp_p
     write_input_partition(inbox, "w1.parquet", events([("u1", "i5", 100)]))
     write_input_partition(inbox, "w2.parquet", events([("u1", "i6", 200), ("u2", "i7", 201), ("new", "i0", 202)]))
     assert is_event_partition(inbox, "w2.parquet")
-    written = [
-        score_window(predictor, inbox, name, scores, "shop-rec", "3") for name in pending_partitions(inbox, scores, "3")
-    ]
+    written = [score_window(predictor, inbox, name, scores, "shop-rec", "3") for name in pending_partitions(inbox, scores, "3")]
     assert [(p.input, p.rows) for p in written] == [("w1.parquet", 1), ("w2.parquet", 3)]
     table = pq.read_table(output_path(scores, "3", "w2.parquet")).to_pylist()
     by_user = {row["user_id"]: row for row in table}
@@ -86,14 +74,7 @@ def test_window_output_scores_active_users_excludes_seen_and_is_idempotent(tmp_p
     assert by_user["u1"]["window_events"] == 1
     assert pending_partitions(inbox, scores, "3") == []  # a rerun scores nothing
     assert pending_partitions(inbox, scores, "4") == ["w1.parquet", "w2.parquet"]  # a new version scores all windows
-    result = {
-        "model": "shop-rec",
-        "version": "3",
-        "output": scores,
-        "new_partitions": ["w2.parquet"],
-        "new_rows": 3,
-        "total_rows": 4,
-    }
+    result = {"model": "shop-rec", "version": "3", "output": scores, "new_partitions": ["w2.parquet"], "new_rows": 3, "total_rows": 4}
     assert "| w2.parquet | 3 | 3 |" in scoring_markdown("shop", result)
 
 
@@ -102,8 +83,5 @@ def test_history_partitions_are_not_event_windows_and_missing_columns_are_named(
     write_input_partition(inbox, "demo.parquet", pa.table({"id": ["a"], "user_id": ["u1"], "history": [["i1"]]}))
     assert not is_event_partition(inbox, "demo.parquet")
     write_input_partition(inbox, "bad.parquet", pa.table({"user": ["u1"], "item_id": ["i1"]}))
-    with pytest.raises(
-        ValueError,
-        match=r"bad.parquet: recommendation input needs the columns user_id and item_id; missing \['user_id'\]",
-    ):
+    with pytest.raises(ValueError, match=r"bad.parquet: recommendation input needs the columns user_id and item_id; missing \['user_id'\]"):
         read_events(f"{inbox}/bad.parquet")

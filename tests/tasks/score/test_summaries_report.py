@@ -6,12 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from tasks.score.incremental import (
-    output_path,
-    pending_partitions,
-    score_partition,
-    write_input_partition,
-)
+from tasks.score.incremental import output_path, pending_partitions, score_partition, write_input_partition
 from tasks.score.summaries import summarise_run
 from tasks.train.models.extractive import join_sentences
 from tasks.train.models.sentences import split_sentences
@@ -20,28 +15,15 @@ from tasks.train.models.sentences import split_sentences
 def lead1(frame: pd.DataFrame) -> pd.DataFrame:
     """A real extractive summarizer: the first sentence."""
     docs = [split_sentences(t or "") for t in frame["text"]]
-    return pd.DataFrame(
-        {"summary": [join_sentences(d[:1]) for d in docs], "selected": [[0] if d else [] for d in docs]}
-    )
+    return pd.DataFrame({"summary": [join_sentences(d[:1]) for d in docs], "selected": [[0] if d else [] for d in docs]})
 
 
 def test_report_per_window(tmp_path):
     inbox, scores = str(tmp_path / "inbox"), str(tmp_path / "scores")
-    write_input_partition(
-        inbox, "2026-11-29.parquet", pa.table({"id": ["a", "b", "b"], "text": ["One. Two.", "", "Three."]})
-    )
+    write_input_partition(inbox, "2026-11-29.parquet", pa.table({"id": ["a", "b", "b"], "text": ["One. Two.", "", "Three."]}))
     write_input_partition(inbox, "2026-11-30.parquet", pa.table({"id": ["c"], "text": ["今天下雨了。我们在家。"]}))
-    written = [
-        score_partition(lead1, inbox, p, scores, "news-summarizer", "2", 2)
-        for p in pending_partitions(inbox, scores, "2")
-    ]
-    result = {
-        "model": "news-summarizer",
-        "version": "2",
-        "output": scores,
-        "new_partitions": [w.input for w in written],
-        "total_rows": 4,
-    }
+    written = [score_partition(lead1, inbox, p, scores, "news-summarizer", "2", 2) for p in pending_partitions(inbox, scores, "2")]
+    result = {"model": "news-summarizer", "version": "2", "output": scores, "new_partitions": [w.input for w in written], "total_rows": 4}
     run = summarise_run("news", result)
     assert [(w.window, w.rows, w.documents, w.empty_summaries) for w in run.windows] == [
         ("2026-11-29.parquet", 3, 2, 1),

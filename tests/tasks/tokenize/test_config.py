@@ -8,14 +8,7 @@ from tasks.tokenize.config import SplitConfig, TokenizeConfig
 
 def test_defaults():
     cfg = TokenizeConfig()
-    assert (cfg.kind, cfg.vocab_size, cfg.min_frequency, cfg.lowercase, cfg.max_length, cfg.cjk_split) == (
-        "bpe",
-        8000,
-        2,
-        True,
-        256,
-        True,
-    )
+    assert (cfg.kind, cfg.vocab_size, cfg.min_frequency, cfg.lowercase, cfg.max_length, cfg.cjk_split) == ("bpe", 8000, 2, True, 256, True)
     assert cfg.special_tokens == ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "[SEP]"]
     split = SplitConfig()
     assert (split.validation, split.test, split.seed, split.stratify_column) == (0.1, 0.1, 13, "label")

@@ -39,13 +39,7 @@ def skewed_corpus() -> pa.Table:
     ]:
         for i in range(120):
             label = "pos" if i < round(120 * rate) else "neg"
-            rows.append(
-                {
-                    "id": f"{prefix}{i:03d}",
-                    "text": sentence.format("fine" if label == "pos" else "dull"),
-                    "label": label,
-                }
-            )
+            rows.append({"id": f"{prefix}{i:03d}", "text": sentence.format("fine" if label == "pos" else "dull"), "label": label})
     return pa.Table.from_pylist(rows)
 
 
@@ -98,9 +92,7 @@ def test_weights_are_fitted_on_train_rows_and_joined_by_encode(clean, tmp_path):
 def test_counterfactual_copies_join_the_train_split_only(clean, tmp_path):
     out_uri = str(tmp_path / "tokens")
     tokenizer, splits = _prepare(clean, out_uri)
-    result = encode_shard_task.fn(
-        clean.part_uris()[0], tokenizer, splits, TOKENIZE, out_uri, KEY, "p.parquet", None, AUDIT
-    )
+    result = encode_shard_task.fn(clean.part_uris()[0], tokenizer, splits, TOKENIZE, out_uri, KEY, "p.parquet", None, AUDIT)
     table = read_part(work_part_uri(out_uri, KEY, "p.parquet"))
     rows = {r["id"]: r for r in table.to_pylist()}
     copies = [r for i, r in rows.items() if i.endswith("#cf")]

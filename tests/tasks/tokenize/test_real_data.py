@@ -43,9 +43,7 @@ def sst2(shared_data) -> dict[str, pa.Table]:
     out = {}
     for name in ("train", "dev"):
         t = pacsv.read_csv(shared_data / "sst2" / f"{name}.tsv", parse_options=opts, convert_options=conv)
-        out[name] = pa.table(
-            {"id": [f"{name}-{i}" for i in range(t.num_rows)], "text": t["sentence"], "label": t["label"]}
-        )
+        out[name] = pa.table({"id": [f"{name}-{i}" for i in range(t.num_rows)], "text": t["sentence"], "label": t["label"]})
     return out
 
 

@@ -45,9 +45,7 @@ def tokenizer() -> Tokenizer:
 def make_tokens(tokenizer: Tokenizer) -> Callable[..., pa.Table]:
     """(texts, labels, splits, weights=None) -> a tokens table as the tokenize stage writes it."""
 
-    def build(
-        texts: list[str], labels: list[str | None], splits: list[str], weights: list[float] | None = None
-    ) -> pa.Table:
+    def build(texts: list[str], labels: list[str | None], splits: list[str], weights: list[float] | None = None) -> pa.Table:
         ids = [e.ids for e in tokenizer.encode_batch(texts)]
         columns = {
             "id": pa.array([f"doc-{i}" for i in range(len(texts))]),

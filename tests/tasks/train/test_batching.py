@@ -38,9 +38,7 @@ def test_unshuffled_batches_are_sorted_by_length():
 
 
 def test_token_tensors_cut_and_keep_empty_rows():
-    column = pa.chunked_array(
-        [pa.array([[1, 2, 3], [], None], pa.list_(pa.int32())), pa.array([[7, 8]], pa.list_(pa.int32()))]
-    )
+    column = pa.chunked_array([pa.array([[1, 2, 3], [], None], pa.list_(pa.int32())), pa.array([[7, 8]], pa.list_(pa.int32()))])
     out = token_tensors(column, max_length=2)
     assert [t.tolist() for t in out] == [[1, 2], [], [], [7, 8]]
     assert out[0].dtype == torch.long

@@ -20,11 +20,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _run(argv: list[str], out: Path) -> dict:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "OMP_NUM_THREADS": "1",
-    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([*argv, str(out)], env=env, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     return {"weights": load_file(str(out / "weights.safetensors")), **json.loads((out / "losses.json").read_text())}

@@ -65,9 +65,7 @@ def test_augmented_rows_without_a_label_get_only_the_soft_loss():
 
 
 def test_config_validation():
-    cfg = ClassifierConfig(
-        distill={"alpha": 0.7, "temperature": 3, "augment_copies": 2, "teacher_train": {"epochs": 2}}
-    )
+    cfg = ClassifierConfig(distill={"alpha": 0.7, "temperature": 3, "augment_copies": 2, "teacher_train": {"epochs": 2}})
     assert cfg.distill.alpha == 0.7 and cfg.distill.teacher_train.epochs == 2
     assert ClassifierConfig().distill is None
     for bad in (
@@ -131,13 +129,11 @@ def test_distillation_makes_the_student_agree_with_the_teacher(make_tokens, toke
     prepared = KIND.prepare(tokens, tokenizer, cfg)
     agreement = {}
     for alpha in (0.0, 1.0):
-        result = train_model(
-            KIND, cfg, _with_teacher(prepared, alpha), tokenizer.get_vocab_size(), tmp_path / str(alpha)
-        )
+        result = train_model(KIND, cfg, _with_teacher(prepared, alpha), tokenizer.get_vocab_size(), tmp_path / str(alpha))
         # the teacher's argmax on the test rows is the toy set's true label
-        agreement[alpha] = evaluate_examples(
-            KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device)
-        )["accuracy"]
+        agreement[alpha] = evaluate_examples(KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))[
+            "accuracy"
+        ]
     assert agreement[1.0] >= 0.9
     assert agreement[1.0] > agreement[0.0] + 0.2
 
@@ -164,14 +160,7 @@ def test_minilm_encoder_is_deterministic_and_ranks_paraphrases_closer():
 
 def test_teacher_is_fine_tuned_cached_and_labels_augmentations(tmp_path, one_torch_thread):
     tok, _ = _minilm()
-    texts = [
-        "a great , moving film",
-        "dull and lifeless",
-        "wonderful acting",
-        "a boring mess",
-        "truly lovely",
-        "awful script",
-    ] * 3
+    texts = ["a great , moving film", "dull and lifeless", "wonderful acting", "a boring mess", "truly lovely", "awful script"] * 3
     rows = [torch.tensor(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
     examples = [{"input_ids": r, "label": 1 - i % 2} for i, r in enumerate(rows)]
     cfg = DistillConfig(augment_copies=2, teacher_train={"epochs": 1, "batch_size": 6, "trainable_layers": 2})
@@ -184,9 +173,7 @@ def test_teacher_is_fine_tuned_cached_and_labels_augmentations(tmp_path, one_tor
     state = torch.load(next(tmp_path.glob("teacher-*.pt")), weights_only=True)["state"]
     model = TeacherClassifier(load_encoder(), 2)
     model.load_state_dict(state)
-    torch.testing.assert_close(
-        predict_logits(model, rows[:12], 64), torch.stack([e["teacher_logits"] for e in out[:12]])
-    )
+    torch.testing.assert_close(predict_logits(model, rows[:12], 64), torch.stack([e["teacher_logits"] for e in out[:12]]))
 
 
 def test_frozen_bottom_layers_run_once_and_give_the_full_forward():

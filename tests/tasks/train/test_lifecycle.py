@@ -79,19 +79,12 @@ def test_param_groups_lr_scale_sets_each_groups_learning_rate(prepared, tokenize
     assert trainer.optimizer.param_groups[1]["params"][0] is trainer.model.embedding.weight
 
 
-def test_hooks_and_a_damaged_checkpoint_across_a_crash_and_resume(
-    prepared, tokenizer, tmp_path, caplog, one_torch_thread
-):
+def test_hooks_and_a_damaged_checkpoint_across_a_crash_and_resume(prepared, tokenizer, tmp_path, caplog, one_torch_thread):
     cfg = classifier_cfg(checkpoint_every_steps=4, early_stopping_patience=None)  # 11 steps per epoch
     vocab = tokenizer.get_vocab_size()
     straight_kind, crashed_kind = RecordingKind(), RecordingKind()
     reference = train_model(straight_kind, cfg, prepared, vocab, tmp_path / "straight")
-    assert straight_kind.calls == [
-        ("warm_start", None),
-        ("on_epoch_start", 0),
-        ("on_epoch_start", 1),
-        ("on_epoch_start", 2),
-    ]
+    assert straight_kind.calls == [("warm_start", None), ("on_epoch_start", 0), ("on_epoch_start", 1), ("on_epoch_start", 2)]
     with pytest.raises(Crash):
         train_model(crashed_kind, cfg, prepared, vocab, tmp_path / "crashed", on_step=crash_at(15))
     assert crashed_kind.calls == [("warm_start", None), ("on_epoch_start", 0), ("on_epoch_start", 1)]

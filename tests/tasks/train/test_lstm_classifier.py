@@ -13,13 +13,7 @@ KIND = ClassifierKind()
 
 
 def tiny(**overrides) -> ClassifierConfig:
-    train = {
-        "epochs": 6,
-        "batch_size": 16,
-        "lr": 0.02,
-        "progress": False,
-        "early_stopping_patience": None,
-    } | overrides.pop("train", {})
+    train = {"epochs": 6, "batch_size": 16, "lr": 0.02, "progress": False, "early_stopping_patience": None} | overrides.pop("train", {})
     return ClassifierConfig(embedding_dim=16, hidden_size=16, dropout=0.0, train=train, **overrides)
 
 
@@ -42,9 +36,7 @@ def test_cpu_bidirectional_path_equals_the_packed_lstm(pooling):
     torch.manual_seed(0)
     model = LSTMClassifier(50, 3, tiny(pooling=pooling, bidirectional=True)).eval()
     ids, lengths = torch.tensor([[5, 6, 7, 0], [1, 2, 3, 4], [9, 0, 0, 0]]), torch.tensor([3, 4, 1])
-    packed = torch.nn.utils.rnn.pack_padded_sequence(
-        model.embedding(ids), lengths, batch_first=True, enforce_sorted=False
-    )
+    packed = torch.nn.utils.rnn.pack_padded_sequence(model.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
     packed_out, (h_n, _) = model.lstm(packed)
     if pooling == "last":
         features = torch.cat([h_n[-2], h_n[-1]], dim=-1)
@@ -55,9 +47,7 @@ def test_cpu_bidirectional_path_equals_the_packed_lstm(pooling):
 
 
 def test_prepare_maps_sorted_labels_and_drops_unlabelled(make_tokens, tokenizer):
-    table = make_tokens(
-        ["good", "bad", "nice", "dull"], ["pos", "neg", None, "neg"], ["train", "train", "train", "test"]
-    )
+    table = make_tokens(["good", "bad", "nice", "dull"], ["pos", "neg", None, "neg"], ["train", "train", "train", "test"])
     prepared = KIND.prepare(table, tokenizer, tiny())
     assert prepared.meta == {"labels": ["neg", "pos"]}
     assert [e["label"] for e in prepared.splits["train"]] == [1, 0]
@@ -72,9 +62,7 @@ def test_instance_weights_change_the_loss_as_a_weighted_mean(make_tokens, tokeni
     model = KIND.build(cfg, {"labels": ["neg", "pos"]}, tokenizer.get_vocab_size())
     batch = KIND.collate(examples)
     weighted, count = KIND.loss(model, batch)
-    per_example = torch.nn.functional.cross_entropy(
-        model(batch["input_ids"], batch["lengths"]), batch["labels"], reduction="none"
-    )
+    per_example = torch.nn.functional.cross_entropy(model(batch["input_ids"], batch["lengths"]), batch["labels"], reduction="none")
     torch.testing.assert_close(weighted, (3 * per_example[0] + per_example[1]) / 4)
     unweighted, _ = KIND.loss(model, {k: v for k, v in batch.items() if k != "weight"})
     torch.testing.assert_close(unweighted, per_example.mean())
@@ -111,12 +99,7 @@ def test_gradual_unfreezing_follows_the_schedule():
     for epoch in range(4):
         KIND.on_epoch_start(model, cfg, epoch)
         trainable.append([all(p.requires_grad for p in g) for g in KIND.layer_groups(model)])
-    assert trainable == [
-        [True, False, False, False],
-        [True, True, False, False],
-        [True, True, True, False],
-        [True, True, True, True],
-    ]
+    assert trainable == [[True, False, False, False], [True, True, False, False], [True, True, True, False], [True, True, True, True]]
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -148,6 +131,4 @@ def test_predictor_matches_one_row_at_a_time_forward_in_input_order(tokenizer, b
     expected = torch.stack(expected).numpy()
     assert abs(out[["prob_neg", "prob_pos"]].to_numpy() - expected).max() < 1e-6
     assert out["label"].tolist() == [["neg", "pos"][i] for i in expected.argmax(axis=1)]
-    assert (
-        len(KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg).predict(pd.DataFrame({"text": []}))) == 0
-    )
+    assert len(KIND.predictor(model, {"labels": ["neg", "pos"]}, tokenizer, cfg).predict(pd.DataFrame({"text": []}))) == 0

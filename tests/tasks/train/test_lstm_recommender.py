@@ -12,13 +12,7 @@ import pytest
 import torch
 
 from tasks.train.bundle import load_predictor, save_bundle
-from tasks.train.models.lstm_recommender import (
-    LSTMRecommender,
-    RecommenderConfig,
-    RecommenderKind,
-    mask_seen,
-    rank_metrics,
-)
+from tasks.train.models.lstm_recommender import LSTMRecommender, RecommenderConfig, RecommenderKind, mask_seen, rank_metrics
 from tasks.train.models.rec_data import leave_last_out, training_windows, user_sequences
 from tasks.train.trainer import train_model
 
@@ -56,16 +50,7 @@ def interactions(rows: list[tuple[str, str, int]], texts: dict[str, list[int]] |
 
 
 LOG = interactions(
-    [
-        ("u1", "c", 30),
-        ("u2", "x", 5),
-        ("u1", "a", 10),
-        ("u1", "d", 40),
-        ("u1", "b", 20),
-        ("u2", "y", 6),
-        ("u1", "e", 40),
-        ("u3", "a", 1),
-    ]
+    [("u1", "c", 30), ("u2", "x", 5), ("u1", "a", 10), ("u1", "d", 40), ("u1", "b", 20), ("u2", "y", 6), ("u1", "e", 40), ("u3", "a", 1)]
 )
 
 
@@ -75,9 +60,7 @@ def test_padded_forward_equals_the_packed_final_state():
     torch.manual_seed(0)
     model = LSTMRecommender(9, RecommenderConfig(embedding_dim=6, hidden_size=5, dropout=0.0)).eval()
     history, lengths = torch.tensor([[1, 2, 3, 4], [5, 6, 0, 0], [7, 0, 0, 0]]), torch.tensor([4, 2, 1])
-    packed = torch.nn.utils.rnn.pack_padded_sequence(
-        model.item_embedding(history), lengths, batch_first=True, enforce_sorted=False
-    )
+    packed = torch.nn.utils.rnn.pack_padded_sequence(model.item_embedding(history), lengths, batch_first=True, enforce_sorted=False)
     _, (h_n, _) = model.lstm(packed)
     expected = torch.nn.functional.linear(model.proj(h_n[-1]), model.item_embedding.weight, model.item_bias)
     expected[:, 0] = float("-inf")
@@ -121,13 +104,9 @@ def test_prepare_builds_item_vocabulary_and_splits(tokenizer):
     train = [(e["inputs"].tolist(), e["targets"].tolist()) for e in prepared.splits["train"]]
     assert train == [([1, 2], [2, 3])]  # u1: a b c -> train, d validation, e test
     evals = {
-        s: [(e["user"], e["history"].tolist(), e["seen"].tolist(), e["target"]) for e in prepared.splits[s]]
-        for s in ("validation", "test")
+        s: [(e["user"], e["history"].tolist(), e["seen"].tolist(), e["target"]) for e in prepared.splits[s]] for s in ("validation", "test")
     }
-    assert evals == {
-        "validation": [("u1", [1, 2, 3], [1, 2, 3], 4)],
-        "test": [("u2", [6], [6], 7), ("u1", [2, 3, 4], [1, 2, 3, 4], 5)],
-    }
+    assert evals == {"validation": [("u1", [1, 2, 3], [1, 2, 3], 4)], "test": [("u2", [6], [6], 7), ("u1", [2, 3, 4], [1, 2, 3, 4], 5)]}
     assert meta["item_counts"] == [1, 1, 1, 1, 0, 1, 0]  # every interaction before a user's last one
     assert meta["user_history"] == {"u3": ["a"], "u2": ["x", "y"], "u1": ["a", "b", "c", "d", "e"]}
     assert meta["item_groups"] == [["x"]] * 7  # from `label` when there is no item_groups column
@@ -163,14 +142,7 @@ def test_learns_the_successor_pattern(trained):
 def test_sampled_softmax_with_history_dropout_learns_too(tokenizer, tmp_path):
     kind = RecommenderKind()
     cfg = RecommenderConfig(
-        embedding_dim=16,
-        hidden_size=32,
-        dropout=0.0,
-        history_dropout=0.1,
-        max_history=5,
-        loss="sampled",
-        num_negatives=8,
-        train=FAST,
+        embedding_dim=16, hidden_size=32, dropout=0.0, history_dropout=0.1, max_history=5, loss="sampled", num_negatives=8, train=FAST
     )
     prepared = kind.prepare(chain_log(), tokenizer, cfg)
     result = train_model(kind, cfg, prepared, tokenizer.get_vocab_size(), tmp_path)

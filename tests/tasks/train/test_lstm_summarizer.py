@@ -28,14 +28,7 @@ from tasks.train.trainer import train_model
 
 FILLER = ["the", "movie", "was", "plot", "and", "actors", "a", "very", "really", "story", "good", "bad", "dull"]
 K_BBC = 5  # BBC reference summaries keep about 40 % of an article's ~20 sentences
-FAST = {
-    "epochs": 4,
-    "batch_size": 16,
-    "lr": 0.03,
-    "progress": False,
-    "early_stopping_patience": None,
-    "schedule": "constant",
-}
+FAST = {"epochs": 4, "batch_size": 16, "lr": 0.03, "progress": False, "early_stopping_patience": None, "schedule": "constant"}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -43,13 +36,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def test_split_sentences_english():
     text = 'Prices rose 3.5% in May. Why? "Demand," he said! Next paragraph\n\nstarts here.'
-    assert split_sentences(text) == [
-        "Prices rose 3.5% in May.",
-        "Why?",
-        '"Demand," he said!',
-        "Next paragraph",
-        "starts here.",
-    ]
+    assert split_sentences(text) == ["Prices rose 3.5% in May.", "Why?", '"Demand," he said!', "Next paragraph", "starts here."]
     assert split_sentences("") == [] and split_sentences("  \n ") == []
 
 
@@ -82,10 +69,7 @@ def planted_corpus(n: int = 120, seed: int = 0) -> pa.Table:
     rng = random.Random(seed)
     texts, summaries, splits = [], [], []
     for i in range(n):
-        sentences = [
-            " ".join(rng.choice(FILLER) for _ in range(rng.randint(3, 7))).capitalize() + "."
-            for _ in range(rng.randint(3, 6))
-        ]
+        sentences = [" ".join(rng.choice(FILLER) for _ in range(rng.randint(3, 7))).capitalize() + "." for _ in range(rng.randint(3, 6))]
         key = f"In summary {rng.choice(['prices', 'rates', 'sales'])} {rng.choice(['rose', 'fell'])} sharply."
         sentences.insert(rng.randint(1, len(sentences)), key)
         texts.append(" ".join(sentences))
@@ -109,9 +93,7 @@ def test_prepare_labels_the_key_sentence(tokenizer):
     prepared = SummarizerKind().prepare(planted_corpus(10), tokenizer, cfg)
     assert sum(len(v) for v in prepared.splits.values()) == 10
     json.dumps(prepared.meta)
-    for example, text in zip(
-        prepared.splits["train"], planted_corpus(10).filter(pc.field("split") == "train")["text"].to_pylist()
-    ):
+    for example, text in zip(prepared.splits["train"], planted_corpus(10).filter(pc.field("split") == "train")["text"].to_pylist()):
         sentences = split_sentences(text)
         key = next(i for i, s in enumerate(sentences) if s.startswith("In summary"))
         assert example["labels"].tolist() == [float(i == key) for i in range(len(sentences))]
@@ -156,14 +138,7 @@ def test_bundle_round_trip_predicts_the_same(trained, tokenizer, tmp_path):
     kind, _, prepared, result = trained
     cfg = SummarizerConfig(embedding_dim=16, hidden_size=16, dropout=0.0, summary_sentences=2, train=FAST)
     model = result.model.cpu()
-    rows = pd.DataFrame(
-        {
-            "text": [
-                "The plot was dull. In summary sales rose sharply. The actors were good. A story.",
-                "One sentence only",
-            ]
-        }
-    )
+    rows = pd.DataFrame({"text": ["The plot was dull. In summary sales rose sharply. The actors were good. A story.", "One sentence only"]})
     before = kind.predictor(model, prepared.meta, tokenizer, cfg).predict(rows)
     save_bundle(tmp_path, kind.name, cfg, model, prepared.meta, tokenizer)
     after = load_predictor(tmp_path).predict(rows)
@@ -183,9 +158,7 @@ def test_bbc_news_beats_lead_baseline(shared_data, tmp_path):
     tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(
-        records["article"].head(400), trainers.WordLevelTrainer(min_frequency=3, special_tokens=["[PAD]", "[UNK]"])
-    )
+    tok.train_from_iterator(records["article"].head(400), trainers.WordLevelTrainer(min_frequency=3, special_tokens=["[PAD]", "[UNK]"]))
     n = len(records)
     tokens = pa.table(
         {

@@ -45,9 +45,7 @@ def test_padded_bidirectional_ignores_padding_values():
     noisy = x.clone()
     noisy[0, 3:] = 100.0  # padding after length 3
     lengths = torch.tensor([3])
-    torch.testing.assert_close(
-        padded_bidirectional(lstm, x, lengths)[:, :3], padded_bidirectional(lstm, noisy, lengths)[:, :3]
-    )
+    torch.testing.assert_close(padded_bidirectional(lstm, x, lengths)[:, :3], padded_bidirectional(lstm, noisy, lengths)[:, :3])
 
 
 def test_padded_bidirectional_rejects_unidirectional():

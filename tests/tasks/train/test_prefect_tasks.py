@@ -34,13 +34,7 @@ def job(tokens_uri: str, root: Path, name: str, resume: bool = True) -> TrainJob
         embedding_dim=8,
         hidden_size=8,
         dropout=0.0,
-        train={
-            "epochs": 2,
-            "batch_size": 16,
-            "progress": False,
-            "checkpoint_every_steps": 3,
-            "early_stopping_patience": None,
-        },
+        train={"epochs": 2, "batch_size": 16, "progress": False, "checkpoint_every_steps": 3, "early_stopping_patience": None},
     )
     return TrainJob(
         pipeline="p",
@@ -73,10 +67,7 @@ def test_an_interrupted_training_resumes_to_the_same_weights(tokens_uri, tmp_pat
     monkeypatch.setattr(train_tasks, "train_model", original)
     resumed = train_one(job(tokens_uri, tmp_path, "crashed"))
     assert resumed.cache_key == straight.cache_key and resumed.steps == straight.steps
-    want, got = (
-        load_file(f"{straight.bundle_dir}/model.safetensors"),
-        load_file(f"{resumed.bundle_dir}/model.safetensors"),
-    )
+    want, got = (load_file(f"{straight.bundle_dir}/model.safetensors"), load_file(f"{resumed.bundle_dir}/model.safetensors"))
     for name, value in want.items():
         torch.testing.assert_close(got[name], value, rtol=0, atol=0)
     # the resumed training logged into the run of the interrupted one: one run, whole curve, FINISHED
@@ -99,10 +90,7 @@ def test_no_resume_discards_the_interrupted_checkpoints(tokens_uri, tmp_path, mo
 
     def spy(*args, **kwargs):
         checkpoints = Path(args[4])
-        seen["resume"], seen["left"] = (
-            kwargs["resume"],
-            list(checkpoints.rglob("*.safetensors")) if checkpoints.exists() else [],
-        )
+        seen["resume"], seen["left"] = (kwargs["resume"], list(checkpoints.rglob("*.safetensors")) if checkpoints.exists() else [])
         return original(*args, **kwargs)
 
     monkeypatch.setattr(train_tasks, "train_model", spy)

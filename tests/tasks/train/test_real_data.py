@@ -29,9 +29,7 @@ def test_short_sst2_run_beats_the_majority_class(shared_data, tmp_path):
     tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.Lowercase()
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator(
-        train_texts, trainers.WordLevelTrainer(min_frequency=2, special_tokens=["[PAD]", "[UNK]"])
-    )
+    tokenizer.train_from_iterator(train_texts, trainers.WordLevelTrainer(min_frequency=2, special_tokens=["[PAD]", "[UNK]"]))
     texts = train_texts + dev_texts
     ids = [e.ids for e in tokenizer.encode_batch(texts)]
     tokens = pa.table(
@@ -43,9 +41,7 @@ def test_short_sst2_run_beats_the_majority_class(shared_data, tmp_path):
         }
     )
     kind = ClassifierKind()
-    cfg = ClassifierConfig(
-        embedding_dim=64, hidden_size=64, train={"epochs": 2, "batch_size": 64, "lr": 0.005, "progress": False}
-    )
+    cfg = ClassifierConfig(embedding_dim=64, hidden_size=64, train={"epochs": 2, "batch_size": 64, "lr": 0.005, "progress": False})
     result = train_model(kind, cfg, kind.prepare(tokens, tokenizer, cfg), tokenizer.get_vocab_size(), tmp_path)
     majority = max(dev_labels.count(v) for v in set(dev_labels)) / len(dev_labels)
     assert result.best_metrics["accuracy"] > majority + 0.1, (result.best_metrics, majority)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import mlflow
@@ -18,6 +17,7 @@ from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
 from tasks.train.trainer import evaluate_examples
 from tasks.train.search import ParamSpec, SearchConfig, search, with_overrides
 from tasks.train.tune import search_config, tune_model, yaml_overrides
+from tests.mlflow_store import tracking_uri
 
 pytest.importorskip("optuna", reason="the search needs Optuna: pip install 'corpusmill[search]'")
 
@@ -36,17 +36,12 @@ class Untouchable(list):
 @pytest.fixture
 def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> mlflow.MlflowClient:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("search-test")
-    yield mlflow.MlflowClient(uri)
-    mlflow.set_tracking_uri(previous)
+    with tracking_uri(uri):
+        mlflow.set_experiment("search-test")
+        yield mlflow.MlflowClient(uri)
 
 
-def test_two_trial_search_logs_nested_runs_and_picks_the_best_on_validation(
-    toy_tokens, tokenizer, tracking, tmp_path, one_torch_thread
-):
+def test_two_trial_search_logs_nested_runs_and_picks_the_best_on_validation(toy_tokens, tokenizer, tracking, tmp_path, one_torch_thread):
     cfg = ClassifierConfig(embedding_dim=8, hidden_size=8, train={"epochs": 1, "batch_size": 16, "progress": False})
     prepared = KIND.prepare(toy_tokens, tokenizer, cfg)
     assert len(prepared.splits["test"]) > 0  # the toy corpus has a test split: the search must leave it alone
@@ -119,22 +114,8 @@ def test_overrides_are_validated_and_name_bad_keys():
         with_overrides(cfg, {"lr.x": 1})
 
 
-def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(
-    toy_tokens, tokenizer, tracking, tmp_path, monkeypatch, one_torch_thread
-):
-    handle = DatasetHandle(str(tmp_path / "tokens"))
-    part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
-    tokenizer.save(handle.work_file("k", "tokenizer.json"))
-    handle.commit(
-        stage="tokens",
-        key="k",
-        parts=[part],
-        inputs=[],
-        config_hash="c",
-        code_version="v",
-        started=time.time(),
-        extra_files=["tokenizer.json"],
-    )
+def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(tokens_uri, tracking, tmp_path, monkeypatch, one_torch_thread):
+    handle = DatasetHandle(tokens_uri)
     seen: list[set[str]] = []
     real_prepare = ClassifierKind.prepare
 
@@ -144,9 +125,7 @@ def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(
 
     monkeypatch.setattr(ClassifierKind, "prepare", spy)
     cfg = ClassifierConfig(embedding_dim=4, hidden_size=4, train={"epochs": 1, "batch_size": 32, "progress": False})
-    config = search_config(
-        "lstm_classifier", trials=1, seed=0, space_json='{"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}'
-    )
+    config = search_config("lstm_classifier", trials=1, seed=0, space_json='{"train.lr": {"type": "float", "low": 0.001, "high": 0.01}}')
     result = tune_model("toy", "sentiment", cfg, handle.uri, "toy", tmp_path / "artifacts", tmp_path / "search", config)
     assert seen == [{"train", "validation"}]  # the test rows were filtered out before the kind saw the table
     parent = tracking.get_run(result.parent_run_id)
@@ -154,9 +133,7 @@ def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(
     assert float(parent.data.params["best.train.lr"]) == pytest.approx(result.best_params["train.lr"])
     assert "train: {lr: " in yaml_overrides(result.best_params)
     with pytest.raises(CorpusmillError, match="no tokens dataset"):
-        tune_model(
-            "toy", "sentiment", cfg, str(tmp_path / "absent"), "toy", tmp_path / "artifacts", tmp_path / "s2", config
-        )
+        tune_model("toy", "sentiment", cfg, str(tmp_path / "absent"), "toy", tmp_path / "artifacts", tmp_path / "s2", config)
     with pytest.raises(CorpusmillError, match="--space"):
         search_config("lstm_lm", trials=2, seed=0)
 
@@ -165,8 +142,7 @@ def test_cli_tune_names_a_missing_model_or_tokens_dataset(tmp_path, monkeypatch,
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the CLI exports the workspace environment
     config = tmp_path / "pipelines.yaml"
     config.write_text(
-        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
-        "    models: {sentiment: {kind: lstm_classifier}}\n"
+        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n    models: {sentiment: {kind: lstm_classifier}}\n"
     )
     common = ["--config", str(config), "--workspace", str(tmp_path / "ws")]
     assert main(["tune", "p", "nope", *common]) == 2

@@ -33,24 +33,13 @@ def test_summary_length_rules():
     assert summary_length({"mode": "count", "value": 3}, 2) == 2
     assert summary_length({"mode": "ratio", "value": 0.3}, 10) == 3
     assert summary_length({"mode": "ratio", "value": 0.3}, 11) == 4  # ceil
-    assert (
-        summary_length({"mode": "ratio", "value": 0.1}, 3) == 1
-        and summary_length({"mode": "count", "value": 2}, 0) == 0
-    )
-    assert length_rules([1, 2], [0.5]) == [
-        {"mode": "count", "value": 1},
-        {"mode": "count", "value": 2},
-        {"mode": "ratio", "value": 0.5},
-    ]
+    assert summary_length({"mode": "ratio", "value": 0.1}, 3) == 1 and summary_length({"mode": "count", "value": 2}, 0) == 0
+    assert length_rules([1, 2], [0.5]) == [{"mode": "count", "value": 1}, {"mode": "count", "value": 2}, {"mode": "ratio", "value": 0.5}]
     assert SummarizerConfig(summary_sentences=2).rules() == [{"mode": "count", "value": 2}]
 
 
 def test_trigram_blocking_skips_a_redundant_sentence():
-    sentences = [
-        "The bank raised rates by half a point.",
-        "The bank raised rates again on Monday.",
-        "Shares fell in London.",
-    ]
+    sentences = ["The bank raised rates by half a point.", "The bank raised rates again on Monday.", "Shares fell in London."]
     words = [rouge_words(s) for s in sentences]
     scores = [0.9, 0.8, 0.1]
     assert select(scores, words, 2, trigram_blocking=False) == [0, 1]
@@ -70,13 +59,9 @@ def test_greedy_oracle_labels():
 def test_model_sees_position_even_with_identical_sentences():
     """Same words in every sentence: only the position features can tell sentences apart."""
     torch.manual_seed(0)
-    model = LSTMSummarizer(
-        20, SummarizerConfig(embedding_dim=8, hidden_size=8, position_dim=4, dropout=0.0, max_sentences=6)
-    ).eval()
+    model = LSTMSummarizer(20, SummarizerConfig(embedding_dim=8, hidden_size=8, position_dim=4, dropout=0.0, max_sentences=6)).eval()
     ids = torch.tensor([[[3, 4, 5]] * 5])
     logits = model(ids, torch.tensor([[3] * 5]), torch.tensor([5]))
     assert logits.shape == (1, 5) and len({round(v, 6) for v in logits[0].tolist()}) == 5
-    longer = model(
-        torch.tensor([[[3, 4, 5]] * 6]), torch.tensor([[3] * 6]), torch.tensor([6])
-    )  # beyond max_sentences: clamped
+    longer = model(torch.tensor([[[3, 4, 5]] * 6]), torch.tensor([[3] * 6]), torch.tensor([6]))  # beyond max_sentences: clamped
     assert torch.isfinite(longer).all()
