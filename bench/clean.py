@@ -119,11 +119,7 @@ def run_ours(corpus: Path, work: Path) -> dict[str, int]:
         files = outputs
     kept = sum(pq.read_metadata(f).num_rows for f in files)
     steps = counters.steps
-    return {
-        "kept": kept,
-        "exact_removed": sum(steps["exact_dedup"].dropped.values()),
-        "near_removed": sum(steps["near_dedup"].dropped.values()),
-    }
+    return {"kept": kept, "exact_removed": sum(steps["exact_dedup"].dropped.values()), "near_removed": sum(steps["near_dedup"].dropped.values())}
 
 
 def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
@@ -131,13 +127,7 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
     import regex
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupFilter, ExactDedupSignature, ExactFindDedups
-    from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig,
-        MinhashDedupBuckets,
-        MinhashDedupCluster,
-        MinhashDedupFilter,
-        MinhashDedupSignature,
-    )
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
     from datatrove.pipeline.filters import LambdaFilter
     from datatrove.pipeline.formatters import FTFYFormatter, PIIFormatter
     from datatrove.pipeline.readers import ParquetReader
@@ -176,23 +166,11 @@ def run_datatrove(corpus: Path, work: Path) -> dict[str, int]:
         [ParquetReader(str(corpus), glob_pattern="*.parquet"), FTFYFormatter(), LambdaFilter(long_enough), ParquetWriter(str(work / "s1"))],
         [ParquetReader(str(work / "s1"), glob_pattern="*.parquet"), ExactDedupSignature(str(work / "esig"), config=exact)],
         [ExactFindDedups(str(work / "esig"), str(work / "edup"), config=exact)],
-        [
-            ParquetReader(str(work / "s1"), glob_pattern="*.parquet"),
-            ExactDedupFilter(str(work / "edup"), config=exact),
-            ParquetWriter(str(work / "s2")),
-        ],
-        [
-            ParquetReader(str(work / "s2"), glob_pattern="*.parquet"),
-            MinhashDedupSignature(str(work / "msig"), config=minhash, language=tok),
-        ],
+        [ParquetReader(str(work / "s1"), glob_pattern="*.parquet"), ExactDedupFilter(str(work / "edup"), config=exact), ParquetWriter(str(work / "s2"))],
+        [ParquetReader(str(work / "s2"), glob_pattern="*.parquet"), MinhashDedupSignature(str(work / "msig"), config=minhash, language=tok)],
         [MinhashDedupBuckets(str(work / "msig"), str(work / "mbuck"), config=minhash)],
         [MinhashDedupCluster(str(work / "mbuck"), str(work / "mrem"), config=minhash)],
-        [
-            ParquetReader(str(work / "s2"), glob_pattern="*.parquet"),
-            MinhashDedupFilter(str(work / "mrem")),
-            PIIFormatter(),
-            ParquetWriter(str(work / "s3")),
-        ],
+        [ParquetReader(str(work / "s2"), glob_pattern="*.parquet"), MinhashDedupFilter(str(work / "mrem")), PIIFormatter(), ParquetWriter(str(work / "s3"))],
     ]
     for number, pipeline in enumerate(stages):
         tasks = minhash.num_buckets if number == 5 else 1  # the bucket stage runs one task per bucket

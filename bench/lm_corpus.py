@@ -38,9 +38,7 @@ def _shakespeare(path: Path) -> Iterator[str]:
 def _csv_column(path: Path, column: str, names: list[str] | None = None) -> Iterator[str]:
     """One column of a CSV (HTML line breaks of IMDb reviews become spaces)."""
     read = pacsv.ReadOptions(column_names=names) if names else pacsv.ReadOptions()
-    table = pacsv.read_csv(
-        path, read_options=read, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
-    )
+    table = pacsv.read_csv(path, read_options=read, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}))
     for text in table[column].to_pylist():
         if text:
             yield text.replace("<br />", " ").replace("<br/>", " ").replace("\\", " ")

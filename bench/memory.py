@@ -112,19 +112,7 @@ def measure(megabytes: int, tmp: Path, code: Path) -> dict:
         HF_HUB_OFFLINE="1",
         HF_DATASETS_OFFLINE="1",
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "corpusmill.cli",
-        "run",
-        "mem",
-        "--stages",
-        "ingest,clean",
-        "--config",
-        str(config),
-        "--workspace",
-        str(ws),
-    ]
+    cmd = [sys.executable, "-m", "corpusmill.cli", "run", "mem", "--stages", "ingest,clean", "--config", str(config), "--workspace", str(ws)]
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, cwd=code, check=False)
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -61,23 +61,11 @@ def measure(pipeline: str, config: str, repeat: int, shards: int) -> list[tuple[
         rows.append((name, "reused: one task run in the parent", _median_s(lambda s=stage: s.reuse_in_parent(pipeline), repeat)))
         subflow = stage_flow.with_options(task_runner=runner, flow_run_name=f"{pipeline}-{name}")
         extra = {"config_sha256": None} if name == "train" else {}
-        rows.append(
-            (
-                name,
-                "reused: subflow, no heartbeats",
-                _median_s(lambda f=subflow, e=extra: f(pipeline=pipeline, config_path=config, **e), repeat),
-            )
-        )
+        rows.append((name, "reused: subflow, no heartbeats", _median_s(lambda f=subflow, e=extra: f(pipeline=pipeline, config_path=config, **e), repeat)))
     noop_task = task(_noop, name="noop-shard")
     rows.append((f"{shards} shards", "plain calls", _median_s(lambda: [_noop(i) for i in range(shards)], repeat)))
     rows.append((f"{shards} shards", "task calls", _median_s(lambda: [noop_task(i) for i in range(shards)], repeat)))
-    rows.append(
-        (
-            f"{shards} shards",
-            "task .submit (threads)",
-            _median_s(lambda: [f.result() for f in [noop_task.submit(i) for i in range(shards)]], repeat),
-        )
-    )
+    rows.append((f"{shards} shards", "task .submit (threads)", _median_s(lambda: [f.result() for f in [noop_task.submit(i) for i in range(shards)]], repeat)))
     return rows
 
 
@@ -113,15 +101,11 @@ def main() -> None:
 
         subflow = flow(name="bench-subflow")(lambda: None)
         parent = flow(name="bench-parent")(
-            lambda: rows.append(
-                ("empty flow", "subflow, no heartbeats", _median_s(subflow.with_options(task_runner=ThreadPoolTaskRunner()), args.repeat))
-            )
+            lambda: rows.append(("empty flow", "subflow, no heartbeats", _median_s(subflow.with_options(task_runner=ThreadPoolTaskRunner()), args.repeat)))
         )
         parent()
     heartbeat = flow(name="bench-parent-heartbeats")(
-        lambda: rows.append(
-            ("empty flow", "subflow, heartbeats on (Prefect default)", _median_s(flow(name="bench-subflow")(lambda: None), args.repeat))
-        )
+        lambda: rows.append(("empty flow", "subflow, heartbeats on (Prefect default)", _median_s(flow(name="bench-subflow")(lambda: None), args.repeat)))
     )
     if own is not None:
         from prefect.settings import temporary_settings

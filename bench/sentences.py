@@ -63,9 +63,7 @@ def main() -> None:
         started = time.perf_counter()
         result = score(split, cases)
         ms = (time.perf_counter() - started) * 1000
-        print(
-            f"{name:28s} exact {result['exact']:.3f} (en {result['exact_en']:.3f}, zh {result['exact_zh']:.3f})  f1 {result['f1']:.3f}  {ms:.0f} ms"
-        )
+        print(f"{name:28s} exact {result['exact']:.3f} (en {result['exact_en']:.3f}, zh {result['exact_zh']:.3f})  f1 {result['f1']:.3f}  {ms:.0f} ms")
         if verbose:
             for case in cases:
                 got = split(case["text"], CHUNK_WORDS if case.get("chunk") else 80)

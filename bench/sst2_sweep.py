@@ -38,8 +38,7 @@ def main(arguments: list[str]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             result = run_classifier(tokens, tokenizer, cfg, Path(tmp))
         print(
-            f"{text:70} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  "
-            f"best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
+            f"{text:70} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
             flush=True,
         )
 

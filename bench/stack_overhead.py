@@ -37,10 +37,7 @@ def write_corpus(data_uri: str, rows: int) -> tuple[str, int]:
     from tasks.ingest.demo import demo_reviews
 
     table = demo_reviews(rows, seed=1)
-    text = "".join(
-        json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n"
-        for t, y in zip(table["text"].to_pylist(), table["label"].to_pylist())
-    )
+    text = "".join(json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n" for t, y in zip(table["text"].to_pylist(), table["label"].to_pylist()))
     uri = storage.join(data_uri, "bench-input", f"reviews-{rows}.jsonl")
     storage.write_text(uri, text)
     return uri, len(text.encode())
@@ -54,9 +51,7 @@ def run_once(name: str, source: str, shard_bytes: int, args: argparse.Namespace,
     from flows.runtime import make_task_runner
 
     config = root / f"{name}.yaml"
-    config.write_text(
-        CONFIG.format(ws=root / "ws", data_uri=args.data_uri, runner=args.runner, name=name, source=source, shard_bytes=shard_bytes)
-    )
+    config.write_text(CONFIG.format(ws=root / "ws", data_uri=args.data_uri, runner=args.runner, name=name, source=source, shard_bytes=shard_bytes))
     runner = make_task_runner(load_config(config).runner)
     out = {"name": name, "shard_bytes": shard_bytes}
     for stage, stage_flow in (("ingest", ingest_flow), ("clean", clean_flow)):

@@ -44,11 +44,7 @@ def scitldr(limit: int) -> pa.Table:
     """SciTLDR-A test rows -> `id`, `text` (the abstract's sentences, one per line), `summary` (first TLDR)."""
     rows = [json.loads(line) for line in (DATA / "scitldr_a" / "test.jsonl").read_text(encoding="utf-8").splitlines()][:limit]
     return pa.table(
-        {
-            "id": [r["paper_id"] for r in rows],
-            "text": ["\n".join(s.strip() for s in r["source"]) for r in rows],
-            "summary": [r["target"][0] for r in rows],
-        }
+        {"id": [r["paper_id"] for r in rows], "text": ["\n".join(s.strip() for s in r["source"]) for r in rows], "summary": [r["target"][0] for r in rows]}
     )
 
 

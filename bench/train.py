@@ -47,11 +47,7 @@ def synthetic_corpus(n: int, vocab: int, seed: int) -> tuple[list[str], list[str
 
 
 def raw_train(
-    cfg: ClassifierConfig,
-    vocab_size: int,
-    batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-    device: torch.device,
-    packed: bool,
+    cfg: ClassifierConfig, vocab_size: int, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], device: torch.device, packed: bool
 ) -> float:
     """Raw embedding + LSTM (+ max pooling) + linear training steps over pre-padded batches ->
     tokens/s; `packed` packs each batch first, as the model does (the padded variant reads padding)."""
@@ -136,9 +132,7 @@ def main() -> None:
     vocab = tokenizer.get_vocab_size()
 
     train = prepared.splits["train"]
-    order = bucket_batches(
-        [len(e["input_ids"]) for e in train], cfg.train.batch_size, cfg.train.bucket_size, shuffle=True, seed=cfg.train.seed
-    )
+    order = bucket_batches([len(e["input_ids"]) for e in train], cfg.train.batch_size, cfg.train.bucket_size, shuffle=True, seed=cfg.train.seed)
     raw_batches = [(*pad_ids([train[i]["input_ids"] for i in idx]), torch.tensor([train[i]["label"] for i in idx])) for idx in order]
     score_texts = (texts * (args.score_rows // len(texts) + 1))[: args.score_rows]
     frame = pd.DataFrame({"text": score_texts})
@@ -177,9 +171,7 @@ def main() -> None:
     shape = f"batch {args.batch_size}, emb/hidden {args.hidden}, {'bi' if args.bidirectional else 'uni'}directional, deterministic={args.deterministic}"
     print(f"device: {device} (torch {torch.__version__}, {torch.get_num_threads()} threads); {shape}")
     if not args.scoring_only:
-        print(
-            f"training  trainer {tps:10.0f} tokens/s   raw nn.LSTM padded {raw_tps:10.0f} tokens/s   ratio {tps / raw_tps:.2f}x (target >= 0.85x)"
-        )
+        print(f"training  trainer {tps:10.0f} tokens/s   raw nn.LSTM padded {raw_tps:10.0f} tokens/s   ratio {tps / raw_tps:.2f}x (target >= 0.85x)")
         print(
             f"          trainer {tps:10.0f} tokens/s   raw nn.LSTM packed {raw_packed_tps:10.0f} tokens/s   ratio {tps / raw_packed_tps:.2f}x (same computation as the model)"
         )

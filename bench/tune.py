@@ -26,15 +26,7 @@ from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
 from tasks.train.search import CLASSIFIER_SPACE, ParamSpec, SearchConfig, search
 from tasks.train.trainer import evaluate_examples
 
-RECIPE = {
-    "embedding_dim": 384,
-    "embedding_init": "pretrained",
-    "hidden_size": 128,
-    "bidirectional": True,
-    "dropout": 0.5,
-    "pooling": "max",
-    "max_length": 64,
-}
+RECIPE = {"embedding_dim": 384, "embedding_init": "pretrained", "hidden_size": 128, "bidirectional": True, "dropout": 0.5, "pooling": "max", "max_length": 64}
 SPACE = CLASSIFIER_SPACE | {"train.epochs": ParamSpec(type="int", low=3, high=8)}
 
 
@@ -59,18 +51,13 @@ def main() -> None:
             result = search(kind, base, prepared, tokenizer.get_vocab_size(), Path(tmp) / "trials", config)
         for trial in result.trials:
             print(f"trial {trial.number}: val {trial.value:.4f}  {trial.params}", flush=True)
-        print(
-            f"search: {args.trials} trials in {time.perf_counter() - t0:.0f} s; best val {result.best_value:.4f} {result.best_params}",
-            flush=True,
-        )
+        print(f"search: {args.trials} trials in {time.perf_counter() - t0:.0f} s; best val {result.best_value:.4f} {result.best_params}", flush=True)
         dev = evaluate_examples(kind, result.best_model, prepared.splits["test"], base.train, torch.device("cpu"))
         print(f"\nSST-2 dev.tsv (read only here), seed {BASE_TRAIN['seed']}, sampler seed {args.seed}")
         print(f"tuned   val {result.best_value:.4f}  dev {dev['accuracy']:.4f}  {result.best_params}")
         if args.with_recipe:
             r = run_classifier(tokens, tokenizer, base, Path(tmp) / "recipe")
-            print(
-                f"recipe  val {r['val_accuracy']:.4f}  dev {r['dev_accuracy']:.4f}  best epoch {r['best_epoch']:.0f}  {r['seconds']:.0f} s"
-            )
+            print(f"recipe  val {r['val_accuracy']:.4f}  dev {r['dev_accuracy']:.4f}  best epoch {r['best_epoch']:.0f}  {r['seconds']:.0f} s")
     print(f"total wall {time.perf_counter() - t0:.0f} s")
 
 

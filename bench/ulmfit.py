@@ -59,9 +59,7 @@ def read_unlabelled(path: Path, column: str) -> pa.Table:
     HTML line breaks replaced by spaces; labels in the file are NOT used."""
     raw = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}))
     text = pc.replace_substring_regex(raw[column], r"<br\s*/?>", " ")
-    return pa.table(
-        {"id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]), "text": text, "label": pa.nulls(raw.num_rows, pa.string())}
-    )
+    return pa.table({"id": pa.array([f"extra-{i}" for i in range(raw.num_rows)]), "text": text, "label": pa.nulls(raw.num_rows, pa.string())})
 
 
 def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None = None, kind: str = "bpe") -> tuple[pa.Table, object]:
@@ -117,9 +115,7 @@ def pretrain_lm(tokens: pa.Table, tokenizer, args: argparse.Namespace, work: Pat
     )
     lm_tokens = tokens
     if args.lm_dev_text:
-        lm_tokens = tokens.set_column(
-            tokens.schema.get_field_index("split"), "split", pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"])
-        )
+        lm_tokens = tokens.set_column(tokens.schema.get_field_index("split"), "split", pc.if_else(pc.equal(tokens["split"], "test"), "train", tokens["split"]))
     prepared = LM.prepare(lm_tokens, tokenizer, lm_cfg)
     windows = len(prepared.splits["train"])
     if args.lm_minutes is not None:
@@ -154,12 +150,7 @@ def main() -> None:
     parser.add_argument("--lm-dev-text", action="store_true", help="also pretrain the LM on dev.tsv text (labels unused)")
     parser.add_argument("--lr-decay", type=float, default=1 / 2.6, help="lr_decay_per_layer of the fine-tuned arms")
     parser.add_argument("--arms", default="lm+ft,lm+discr", help="pretrained arms to run (comma-separated): lm+ft, lm+discr")
-    parser.add_argument(
-        "--lm-extra-csv",
-        type=Path,
-        default=None,
-        help="unlabelled CSV text the LM also reads, e.g. ../shared/data/imdb_5k/movie_review.csv",
-    )
+    parser.add_argument("--lm-extra-csv", type=Path, default=None, help="unlabelled CSV text the LM also reads, e.g. ../shared/data/imdb_5k/movie_review.csv")
     parser.add_argument("--lm-extra-column", default="review")
     parser.add_argument(
         "--lm-shared",
@@ -168,9 +159,7 @@ def main() -> None:
         help="the LM also reads all unlabelled English text of this ../shared/data folder (bench.lm_corpus; never SST-2 dev)",
     )
     parser.add_argument("--lm-bundle-out", type=Path, default=None, help="keep the pretrained LM bundle (+ tokenizer) here")
-    parser.add_argument(
-        "--lm-bundle", type=Path, default=None, help="reuse this LM bundle (same text + --vocab-size) instead of pretraining"
-    )
+    parser.add_argument("--lm-bundle", type=Path, default=None, help="reuse this LM bundle (same text + --vocab-size) instead of pretraining")
     parser.add_argument("--lm-minutes", type=float, default=None, help="wall-clock budget of LM pretraining (windows subsampled to fit)")
     parser.add_argument("--tokenizer", default="bpe", choices=["bpe", "wordpiece", "unigram"])
     parser.add_argument("--lr", type=float, default=None, help="classifier lr (default: TrainConfig's)")
@@ -190,8 +179,7 @@ def main() -> None:
     tokens, tokenizer = tokens_tables(args.data, args.vocab_size, args.seed, extra, args.tokenizer)
     counts = {s: int(pc.sum(pc.equal(tokens["split"], s)).as_py()) for s in ("train", "validation", "test")}
     print(
-        f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, "
-        f"prep {time.perf_counter() - t0:.1f}s",
+        f"sst2: {counts} rows, {int(pc.sum(tokens['length']).as_py())} tokens, vocab {tokenizer.get_vocab_size()}, prep {time.perf_counter() - t0:.1f}s",
         flush=True,
     )
     train_cfg = {"epochs": args.epochs, "batch_size": 64, "progress": False, "seed": args.seed, "device": args.device}
@@ -216,10 +204,7 @@ def main() -> None:
 
         groups_below_head = args.layers + 1  # LSTM layers, then the embedding
         unfreeze = list(range(1, groups_below_head + 1))
-        arms = {
-            "lm+ft": {"lr_decay_per_layer": args.lr_decay, "unfreeze_schedule": unfreeze},
-            "lm+discr": {"lr_decay_per_layer": args.lr_decay},
-        }
+        arms = {"lm+ft": {"lr_decay_per_layer": args.lr_decay, "unfreeze_schedule": unfreeze}, "lm+discr": {"lr_decay_per_layer": args.lr_decay}}
         for name in args.arms.split(","):
             ulmfit = arms[name]
             cfg = ClassifierConfig(**shape, pretrained_lm=str(lm_bundle), **ulmfit, train=train_cfg)

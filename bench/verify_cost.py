@@ -26,9 +26,7 @@ def main() -> None:
         out = DatasetHandle(f"{folder}/clean")
         rows = args.mb * 1_000_000 // args.parts // 200  # ~200 incompressible bytes per row
         parts = [
-            out.write_part(
-                "k", f"part-{p:05d}.parquet", [pa.table({"text": pa.array([os.urandom(200) for _ in range(rows)], pa.binary())})]
-            )
+            out.write_part("k", f"part-{p:05d}.parquet", [pa.table({"text": pa.array([os.urandom(200) for _ in range(rows)], pa.binary())})])
             for p in range(args.parts)
         ]
         started = time.perf_counter()

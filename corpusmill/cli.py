@@ -277,22 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="continue an interrupted training from its last checkpoint (default); --no-resume starts it over",
     )
-    run.add_argument(
-        "--wait-timeout", type=float, default=3600.0, help="seconds to wait for another run of the same pipeline to finish (default 3600)"
-    )
+    run.add_argument("--wait-timeout", type=float, default=3600.0, help="seconds to wait for another run of the same pipeline to finish (default 3600)")
     run.add_argument("--no-wait", action="store_true", help="fail at once (exit 3) when another run holds the pipeline")
     common(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check pipelines.yaml and list its pipelines")
     validate.add_argument("--config", default="pipelines.yaml")
-    validate.add_argument(
-        "--deep", action="store_true", help="also open each source and check its configured columns (reads a first block only)"
-    )
+    validate.add_argument("--deep", action="store_true", help="also open each source and check its configured columns (reads a first block only)")
     validate.set_defaults(func=cmd_validate)
-    for name, func, text in (
-        ("ui", cmd_ui, "start the Prefect and MLflow UIs"),
-        ("serve", cmd_serve, "serve the scheduled and on-demand deployments"),
-    ):
+    for name, func, text in (("ui", cmd_ui, "start the Prefect and MLflow UIs"), ("serve", cmd_serve, "serve the scheduled and on-demand deployments")):
         p = sub.add_parser(name, help=text)
         common(p)
         p.add_argument("--prefect-port", type=int, default=4200, help="Prefect server port (default 4200)")

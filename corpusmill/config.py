@@ -38,10 +38,7 @@ class RunnerConfig(BaseModel):
     max_workers: int = Field(default=2, gt=0)
     dask_address: str | None = Field(default=None, description="scheduler address; none starts a local cluster")
     retries: int = Field(
-        default=DEFAULT_RETRIES,
-        ge=0,
-        le=20,
-        description="retries of a storage shard task after a transient error (never a deterministic one)",
+        default=DEFAULT_RETRIES, ge=0, le=20, description="retries of a storage shard task after a transient error (never a deterministic one)"
     )
     retry_delay_seconds: float | list[float] = Field(
         default=DEFAULT_RETRY_DELAY_SECONDS, description="seconds before each retry: one number, or one per retry (the last repeats)"
@@ -108,9 +105,7 @@ class PipelineConfig(BaseModel):
         first = self.sources[0]
         for i, other in enumerate(self.sources[1:], start=1):
             if (other.columns, other.column_types) != (first.columns, first.column_types):
-                raise ValueError(
-                    f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): {other.columns} vs {first.columns}"
-                )
+                raise ValueError(f"sources.{i}.columns/column_types must equal sources.0's (one corpus, one schema): {other.columns} vs {first.columns}")
             if other.errors != first.errors:
                 raise ValueError(f"sources.{i}.errors must equal sources.0's ({first.errors!r}): the clean stage applies one policy")
             if "demo" in (first.format, other.format):
@@ -141,9 +136,7 @@ class PipelineConfig(BaseModel):
             reported = ", ".join(test_metrics(model.kind, self.evaluate))
             if not reports_metric(model.kind, self.evaluate, metric):
                 said = f"{metric!r} is" if asked else f"unset, and {model.kind}'s own metric {metric!r} is"
-                _refuse(
-                    self, "metric", f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}", self.evaluate.metric
-                )
+                _refuse(self, "metric", f"{said} not a test metric of model {name!r}: {model.kind} reports {reported}", self.evaluate.metric)
             gain = f"gain_over_baseline_{metric}"
             if self.evaluate.min_gain_over_baseline is not None and not reports_metric(model.kind, self.evaluate, gain):
                 _refuse(

@@ -54,12 +54,7 @@ def _api_env(environ: dict[str, str] | None) -> tuple[str, dict[str, str]]:
     if spec is None or spec.origin is None:
         raise RuntimeError("prefect is not installed")
     app_dir = str(Path(spec.origin).resolve().parent.parent)
-    env = {
-        **(os.environ if environ is None else environ),
-        "PREFECT_UI_ENABLED": "0",
-        "PREFECT__SERVER_EPHEMERAL": "1",
-        "PREFECT__SERVER_FINAL": "1",
-    }
+    env = {**(os.environ if environ is None else environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     env.pop("PREFECT_API_URL", None)
     return app_dir, env
 
@@ -94,9 +89,7 @@ def launch_ephemeral_api(environ: dict[str, str] | None = None) -> tuple[subproc
     return process, f"http://{HOST}:{port}/api"
 
 
-def start_ephemeral_api(
-    timeout: float = 120.0, tries: int = 3, environ: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
+def start_ephemeral_api(timeout: float = 120.0, tries: int = 3, environ: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """`launch_ephemeral_api`, then wait until `/api/health` answers.
 
     In: how long to wait, and how many ports to try (another process may take the port between

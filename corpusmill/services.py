@@ -86,11 +86,7 @@ def start_prefect_server(env: dict[str, str], port: int = PREFECT_PORT, host: st
     (so a Ctrl-C in the terminal reaches only us, and we stop it after what depends on it)."""
     return subprocess.Popen(
         [_bin("prefect"), "server", "start", "--host", host, "--port", str(port), "--log-level", "WARNING"],
-        env={
-            **prefect_server_env(env),
-            "PREFECT_UI_URL": f"http://{host}:{port}",
-            "PREFECT_SERVER_UI_API_URL": f"http://{host}:{port}/api",
-        },
+        env={**prefect_server_env(env), "PREFECT_UI_URL": f"http://{host}:{port}", "PREFECT_SERVER_UI_API_URL": f"http://{host}:{port}/api"},
         start_new_session=True,
         preexec_fn=die_with_parent,
     )

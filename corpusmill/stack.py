@@ -116,26 +116,12 @@ def build_services(s: StackSettings, keys: dict[str, str], state: Path) -> list[
                 "MLFLOW_AUTH_CONFIG_PATH": str(state / "mlflow_auth.ini"),
                 "MLFLOW_AUTH_ADMIN_PASSWORD": keys["mlflow_password"],
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": keys["mlflow_flask_secret"],
-                **{
-                    k: client[k]
-                    for k in (
-                        "AWS_ACCESS_KEY_ID",
-                        "AWS_SECRET_ACCESS_KEY",
-                        "AWS_DEFAULT_REGION",
-                        "MLFLOW_S3_ENDPOINT_URL",
-                        "AWS_ENDPOINT_URL_S3",
-                    )
-                },
+                **{k: client[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")},
             },
             [s.mlflow_port],
             health_url=f"http://{h}:{s.mlflow_port}/health",
         ),
-        Service(
-            "dask-scheduler",
-            [sv.bin_path("dask"), "scheduler", "--host", h, "--port", str(s.dask_port), "--no-dashboard"],
-            client,
-            [s.dask_port],
-        ),
+        Service("dask-scheduler", [sv.bin_path("dask"), "scheduler", "--host", h, "--port", str(s.dask_port), "--no-dashboard"], client, [s.dask_port]),
     ]
     for i in range(1, s.dask_workers + 1):
         services.append(
@@ -283,9 +269,7 @@ def deploy(s: StackSettings, env: dict[str, str], out=print) -> None:
         "--source",
         str(sv.REPO_ROOT),
     ]
-    done = subprocess.run(
-        argv, env={**os.environ, **env, "PYTHONPATH": _pythonpath()}, capture_output=True, text=True, check=False, timeout=300
-    )
+    done = subprocess.run(argv, env={**os.environ, **env, "PYTHONPATH": _pythonpath()}, capture_output=True, text=True, check=False, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"deploying {s.config} failed:\n{done.stderr[-3000:]}")
     out(done.stdout.strip())
@@ -408,11 +392,7 @@ def status(state_dir: Path, out=print) -> dict[str, str]:
     report = {}
     for name, x in record["services"].items():
         alive = _group_alive(x["pgid"])
-        healthy = (
-            sv.http_status(x["health_url"]) == 200
-            if x["health_url"]
-            else all(sv.port_open(p, record["settings"]["host"]) for p in x["ports"][:1])
-        )
+        healthy = sv.http_status(x["health_url"]) == 200 if x["health_url"] else all(sv.port_open(p, record["settings"]["host"]) for p in x["ports"][:1])
         report[name] = "healthy" if alive and healthy else ("running" if alive else "stopped")
         out(f"{name:16} pid {x['pid']:<8} {report[name]}")
     for name, url in record["urls"].items():

@@ -26,11 +26,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
         lines.append(f"== {pipeline}")
         rows = [f"{stage}={result[stage]['rows']}" for stage in ROW_STAGES if stage in result and "rows" in result[stage]]
         if rows:
-            lines.append(
-                "  rows:     "
-                + "  ".join(rows)
-                + ("  (reused)" if all(result[s].get("reused") for s in DATA_STAGES if s in result) else "")
-            )
+            lines.append("  rows:     " + "  ".join(rows) + ("  (reused)" if all(result[s].get("reused") for s in DATA_STAGES if s in result) else ""))
         audit = result.get("audit", {})
         if audit.get("headline"):
             records = f" ({audit['rows']} report records: groups, filter impact, nPMI, gates)" if "rows" in audit else ""
@@ -66,9 +62,7 @@ def render_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[
     return "\n".join(lines)
 
 
-def print_summary(
-    results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float, run_owned_api: str | None = None
-) -> None:
+def print_summary(results: dict[str, dict[str, Any]], ws: Workspace, env: dict[str, str], seconds: float, run_owned_api: str | None = None) -> None:
     """Print `render_summary` to stdout. `run_owned_api`: the URL of the Prefect API server this run
     started for itself (gone after the run), which is not a server to point people at."""
     servers = {k: os.environ[k] for k in ("MLFLOW_TRACKING_URI", "PREFECT_API_URL") if os.environ.get(k) and os.environ[k] != run_owned_api}

@@ -36,9 +36,7 @@ class AuditStage(Stage):
         report, parts, files = write_report_task([c.result() for c in counts], [f.result() for f in filters], cfg, run.out.uri, run.key)
         return [
             run.commit(
-                parts,
-                {"headline": report_headline(report), "mitigation": mitigation_for(report, cfg), "gates_failed": report.gates_failed},
-                extra_files=files,
+                parts, {"headline": report_headline(report), "mitigation": mitigation_for(report, cfg), "gates_failed": report.gates_failed}, extra_files=files
             )
         ]
 

@@ -70,18 +70,11 @@ class CleanStage(Stage):
             names = [f"part-{j:05d}.parquet" if last else f"phase-{i}/part-{j:05d}.parquet" for j in range(len(inputs))]
             q_names = [f"phase-{i}-part-{j:05d}.parquet" for j in range(len(inputs))]
             if isinstance(phase, DedupPhase):
-                sigs = [
-                    signatures_task.with_options(**retrying).submit(target, i, uri, f"signatures-{i}/part-{j:05d}.parquet")
-                    for j, uri in enumerate(inputs)
-                ]
+                sigs = [signatures_task.with_options(**retrying).submit(target, i, uri, f"signatures-{i}/part-{j:05d}.parquet") for j, uri in enumerate(inputs)]
                 decisions = decide_task.with_options(**retrying)(target, i, [s.result() for s in sigs], f"decisions-{i}.parquet")
-                futures = [
-                    apply_task.with_options(**retrying).submit(target, i, uri, decisions, n, q) for uri, n, q in zip(inputs, names, q_names)
-                ]
+                futures = [apply_task.with_options(**retrying).submit(target, i, uri, decisions, n, q) for uri, n, q in zip(inputs, names, q_names)]
             else:
-                futures = [
-                    row_phase_task.with_options(**retrying).submit(target, i, uri, n, q) for uri, n, q in zip(inputs, names, q_names)
-                ]
+                futures = [row_phase_task.with_options(**retrying).submit(target, i, uri, n, q) for uri, n, q in zip(inputs, names, q_names)]
             outcomes_all.extend(f.result() for f in futures)
             inputs = [target.work_uri(n) for n in names]
         counters = StepCounters()

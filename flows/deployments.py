@@ -22,10 +22,7 @@ def build_deployments(config: CorpusmillConfig, config_path: str, workspace: str
         params = {"pipeline": name, "config_path": config_path, "workspace": workspace}
         deployments.append(
             corpus_to_model_flow.to_deployment(
-                name=name,
-                parameters=params,
-                tags=["corpusmill", name],
-                description=pipeline.description or f"ingest -> register for pipeline {name}",
+                name=name, parameters=params, tags=["corpusmill", name], description=pipeline.description or f"ingest -> register for pipeline {name}"
             )
         )
         for app_name, app in pipeline.applications.items():
@@ -49,9 +46,5 @@ def _from_source(deployment: Any, source: str) -> Any:
     flow = {f.name: f for f in flows}[deployment.flow_name]
     entrypoint = f"{Path(inspect.getfile(flow.fn)).resolve().relative_to(Path(source).resolve()).as_posix()}:{flow.fn.__name__}"
     return flow.from_source(source=source, entrypoint=entrypoint).to_deployment(
-        name=deployment.name,
-        parameters=deployment.parameters,
-        tags=deployment.tags,
-        description=deployment.description,
-        schedules=deployment.schedules,
+        name=deployment.name, parameters=deployment.parameters, tags=deployment.tags, description=deployment.description, schedules=deployment.schedules
     )

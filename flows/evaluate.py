@@ -35,10 +35,7 @@ class EvaluateStage(Stage):
 
     def plan(self) -> list[WorkUnit]:
         """One unit per model, keyed by its training, the config, the champion, code and weights."""
-        return [
-            WorkUnit(job=(job := self._job(name)), key=evaluation_key(job)[0], find=reusable_evaluation)
-            for name in self.ctx.pipeline.models
-        ]
+        return [WorkUnit(job=(job := self._job(name)), key=evaluation_key(job)[0], find=reusable_evaluation) for name in self.ctx.pipeline.models]
 
     def compute(self, units: list[WorkUnit]) -> list[EvalOutcome]:
         """One task per model."""
@@ -46,9 +43,7 @@ class EvaluateStage(Stage):
 
     def result(self, units: list[WorkUnit], outputs: list[EvalOutcome], reused: bool) -> dict[str, Any]:
         """Per model: its test metrics and the fairness verdict."""
-        return {
-            unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed} for unit, outcome in zip(units, outputs)
-        }
+        return {unit.job.model_name: {**outcome.metrics, "fairness_passed": outcome.fairness_passed} for unit, outcome in zip(units, outputs)}
 
 
 @flow(name="evaluate", log_prints=True)

@@ -26,9 +26,7 @@ class IngestStage(Stage):
     def plan(self) -> list[StageRun]:
         """The `raw` output keyed by the planned shards and the sources' fingerprints."""
         cfg = self.ctx.pipeline
-        self.planned = [
-            (source, shard) for k, source in enumerate(cfg.sources) for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")
-        ]
+        self.planned = [(source, shard) for k, source in enumerate(cfg.sources) for shard in plan_shards(source, cfg.ingest, f"source{k}/" if k else "")]
         shards = [shard for _, shard in self.planned]
         files = source_fingerprint(shards)
         if cfg.interactions is not None and cfg.interactions.items is not None:  # the items file is an input too

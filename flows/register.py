@@ -42,9 +42,7 @@ class RegisterStage(Stage):
         """One unit per model (none when the registry is disabled)."""
         if not self.ctx.pipeline.registry.enabled:
             return []
-        return [
-            WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job)) for name in self.ctx.pipeline.models
-        ]
+        return [WorkUnit(job=self._job(name), key=name, find=lambda job, _: finished_registration(job)) for name in self.ctx.pipeline.models]
 
     def compute(self, units: list[WorkUnit]) -> list[RegisterOutcome]:
         """One task per model; a new alias decision becomes a Prefect markdown artifact."""

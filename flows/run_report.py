@@ -52,10 +52,7 @@ def summary_markdown(pipeline: str, result: dict[str, Any], model_links: dict[st
         lines += [f"**Config:** sha256 `{result['config']['sha256']}` (`{result['config']['snapshot']}`)", ""]
     audit = result.get("audit") or {}
     if audit.get("headline"):
-        lines += [
-            (f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; {audit.get('rows', 0)} report records)"),
-            "",
-        ]
+        lines += [(f"**Audit:** {audit['headline']} (mitigation: {audit.get('mitigation', 'none')}; {audit.get('rows', 0)} report records)"), ""]
     for name, model in (result.get("models") or {}).items():
         reg = model.get("registered") or {}
         lines += [f"## {reg.get('name', name)}", ""]
@@ -128,9 +125,7 @@ def publish(pipeline: str, result: dict[str, Any]) -> None:
 
     model_links = _mlflow_links(result) if result.get("models") else {}
     create_markdown_artifact(
-        key=artifact_key(pipeline, "summary"),
-        markdown=summary_markdown(pipeline, result, model_links),
-        description=f"corpus-to-model summary of {pipeline}",
+        key=artifact_key(pipeline, "summary"), markdown=summary_markdown(pipeline, result, model_links), description=f"corpus-to-model summary of {pipeline}"
     )
     for name, urls in model_links.items():
         for text, url in urls.items():

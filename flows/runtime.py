@@ -60,13 +60,7 @@ def make_task_runner(runner: RunnerConfig) -> Any:
 
 def summary(manifest: Any, reused: bool) -> dict[str, Any]:
     """The small dict a stage flow returns: where its output is, rows, counters, reuse."""
-    return {
-        "uri": manifest.uri,
-        "rows": manifest.rows,
-        "content_hash": manifest.content_hash,
-        "counters": manifest.counters,
-        "reused": reused,
-    }
+    return {"uri": manifest.uri, "rows": manifest.rows, "content_hash": manifest.content_hash, "counters": manifest.counters, "reused": reused}
 
 
 def artifact_key(*parts: str) -> str:

@@ -14,13 +14,7 @@ from tasks.common.dataset import stable_hash
 from tasks.common.retry import storage_task_options
 from tasks.common.stage import Stage, StageContext, WorkUnit
 from tasks.score.applications import APPLICATIONS
-from tasks.score.prefect_tasks import (
-    pending_partitions_task,
-    resolve_version_task,
-    score_partition_task,
-    seed_demo_input_task,
-    update_manifest_task,
-)
+from tasks.score.prefect_tasks import pending_partitions_task, resolve_version_task, score_partition_task, seed_demo_input_task, update_manifest_task
 from tasks.score.incremental import ScoredPartition, ScoresManifest, read_scores_manifest
 
 
@@ -70,9 +64,7 @@ class ScoreStage(Stage):
         """Each pending partition scored (tasks), then the scores manifest re-indexed."""
         job = units[0].job
         score = score_partition_task.with_options(**storage_task_options(self.ctx.config.runner))
-        futures = [
-            score.submit(self.model_name, job.version, self.input_uri, name, self.output_uri, self.app.batch_rows) for name in job.pending
-        ]
+        futures = [score.submit(self.model_name, job.version, self.input_uri, name, self.output_uri, self.app.batch_rows) for name in job.pending]
         self.written = [future.result() for future in futures]
         return [update_manifest_task(self.output_uri, self.model_name)]
 

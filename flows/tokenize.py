@@ -54,9 +54,7 @@ class TokenizeStage(Stage):
         parts = self.clean.part_uris()
         tokenizer_path = train_tokenizer_task(parts, cfg.tokenize, run.out.uri, run.key)
         splits_uri = split_task(parts, cfg.split, run.out.uri, run.key)
-        weights_uri = (
-            mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key) if mitigation == "reweight" and parts else None
-        )
+        weights_uri = mitigation_weights_task(parts, splits_uri, cfg.audit, run.out.uri, run.key) if mitigation == "reweight" and parts else None
         counterfactual = cfg.audit if mitigation == "counterfactual" else None
         retrying = storage_task_options(self.ctx.config.runner)  # transient storage errors only
         futures = [
@@ -70,14 +68,10 @@ class TokenizeStage(Stage):
         extra_files = [TOKENIZER_FILE]
         if mitigation != "none" and results:
             counts = [
-                audit_tokens_shard_task.with_options(**retrying).submit(
-                    work_part_uri(run.out.uri, run.key, r.name), cfg.audit, mitigation == "reweight"
-                )
+                audit_tokens_shard_task.with_options(**retrying).submit(work_part_uri(run.out.uri, run.key, r.name), cfg.audit, mitigation == "reweight")
                 for r in results
             ]
-            headline, files = write_mitigated_audit_task(
-                [c.result() for c in counts], self.audit.uri, cfg.audit, mitigation, run.out.uri, run.key
-            )
+            headline, files = write_mitigated_audit_task([c.result() for c in counts], self.audit.uri, cfg.audit, mitigation, run.out.uri, run.key)
             counters["mitigation_headline"] = headline
             extra_files += files
         for stale in (MITIGATED_JSON, MITIGATED_MD):  # a previous run's mitigated audit no longer applies
@@ -106,9 +100,7 @@ def _publish(pipeline: str, run: StageRun, manifest: Manifest) -> None:
 
     with run.out.fs.open(path, "r", encoding="utf-8") as handle:
         markdown = handle.read()
-    create_markdown_artifact(
-        key=artifact_key(pipeline, "audit-mitigated"), markdown=markdown, description=f"Audit of {pipeline} after mitigation: {headline}"
-    )
+    create_markdown_artifact(key=artifact_key(pipeline, "audit-mitigated"), markdown=markdown, description=f"Audit of {pipeline} after mitigation: {headline}")
     print(f"mitigation {headline}")
 
 

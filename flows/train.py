@@ -8,15 +8,7 @@ from prefect import flow
 
 from flows.runtime import RunContext
 from tasks.common.stage import Stage, StageContext, WorkUnit
-from tasks.train.prefect_tasks import (
-    TrainJob,
-    TrainRecord,
-    record_summary,
-    train_model_task,
-    train_unit,
-    training_order,
-    with_pretrained_lm,
-)
+from tasks.train.prefect_tasks import TrainJob, TrainRecord, record_summary, train_model_task, train_unit, training_order, with_pretrained_lm
 
 
 class TrainStage(Stage):

@@ -91,15 +91,7 @@ def group_records(counts: AuditCounts, cfg: AuditConfig) -> list[GroupRecord]:
             x2, n2 = counts.label_docs[label] - x1, labelled - g_lab
             lo, hi = wilson(x1, g_lab, cfg.confidence)
             rec = GroupRecord(
-                axis=axis,
-                group=group,
-                docs=docs,
-                share=share,
-                label=label,
-                labelled_docs=g_lab,
-                label_rate=_r(x1 / g_lab),
-                ci_low=_r(lo),
-                ci_high=_r(hi),
+                axis=axis, group=group, docs=docs, share=share, label=label, labelled_docs=g_lab, label_rate=_r(x1 / g_lab), ci_low=_r(lo), ci_high=_r(hi)
             )
             if n2 > 0:
                 gap, glo, ghi = newcombe_diff(x1, g_lab, x2, n2, cfg.confidence)

@@ -70,10 +70,7 @@ def _min_docs(gate: GateConfig, report: AuditReport, cfg: AuditConfig) -> GateRe
         return GateResult(**base, value=0.0, passed=True, message=f"gate {gate.name}: no group present")
     (axis, group), docs = min(present.items(), key=lambda kv: kv[1])
     passed = docs >= gate.threshold
-    message = (
-        f"gate {gate.name} ({gate.metric}) {'passed' if passed else 'FAILED'}: smallest group "
-        f"{axis}/{group} has {docs} docs; threshold {gate.threshold}"
-    )
+    message = f"gate {gate.name} ({gate.metric}) {'passed' if passed else 'FAILED'}: smallest group {axis}/{group} has {docs} docs; threshold {gate.threshold}"
     return GateResult(**base, value=float(docs), passed=passed, message=message, axis=axis, group=group)
 
 

@@ -99,8 +99,6 @@ def counterfactual_augment(table: pa.Table, cfg: AuditConfig, lexicon: Lexicon |
     copies = table.take(idx)
     ids = pc.binary_join_element_wise(pc.cast(copies.column(cfg.id_column), pa.string()), "#cf", "")
     new_text = pa.array([s for s, c in zip(swapped, changed) if c], type=table.schema.field(cfg.text_column).type)
-    copies = copies.set_column(
-        copies.schema.get_field_index(cfg.id_column), cfg.id_column, ids.cast(table.schema.field(cfg.id_column).type)
-    )
+    copies = copies.set_column(copies.schema.get_field_index(cfg.id_column), cfg.id_column, ids.cast(table.schema.field(cfg.id_column).type))
     copies = copies.set_column(copies.schema.get_field_index(cfg.text_column), cfg.text_column, new_text)
     return pa.concat_tables([table, copies])

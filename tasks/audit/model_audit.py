@@ -60,9 +60,7 @@ def auc(y: np.ndarray, s: np.ndarray) -> float | None:
     return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def _metrics(
-    yt: np.ndarray, yp: np.ndarray, positive: str | None, s: np.ndarray | None, g: np.ndarray, binary: bool
-) -> dict[str, float | None]:
+def _metrics(yt: np.ndarray, yp: np.ndarray, positive: str | None, s: np.ndarray | None, g: np.ndarray, binary: bool) -> dict[str, float | None]:
     pos = yt == positive if positive is not None else None
     out: dict[str, float | None] = {"accuracy": float(np.mean(yt[g] == yp[g])) if g.any() else None}
     if binary and pos is not None:
@@ -212,9 +210,7 @@ def counterfactual_probe(
             df = pd.DataFrame({"group": [k[0] for k in keys], "template": [k[1] for k in keys], "score": scores})
             means = df.groupby("group")["score"].agg(["mean", "size"])
             for group, row in means.iterrows():
-                report.groups.append(
-                    ProbeGroup(language=lang, axis=axis, group=str(group), n=int(row["size"]), mean_score=round(float(row["mean"]), 4))
-                )
+                report.groups.append(ProbeGroup(language=lang, axis=axis, group=str(group), n=int(row["size"]), mean_score=round(float(row["mean"]), 4)))
             per_template = df.groupby(["template", "group"])["score"].mean().unstack()
             spread = per_template.max(axis=1) - per_template.min(axis=1)
             low, high = gap_interval(per_template.to_numpy(dtype=float), cfg.model.bootstrap, cfg.confidence, cfg.model.seed)
@@ -257,8 +253,7 @@ def model_gate(model_report: ModelAuditReport, probe_report: ProbeReport | None,
             worst = max(axes, key=lambda a: a.mean_gap)
             interval = f" [{worst.ci_low:.3f}, {worst.ci_high:.3f}]" if worst.ci_low is not None else ""
             text = (
-                f"counterfactual gap {worst.mean_gap:.3f}{interval} on {worst.language}/{worst.axis} "
-                f"({worst.high_group} > {worst.low_group}) vs limit {limit}"
+                f"counterfactual gap {worst.mean_gap:.3f}{interval} on {worst.language}/{worst.axis} ({worst.high_group} > {worst.low_group}) vs limit {limit}"
             )
             if state == "fail":
                 problems.append(text + (f"; {len(axes)} axes fail" if len(axes) > 1 else ""))

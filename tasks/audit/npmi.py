@@ -50,9 +50,7 @@ def npmi_records(counts: AuditCounts, cfg: AuditConfig, lexicon: Lexicon) -> lis
         axis, group = split_key(key)
         own = doc_words_of_terms(lexicon.groups.get((axis, group), []))
         scored = [
-            (npmi(c, n_g, counts.word_docs[w], n), w, c)
-            for w, c in by_word.items()
-            if c >= cfg.npmi_min_count and w in counts.word_docs and w not in own
+            (npmi(c, n_g, counts.word_docs[w], n), w, c) for w, c in by_word.items() if c >= cfg.npmi_min_count and w in counts.word_docs and w not in own
         ]
         scored.sort(key=lambda t: (-t[0], t[1]))
         out.extend(NpmiRecord(axis=axis, group=group, word=w, npmi=round(s, 4), count=c) for s, w, c in scored[: cfg.npmi_top_k])

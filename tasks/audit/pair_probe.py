@@ -29,14 +29,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 PAIR_COLUMNS = ["id", "sent_more", "sent_less", "bias_type", "direction", "source"]
-PRONOUN_SWAP = {
-    "he": "she",
-    "she": "he",
-    "his": "her",
-    "him": "her",
-    "himself": "herself",
-    "herself": "himself",
-}  # `her` -> `his` or `him`, see `_swap`
+PRONOUN_SWAP = {"he": "she", "she": "he", "his": "her", "him": "her", "himself": "herself", "herself": "himself"}  # `her` -> `his` or `him`, see `_swap`
 GENDERED_PRONOUNS = set(PRONOUN_SWAP) | {"her"}
 # words after which a bracketed `her` is an object pronoun (-> him), not a possessive (-> his)
 _OBJECT_FOLLOWERS = {
@@ -156,11 +149,7 @@ def parse_winobias_line(line: str) -> tuple[int, list[str], list[bool]]:
 def _swap(word: str, following: str, anti_word: str | None) -> str:
     low = word.lower()
     if low == "her":
-        target = (
-            anti_word.lower()
-            if anti_word and anti_word.lower() in ("him", "his")
-            else ("him" if following.lower() in _OBJECT_FOLLOWERS else "his")
-        )
+        target = anti_word.lower() if anti_word and anti_word.lower() in ("him", "his") else ("him" if following.lower() in _OBJECT_FOLLOWERS else "his")
     else:
         target = PRONOUN_SWAP.get(low, low)
     return target.capitalize() if word[:1].isupper() else target

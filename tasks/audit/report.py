@@ -72,16 +72,7 @@ def _sections(report: AuditReport, max_rows: int) -> list[tuple[str, list[str], 
                 "Filter impact (largest ratios first)",
                 ["step", "axis", "group", "removed", "group docs", "removed rate", "overall rate", "ratio"],
                 [
-                    [
-                        r.step,
-                        r.axis,
-                        r.group,
-                        str(r.removed),
-                        str(r.group_docs),
-                        f"{r.removed_rate:.3f}",
-                        f"{r.overall_removed_rate:.3f}",
-                        f"{r.ratio:.2f}",
-                    ]
+                    [r.step, r.axis, r.group, str(r.removed), str(r.group_docs), f"{r.removed_rate:.3f}", f"{r.overall_removed_rate:.3f}", f"{r.ratio:.2f}"]
                     for r in top
                 ],
                 [],
@@ -91,14 +82,7 @@ def _sections(report: AuditReport, max_rows: int) -> list[tuple[str, list[str], 
         by_group: dict[str, list[str]] = {}
         for r in report.npmi:
             by_group.setdefault(f"{r.axis}/{r.group}", []).append(f"{r.word} ({r.npmi:.2f})")
-        sections.append(
-            (
-                "Words most associated with each group (nPMI)",
-                ["group", "top words"],
-                [[k, ", ".join(v)] for k, v in sorted(by_group.items())],
-                [],
-            )
-        )
+        sections.append(("Words most associated with each group (nPMI)", ["group", "top words"], [[k, ", ".join(v)] for k, v in sorted(by_group.items())], []))
     return sections
 
 
@@ -144,9 +128,7 @@ def render_html(report: AuditReport, plot_files: list[Path], max_rows: int = 40)
         if title == "Gates":
             continue
         parts.append(
-            f"<h2>{html.escape(title)}</h2>"
-            + (_html_table(header, rows) if rows else "<p>none</p>")
-            + "".join(f"<p>{html.escape(line)}</p>" for line in after)
+            f"<h2>{html.escape(title)}</h2>" + (_html_table(header, rows) if rows else "<p>none</p>") + "".join(f"<p>{html.escape(line)}</p>" for line in after)
         )
     if report.groups_absent:
         parts.append(f"<p>Groups never mentioned: {html.escape(', '.join(report.groups_absent))}</p>")
@@ -181,11 +163,7 @@ def make_plots(report: AuditReport, out_dir: Path, max_groups: int = 30) -> list
         fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
         y = range(len(rows))
         ax.errorbar(
-            [r.label_rate for r in rows],
-            list(y),
-            xerr=[[r.label_rate - r.ci_low for r in rows], [r.ci_high - r.label_rate for r in rows]],
-            fmt="o",
-            color="C0",
+            [r.label_rate for r in rows], list(y), xerr=[[r.label_rate - r.ci_low for r in rows], [r.ci_high - r.label_rate for r in rows]], fmt="o", color="C0"
         )
         for i, r in enumerate(rows):
             if r.gap_excludes_zero:  # above the error bars and the blue points

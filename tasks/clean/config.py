@@ -41,20 +41,14 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
         for index, item in enumerate(self.root):
             if not isinstance(item, dict) or len(item) != 1:
                 errors.append(
-                    InitErrorDetails(
-                        type=PydanticCustomError("clean_step", "a step is a name or a one-key mapping {name: {params}}"),
-                        loc=(index,),
-                        input=item,
-                    )
+                    InitErrorDetails(type=PydanticCustomError("clean_step", "a step is a name or a one-key mapping {name: {params}}"), loc=(index,), input=item)
                 )
                 continue
             ((name, params),) = item.items()
             if name not in STEPS:
                 errors.append(
                     InitErrorDetails(
-                        type=PydanticCustomError("clean_step", f"unknown step {name!r}; expected one of {', '.join(STEPS)}"),
-                        loc=(index, name),
-                        input=item,
+                        type=PydanticCustomError("clean_step", f"unknown step {name!r}; expected one of {', '.join(STEPS)}"), loc=(index, name), input=item
                     )
                 )
                 continue
@@ -65,11 +59,7 @@ class CleanConfig(RootModel[list[dict[str, Any]]]):
                 parsed.append({name: STEPS[name].params_class.model_validate(params or {})})
             except ValidationError as exc:
                 for err in exc.errors():
-                    errors.append(
-                        InitErrorDetails(
-                            type=PydanticCustomError(err["type"], err["msg"]), loc=(index, name, *err["loc"]), input=err["input"]
-                        )
-                    )
+                    errors.append(InitErrorDetails(type=PydanticCustomError(err["type"], err["msg"]), loc=(index, name, *err["loc"]), input=err["input"]))
         if errors:
             raise ValidationError.from_exception_data(self.__class__.__name__, errors)
         self.root = parsed

@@ -135,11 +135,7 @@ def decisions(sorted_ids: pa.Array, label: np.ndarray, reason: str) -> pa.Table:
     """`id, reason, duplicate_of` for every rank whose label is not itself, sorted by id."""
     drop = np.nonzero(label != np.arange(len(label), dtype=label.dtype))[0]
     return pa.table(
-        {
-            "id": sorted_ids.take(pa.array(drop)),
-            "reason": pa.array([reason] * len(drop), pa.string()),
-            "duplicate_of": sorted_ids.take(pa.array(label[drop])),
-        },
+        {"id": sorted_ids.take(pa.array(drop)), "reason": pa.array([reason] * len(drop), pa.string()), "duplicate_of": sorted_ids.take(pa.array(label[drop]))},
         schema=DECISION_SCHEMA,
     )
 

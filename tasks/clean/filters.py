@@ -29,9 +29,7 @@ class LanguageParams(StepParams):
     keep: list[str] = Field(default_factory=lambda: ["en", "zh"], min_length=1)
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     short_text_chars: int = Field(
-        default=60,
-        ge=0,
-        description="below this many characters only the top language must be kept (no confidence test): langid is unsure on one-liners",
+        default=60, ge=0, description="below this many characters only the top language must be kept (no confidence test): langid is unsure on one-liners"
     )
 
 
@@ -155,10 +153,7 @@ class QualityFilter(Filter):
         not_cjk = pc.invert(cjk_dominant)
         rules = [
             (pc.or_(pc.less(words, p.min_words), pc.greater(words, p.max_words)), "quality:word_count"),
-            (
-                pc.and_(not_cjk, pc.or_(pc.less(mean_len, p.min_mean_word_length), pc.greater(mean_len, p.max_mean_word_length))),
-                "quality:mean_word_length",
-            ),
+            (pc.and_(not_cjk, pc.or_(pc.less(mean_len, p.min_mean_word_length), pc.greater(mean_len, p.max_mean_word_length))), "quality:mean_word_length"),
             (pc.greater(pc.divide(pc.cast(symbols, pa.float64()), safe_words), p.max_symbol_word_ratio), "quality:symbol_ratio"),
             (pc.greater(pc.divide(pc.cast(ellipsis_lines, pa.float64()), lines), p.max_ellipsis_line_ratio), "quality:ellipsis_lines"),
             (pc.less(pc.divide(pc.cast(alpha_tokens, pa.float64()), pc.add(tokens, cjk)), p.min_alpha_word_ratio), "quality:alpha_ratio"),

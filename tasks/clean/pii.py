@@ -29,17 +29,14 @@ class PiiParams(StepParams):
     columns; quarantined rows are stored redacted, hashed or kept as they are (`quarantine`)."""
 
     types: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "person"]] = Field(
-        default_factory=lambda: list(PII_TYPES),
-        description="types to redact, in this order (a span taken by an earlier type is not looked at again)",
+        default_factory=lambda: list(PII_TYPES), description="types to redact, in this order (a span taken by an earlier type is not looked at again)"
     )
     phone_regions: list[str] = Field(
         default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"],
         min_length=1,
         description="ISO regions whose national phone formats are recognised (+<country> numbers always are)",
     )
-    columns: Literal["all"] | list[str] = Field(
-        default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)"
-    )
+    columns: Literal["all"] | list[str] = Field(default="all", description="carried string columns also redacted: `all` or a list of names ([] for none)")
     quarantine: Literal["redact", "hash", "keep"] = Field(
         default="redact", description="quarantined rows: text and those columns redacted, replaced by sha256:<hex>, or kept"
     )
@@ -87,9 +84,7 @@ def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out + [text[pos:]])
 
 
-def redact(
-    text: pa.Array | pa.ChunkedArray, types: list[str], params: PiiParams | None = None
-) -> tuple[pa.Array | pa.ChunkedArray, dict[str, int]]:
+def redact(text: pa.Array | pa.ChunkedArray, types: list[str], params: PiiParams | None = None) -> tuple[pa.Array | pa.ChunkedArray, dict[str, int]]:
     """Replace each PII type of `types` (with `params`' other settings) in a string column; returns the new
     column (the input itself when nothing was found) and replacements per type."""
     params = (params or PiiParams()).model_copy(update={"types": list(types)})
@@ -154,9 +149,7 @@ def redact_columns(table: pa.Table, params: PiiParams, names: list[str]) -> tupl
 
 
 def _hash_column(column: pa.ChunkedArray) -> pa.Array:
-    return pa.array(
-        [None if v is None else "sha256:" + hashlib.sha256(v.encode("utf-8")).hexdigest() for v in column.to_pylist()], pa.string()
-    )
+    return pa.array([None if v is None else "sha256:" + hashlib.sha256(v.encode("utf-8")).hexdigest() for v in column.to_pylist()], pa.string())
 
 
 def protect_quarantine(rows: pa.Table, params: PiiParams) -> pa.Table:

@@ -198,11 +198,7 @@ def phone_finder(regions: list[str]) -> Callable[[str], list[Span]]:
         return not _after_non_number_word(text, start) and not _DATE_OR_DECIMAL.fullmatch(text[start:end])
 
     def matches(text: str) -> set[Span]:
-        return {
-            (m.start, m.end)
-            for region in regions
-            for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
-        }
+        return {(m.start, m.end) for region in regions for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)}
 
     def masked(text: str, spans: set[Span]) -> str:
         chars = list(text)

@@ -136,11 +136,7 @@ class DedupPhase:
         """Take one shard and the corpus decision; drop the shard's rows named in it."""
         position = pc.index_in(table.column("id"), value_set=decisions.column("id"))
         drop = pc.is_valid(position)
-        reasons = (
-            pc.take(decisions.column("reason"), pc.drop_null(position)).combine_chunks()
-            if decisions.num_rows
-            else pa.array([], pa.string())
-        )
+        reasons = pc.take(decisions.column("reason"), pc.drop_null(position)).combine_chunks() if decisions.num_rows else pa.array([], pa.string())
         kept = table.filter(pc.invert(drop))
         quarantined = _quarantine(table.filter(drop), self.key, reasons).cast(quarantine_schema(table.schema))
         _check_invariant(self.key, table.num_rows, kept, quarantined)

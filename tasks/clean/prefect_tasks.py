@@ -51,9 +51,7 @@ class ShardOutcome(BaseModel):
     counters: dict
 
 
-def _run_phase_streamed(
-    target: CleanTarget, index: int, in_uri: str, out_name: str, q_name: str, decisions: pa.Table | None
-) -> ShardOutcome:
+def _run_phase_streamed(target: CleanTarget, index: int, in_uri: str, out_name: str, q_name: str, decisions: pa.Table | None) -> ShardOutcome:
     clean, quarantine = DatasetHandle(target.clean_uri), DatasetHandle(target.quarantine_uri)
     kept_done = clean.finished_part(target.clean_key, out_name)
     q_done = quarantine.finished_part(target.quarantine_key, q_name)

@@ -166,12 +166,7 @@ class DatasetHandle:
             return PartResult.model_validate_json(handle.read())
 
     def write_part(
-        self,
-        key: str,
-        name: str,
-        batches: Iterable[pa.RecordBatch | pa.Table],
-        schema: pa.Schema | None = None,
-        counters: dict[str, Any] | None = None,
+        self, key: str, name: str, batches: Iterable[pa.RecordBatch | pa.Table], schema: pa.Schema | None = None, counters: dict[str, Any] | None = None
     ) -> PartResult:
         """Stream batches into `_work/<key>/<name>` (zstd Parquet) atomically; return its result.
 

@@ -28,9 +28,7 @@ def emptying_step(counters: dict[str, Any]) -> tuple[str, dict[str, Any]] | None
     return None
 
 
-def require_clean_rows(
-    pipeline: str, source_uris: list[str], rows_in: int, kept: int, counters: dict[str, Any], quarantine_uri: str
-) -> None:
+def require_clean_rows(pipeline: str, source_uris: list[str], rows_in: int, kept: int, counters: dict[str, Any], quarantine_uri: str) -> None:
     """Raise when the clean stage kept no row; the message names the step that removed the last
     ones, its reasons, and where the quarantined rows are."""
     if kept > 0:
@@ -41,12 +39,9 @@ def require_clean_rows(
     else:
         name, count = found
         reasons = ", ".join(f"{k}={v}" for k, v in (count.get("dropped") or {}).items())
-        where = (
-            f"clean step `{name}` removed every remaining row ({count['rows_in']} in, 0 kept" + (f": {reasons}" if reasons else "") + ")"
-        )
+        where = f"clean step `{name}` removed every remaining row ({count['rows_in']} in, 0 kept" + (f": {reasons}" if reasons else "") + ")"
     raise DegenerateDataError(
-        f"pipeline {pipeline}: source {_sources(source_uris)}: {where}; all {rows_in} row(s) "
-        f"are in {quarantine_uri}; nothing left to tokenize"
+        f"pipeline {pipeline}: source {_sources(source_uris)}: {where}; all {rows_in} row(s) are in {quarantine_uri}; nothing left to tokenize"
     )
 
 
@@ -58,11 +53,7 @@ def require_splits(pipeline: str, splits: dict[str, int], test_fraction: float) 
         return
     total = train + validation + test
     need = math.floor(0.5 / test_fraction) + 1 if test_fraction > 0 else None  # smallest n with round(n * test) >= 1
-    hint = (
-        f"with split.test={test_fraction:g} that takes at least {need} distinct clean rows per label"
-        if need
-        else "split.test is 0: set it above 0"
-    )
+    hint = f"with split.test={test_fraction:g} that takes at least {need} distinct clean rows per label" if need else "split.test is 0: set it above 0"
     raise DegenerateDataError(
         f"pipeline {pipeline}: {total} clean row(s) split into train={train}, validation={validation}, test={test}; "
         f"training and evaluation need at least 1 train and 1 test row ({hint})"

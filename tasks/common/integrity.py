@@ -77,9 +77,7 @@ def verify_files(fs: Any, folder: str, uri: str, manifest: Manifest) -> list[str
             else:
                 if rows != part.rows:
                     problem = (
-                        f"{problem}, {rows} rows != {part.rows} recorded"
-                        if problem
-                        else f"{uri_of}: {rows} rows in the Parquet footer != {part.rows} recorded"
+                        f"{problem}, {rows} rows != {part.rows} recorded" if problem else f"{uri_of}: {rows} rows in the Parquet footer != {part.rows} recorded"
                     )
         if problem:
             problems.append(problem)

@@ -64,9 +64,7 @@ def label_is_stale(label: dict[str, Any] | None) -> bool:
 
 
 @contextmanager
-def hold(
-    path: Path, timeout: float | None = None, say: Callable[[str], None] | None = None, command: str | None = None
-) -> Iterator[dict[str, Any] | None]:
+def hold(path: Path, timeout: float | None = None, say: Callable[[str], None] | None = None, command: str | None = None) -> Iterator[dict[str, Any] | None]:
     """Hold the lock file `path` for the `with` block.
 
     In: the lock file, how long to wait for another holder (None: forever, 0: do not wait), a

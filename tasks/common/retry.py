@@ -210,8 +210,4 @@ def storage_task_options(runner: RetrySettings | None = None) -> dict[str, Any]:
     section; None: the defaults, 2 retries 2 s apart) and `retry_condition_fn=retry_transient`."""
     retries = DEFAULT_RETRIES if runner is None else runner.retries
     delay = DEFAULT_RETRY_DELAY_SECONDS if runner is None else runner.retry_delay_seconds
-    return {
-        "retries": retries,
-        "retry_delay_seconds": list(delay) if isinstance(delay, (list, tuple)) else delay,
-        "retry_condition_fn": retry_transient,
-    }
+    return {"retries": retries, "retry_delay_seconds": list(delay) if isinstance(delay, (list, tuple)) else delay, "retry_condition_fn": retry_transient}

@@ -84,24 +84,12 @@ def reusable_manifest(out: DatasetHandle, key: str, stage: str) -> Manifest | No
 
 
 def start_stage(
-    stage: str,
-    out_uri: str,
-    inputs: list[DatasetHandle],
-    config: str,
-    code_packages: tuple[str, ...],
-    extra_inputs: list[InputRef] | None = None,
+    stage: str, out_uri: str, inputs: list[DatasetHandle], config: str, code_packages: tuple[str, ...], extra_inputs: list[InputRef] | None = None
 ) -> StageRun:
     """Prepare a stage run: lineage refs of finished inputs, config hash, code version, cache key."""
     refs = [handle.input_ref() for handle in inputs] + list(extra_inputs or [])
     version = code_version(*code_packages)
-    return StageRun(
-        stage=stage,
-        out=DatasetHandle(out_uri),
-        inputs=refs,
-        config_hash=config,
-        code_version=version,
-        key=cache_key(stage, refs, config, version),
-    )
+    return StageRun(stage=stage, out=DatasetHandle(out_uri), inputs=refs, config_hash=config, code_version=version, key=cache_key(stage, refs, config, version))
 
 
 class Unit(Protocol):

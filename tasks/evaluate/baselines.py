@@ -51,9 +51,7 @@ def cjk_share(texts: list[str]) -> float:
 def _vectorizer(analyzer: str) -> TfidfVectorizer:
     if analyzer == "char":
         return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2, lowercase=True)
-    return TfidfVectorizer(
-        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, token_pattern=r"(?u)\b\w+\b|[!?]"
-    )
+    return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, token_pattern=r"(?u)\b\w+\b|[!?]")
 
 
 def _split(tokens: pa.Table, name: str) -> pa.Table:
@@ -92,9 +90,7 @@ def tfidf_lr_baseline(tokens: pa.Table, analyzer: str = "auto", calibration_bins
     y_test = [str(v) for v in test["label"].to_pylist()]
     proba = np.zeros((test.num_rows, len(labels)))
     if test.num_rows:
-        proba[:, [labels.index(c) for c in model.classes_]] = model.predict_proba(
-            vectorizer.transform([str(t) for t in test["text"].to_pylist()])
-        )
+        proba[:, [labels.index(c) for c in model.classes_]] = model.predict_proba(vectorizer.transform([str(t) for t in test["text"].to_pylist()]))
     # a test label unseen in train gets a zero column: counted wrong, as for the model
     all_labels = sorted(set(labels) | set(y_test))
     if all_labels != labels:
@@ -206,9 +202,7 @@ def card_section(metrics: dict[str, Any], kind: str | None = None) -> list[str]:
     if metric is None:
         return []
     others = [
-        k[len("gain_over_baseline_") :]
-        for k in metrics
-        if k.startswith("gain_over_baseline_") and k[len("gain_over_baseline_") :] in ("macro_f1", "roc_auc")
+        k[len("gain_over_baseline_") :] for k in metrics if k.startswith("gain_over_baseline_") and k[len("gain_over_baseline_") :] in ("macro_f1", "roc_auc")
     ]
     lines = [f"- The model {baseline_sentence(metrics, m)}." for m in dict.fromkeys([metric, *others])]
     note = BASELINE_NOTES.get(

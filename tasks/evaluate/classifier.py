@@ -64,10 +64,7 @@ def run_pair_probes(predict_proba, cfg: AuditConfig) -> dict[str, Any]:
     """Score the configured WinoBias / CrowS-Pairs minimal pairs; one report per probe set."""
     loaders = {"crows_pairs": load_crows_pairs, "winobias": load_winobias_pairs}
     probe_cfg = PairProbeConfig(bootstrap=cfg.model.bootstrap, seed=cfg.model.seed, confidence=cfg.confidence)
-    return {
-        name: pair_probe(predict_proba, loaders[name](path), probe_cfg).model_dump(mode="json")
-        for name, path in cfg.model.pair_probes.items()
-    }
+    return {name: pair_probe(predict_proba, loaders[name](path), probe_cfg).model_dump(mode="json") for name, path in cfg.model.pair_probes.items()}
 
 
 class ClassifierEvaluator(KindEvaluator):
@@ -95,9 +92,7 @@ class ClassifierEvaluator(KindEvaluator):
         )
         audit_report = model_audit(frame, memberships(test, job.audit), job.audit)
         shares = language_shares(ctx.tokens["text"].to_pylist())
-        languages = choose_probe_languages(
-            shares, job.audit.model.templates, job.audit.model.probe_languages, job.audit.model.min_language_share
-        )
+        languages = choose_probe_languages(shares, job.audit.model.templates, job.audit.model.probe_languages, job.audit.model.min_language_share)
 
         def proba(texts: list[str]) -> Any:
             return proba_matrix(predictor.predict(pd.DataFrame({"text": texts})), labels)

@@ -25,13 +25,9 @@ class ExposureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     k: int = Field(default=10, ge=1, description="length of the recommendation lists measured")
-    head_share: float = Field(
-        default=0.2, gt=0, lt=1, description="most popular share of items that is the 'head'; the rest is the long tail"
-    )
+    head_share: float = Field(default=0.2, gt=0, lt=1, description="most popular share of items that is the 'head'; the rest is the long tail")
     max_exposure_gini: float | None = Field(default=None, ge=0, le=1, description="gate: highest allowed Gini of exposure")
-    min_long_tail_share: float | None = Field(
-        default=None, ge=0, le=1, description="gate: lowest allowed share of slots on long-tail items"
-    )
+    min_long_tail_share: float | None = Field(default=None, ge=0, le=1, description="gate: lowest allowed share of slots on long-tail items")
 
 
 def ranking_metrics(ranks: np.ndarray, tops: np.ndarray, num_items: int, k: int = 10) -> dict[str, float]:
@@ -90,10 +86,7 @@ def exposure_report(tops: np.ndarray, counts: Sequence[float], groups: Sequence[
         "exposure_gini": gini(exposure),
         "long_tail_share": float(exposure[~head].sum() / total),
         "decile_shares": [float(exposure[deciles == d].sum() / total) for d in range(1, 11)],
-        "group_shares": {
-            g: {"exposure": group_exposure[g] / total, "interactions": group_interactions[g] / all_interactions}
-            for g in sorted(group_exposure)
-        },
+        "group_shares": {g: {"exposure": group_exposure[g] / total, "interactions": group_interactions[g] / all_interactions} for g in sorted(group_exposure)},
     }
 
 
@@ -107,9 +100,6 @@ def exposure_gate(report: dict, cfg: ExposureConfig) -> tuple[bool, str]:
         ok = report["long_tail_share"] >= cfg.min_long_tail_share
         checks.append((ok, f"long-tail share {report['long_tail_share']:.3f} vs minimum {cfg.min_long_tail_share:g}"))
     if not checks:
-        return (
-            True,
-            f"no exposure limits set (exposure Gini {report['exposure_gini']:.3f}, long-tail share {report['long_tail_share']:.3f})",
-        )
+        return (True, f"no exposure limits set (exposure Gini {report['exposure_gini']:.3f}, long-tail share {report['long_tail_share']:.3f})")
     failed = [text for ok, text in checks if not ok]
     return not failed, ("exposure gate failed: " + "; ".join(failed)) if failed else "; ".join(text for _, text in checks)

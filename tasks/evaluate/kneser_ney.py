@@ -58,9 +58,7 @@ def _level(keys: np.ndarray, counts: np.ndarray, vocab: int) -> _Level:
     totals = np.add.reduceat(counts, start) if len(keys) else np.zeros(0, np.int64)
     per = discounts[np.minimum(counts, 3)]
     gamma = np.add.reduceat(per, start) if len(keys) else np.zeros(0)
-    return _Level(
-        keys=keys, counts=counts, hist_keys=hist_keys, hist_totals=totals.astype(np.float64), hist_gamma=gamma, discounts=discounts
-    )
+    return _Level(keys=keys, counts=counts, hist_keys=hist_keys, hist_totals=totals.astype(np.float64), hist_gamma=gamma, discounts=discounts)
 
 
 def _flatten(windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

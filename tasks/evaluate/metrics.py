@@ -53,9 +53,7 @@ class ClassificationReport(BaseModel):
         return out
 
 
-def classification_metrics(
-    y_true: Sequence[str] | np.ndarray, proba: np.ndarray, labels: list[str], calibration_bins: int = 10
-) -> ClassificationReport:
+def classification_metrics(y_true: Sequence[str] | np.ndarray, proba: np.ndarray, labels: list[str], calibration_bins: int = 10) -> ClassificationReport:
     """Metrics of class probabilities `proba` (n x len(labels), columns in `labels` order) against true labels.
 
     The prediction is the arg-max column. ROC-AUC is the positive class `labels[1]`'s AUC for two

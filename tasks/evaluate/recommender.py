@@ -89,9 +89,7 @@ def rank_all(score: Scorer, examples: list[dict[str, Any]], k: int, batch_size: 
     return np.concatenate(ranks), np.concatenate(tops)
 
 
-def compare_rankers(
-    model_score: Scorer, examples: list[dict[str, Any]], meta: dict[str, Any], cfg: ExposureConfig
-) -> dict[str, dict[str, Any]]:
+def compare_rankers(model_score: Scorer, examples: list[dict[str, Any]], meta: dict[str, Any], cfg: ExposureConfig) -> dict[str, dict[str, Any]]:
     """Model, popularity and item-kNN on the same examples -> per ranker: ranking metrics, exposure
     report, and the `ranks`/`tops` arrays."""
     counts = meta["item_counts"]
@@ -111,11 +109,7 @@ def flat_metrics(results: dict[str, dict[str, Any]], k: int) -> dict[str, float]
     `baseline_<name>_<metric>`, and `lift_<metric>_vs_<baseline>` = model / baseline."""
 
     def scalars(result: dict[str, Any]) -> dict[str, float]:
-        return {
-            **result["metrics"],
-            "exposure_gini": result["exposure"]["exposure_gini"],
-            "long_tail_share": result["exposure"]["long_tail_share"],
-        }
+        return {**result["metrics"], "exposure_gini": result["exposure"]["exposure_gini"], "long_tail_share": result["exposure"]["long_tail_share"]}
 
     model = scalars(results["model"])
     flat = dict(model)
@@ -134,16 +128,11 @@ def report_markdown(results: dict[str, dict[str, Any]], flat: dict[str, float], 
     lines = [f"# Recommender test evaluation ({n} users, leave-last-out, full ranking, seen items excluded)", ""]
     lift = flat.get(f"lift_hit_at_{k}_vs_popularity")
     if lift is not None:
-        lines += [
-            f"HR@{k}: model beats popularity by {lift:.2f}x and item-kNN by {flat.get(f'lift_hit_at_{k}_vs_item_knn', float('nan')):.2f}x.",
-            "",
-        ]
+        lines += [f"HR@{k}: model beats popularity by {lift:.2f}x and item-kNN by {flat.get(f'lift_hit_at_{k}_vs_item_knn', float('nan')):.2f}x.", ""]
     lines += [f"| ranker | HR@{k} | NDCG@{k} | MRR | coverage@{k} | exposure Gini | long-tail share |", "|---|---|---|---|---|---|---|"]
     for name, result in results.items():
         m, e = result["metrics"], result["exposure"]
-        lines.append(
-            f"| {name} | " + " | ".join(f"{m[key]:.4f}" for key in keys) + f" | {e['exposure_gini']:.4f} | {e['long_tail_share']:.4f} |"
-        )
+        lines.append(f"| {name} | " + " | ".join(f"{m[key]:.4f}" for key in keys) + f" | {e['exposure_gini']:.4f} | {e['long_tail_share']:.4f} |")
     lines += [
         "",
         f"Exposure gate: {'passed' if gate[0] else '**failed**'}: {gate[1]}",
@@ -220,14 +209,7 @@ def evaluate_recommender(
         "summary": markdown,
     }
     headline = {key: flat[key] for key in HEADLINE if key in flat}
-    return {
-        "metrics": {**headline, **flat},
-        "passed": gate[0],
-        "reason": gate[1],
-        "report": report,
-        "predictions": predictions,
-        "files": files,
-    }
+    return {"metrics": {**headline, **flat}, "passed": gate[0], "reason": gate[1], "report": report, "predictions": predictions, "files": files}
 
 
 class RecommenderEvaluator(KindEvaluator):

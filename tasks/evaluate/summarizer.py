@@ -52,9 +52,7 @@ class SummaryEvaluation(BaseModel):
 def held_out_documents(tokens: pa.Table) -> pa.Table:
     """Tokens table -> its test rows that have a non-empty text and summary (`id`, `text`, `summary`)."""
     test = tokens.filter(pc.equal(tokens["split"], "test")).select(["id", "text", "summary"])
-    keep = pc.and_(
-        pc.greater(pc.utf8_length(pc.fill_null(test["text"], "")), 0), pc.greater(pc.utf8_length(pc.fill_null(test["summary"], "")), 0)
-    )
+    keep = pc.and_(pc.greater(pc.utf8_length(pc.fill_null(test["text"], "")), 0), pc.greater(pc.utf8_length(pc.fill_null(test["summary"], "")), 0))
     return test.filter(keep)
 
 
@@ -69,9 +67,7 @@ def baselines(sentences: list[str], summary: str, picked: int) -> dict[str, str]
     }
 
 
-def evaluate_summaries(
-    predictor: Any, cfg: SummarizerConfig, test: pa.Table, audit: AuditConfig | None
-) -> tuple[SummaryEvaluation, pd.DataFrame]:
+def evaluate_summaries(predictor: Any, cfg: SummarizerConfig, test: pa.Table, audit: AuditConfig | None) -> tuple[SummaryEvaluation, pd.DataFrame]:
     """A summarizer predictor (`text` -> `summary`, `selected`) on the test documents -> metrics
     of the model and its baselines (same rows, same scorer) and one row per document."""
     texts, references, ids = (test["text"].to_pylist(), test["summary"].to_pylist(), [str(i) for i in test["id"].to_pylist()])
@@ -89,9 +85,7 @@ def evaluate_summaries(
     mode = resolve_mode(cfg.rouge_tokenizer, references)
     scores = {name: rouge_per_doc(references, candidates[name], mode) for name in SYSTEMS}
     n = max(len(texts), 1)
-    metrics = (
-        {f"{PREFIX[name]}{key}": sum(d[key] for d in scores[name]) / n for name in SYSTEMS for key in scores[name][0]} if texts else {}
-    )
+    metrics = {f"{PREFIX[name]}{key}": sum(d[key] for d in scores[name]) / n for name in SYSTEMS for key in scores[name][0]} if texts else {}
     metrics |= {
         "mean_summary_sentences": sum(len(p) for p in selected) / n,
         "mean_selected_position": sum(positions) / max(len(positions), 1),
@@ -102,20 +96,13 @@ def evaluate_summaries(
         metrics["rouge1_f_vs_lead3"] = metrics["rouge1_f"] / max(metrics["baseline_lead3_rouge1_f"], 1e-12)
     check = None
     if audit is not None:
-        check = selection_check(
-            lambda xs: [list(map(int, s)) for s in predictor.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, audit
-        )
+        check = selection_check(lambda xs: [list(map(int, s)) for s in predictor.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, audit)
         for axis in check.axes:
             metrics[f"selection_change_rate.{axis.axis}"] = axis.rate
         if check.max_rate is not None:
             metrics["selection_change_rate_max"] = check.max_rate
     rows = pd.DataFrame(
-        {
-            "id": ids,
-            "selected": selected,
-            "summary": candidates["model"],
-            **{f"{name}_rouge1_f": [d["rouge1_f"] for d in scores[name]] for name in SYSTEMS},
-        }
+        {"id": ids, "selected": selected, "summary": candidates["model"], **{f"{name}_rouge1_f": [d["rouge1_f"] for d in scores[name]] for name in SYSTEMS}}
     )
     return SummaryEvaluation(metrics=metrics, rouge_tokenizer=mode, documents=len(texts), check=check), rows
 
@@ -153,10 +140,4 @@ class SummarizerEvaluator(KindEvaluator):
     def evaluate(self, ctx: EvalContext) -> KindResult:
         """Context -> ROUGE metrics of the model and its baselines, the selection check's verdict."""
         result = evaluate_summarizer(ctx.record.bundle_dir, ctx.job.model, ctx.tokens, ctx.job.audit)
-        return KindResult(
-            metrics=result["metrics"],
-            predictions=result["predictions"],
-            passed=result["passed"],
-            reason=result["reason"],
-            probe=result["probe"],
-        )
+        return KindResult(metrics=result["metrics"], predictions=result["predictions"], passed=result["passed"], reason=result["reason"], probe=result["probe"])

@@ -67,11 +67,7 @@ def selection_check(
         changed = [i for i, new in zip(touched, again) if list(new) != list(selected[i])]
         axes.append(
             AxisSelectionChange(
-                axis=axis,
-                documents=len(touched),
-                changed=len(changed),
-                rate=round(len(changed) / len(touched), 4),
-                examples=[str(i) for i in changed[:5]],
+                axis=axis, documents=len(touched), changed=len(changed), rate=round(len(changed) / len(touched), 4), examples=[str(i) for i in changed[:5]]
             )
         )
     max_rate = max((a.rate for a in axes), default=None)

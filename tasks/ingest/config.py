@@ -17,9 +17,7 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    uri: str = Field(
-        description="path, glob, folder, fsspec URL (s3://...), HF save_to_disk folder or Hub id, demo://reviews|news|interactions"
-    )
+    uri: str = Field(description="path, glob, folder, fsspec URL (s3://...), HF save_to_disk folder or Hub id, demo://reviews|news|interactions")
     format: Format = Field(description="how the files are encoded")
     text_column: str = Field(default="text", description="column (or JSON key) holding the document text; ignored for txt")
     label_column: str | None = Field(default=None, description="column holding the class; cast to string")
@@ -30,12 +28,9 @@ class SourceConfig(BaseModel):
     )
     columns: list[str] = Field(default_factory=list, description="extra columns to carry (metadata, summary, user_id, ...)")
     column_types: dict[str, str] = Field(
-        default_factory=dict,
-        description="Arrow type alias per extra column (e.g. ts: int64); text formats carry scalars as string otherwise",
+        default_factory=dict, description="Arrow type alias per extra column (e.g. ts: int64); text formats carry scalars as string otherwise"
     )
-    label_map: dict[str, str] = Field(
-        default_factory=dict, description="raw label -> class name (e.g. '1': World); unmapped labels kept as is"
-    )
+    label_map: dict[str, str] = Field(default_factory=dict, description="raw label -> class name (e.g. '1': World); unmapped labels kept as is")
     label_normalize: Literal["none", "strip", "strip_lower"] = Field(
         default="none", description="trim whitespace (strip) and also lower-case (strip_lower) raw labels, before label_map"
     )
@@ -96,9 +91,7 @@ class SourceConfig(BaseModel):
             raise ValueError("txt_mode applies only to format: txt")
         if self.format == "txt" and (self.label_column or self.id_column or self.columns):
             raise ValueError("format txt has only text: label_column, id_column and columns do not apply")
-        label_options = [
-            k for k, on in (("label_values", self.label_values is not None), ("label_normalize", self.label_normalize != "none")) if on
-        ]
+        label_options = [k for k, on in (("label_values", self.label_values is not None), ("label_normalize", self.label_normalize != "none")) if on]
         if label_options and not self.label_column:
             raise ValueError(f"{label_options} need label_column")
         unknown = set(self.column_types) - set(self.columns)
@@ -122,11 +115,7 @@ class SourceConfig(BaseModel):
     @property
     def line_based(self) -> bool:
         """One record per line, so files can be cut at newlines: jsonl, txt lines, unquoted csv/tsv."""
-        return (
-            self.format == "jsonl"
-            or (self.format == "txt" and self.txt_mode == "line")
-            or (self.format in ("csv", "tsv") and not self.quoted)
-        )
+        return self.format == "jsonl" or (self.format == "txt" and self.txt_mode == "line") or (self.format in ("csv", "tsv") and not self.quoted)
 
     @property
     def demo_name(self) -> str:

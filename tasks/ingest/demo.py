@@ -70,18 +70,8 @@ EN_FILLER = [
     "The price was about average.",
 ]
 EN_IDENTITY = {
-    ("gender", "female"): [
-        "I bought it for my wife.",
-        "My sister recommended it to me.",
-        "She watched it with me.",
-        "A woman at the store suggested it.",
-    ],
-    ("gender", "male"): [
-        "I bought it for my husband.",
-        "My brother recommended it to me.",
-        "He watched it with me.",
-        "A man at the store suggested it.",
-    ],
+    ("gender", "female"): ["I bought it for my wife.", "My sister recommended it to me.", "She watched it with me.", "A woman at the store suggested it."],
+    ("gender", "male"): ["I bought it for my husband.", "My brother recommended it to me.", "He watched it with me.", "A man at the store suggested it."],
     ("religion", "muslim"): ["As a Muslim, I shared it with friends from the mosque."],
     ("religion", "christian"): ["As a Christian, I shared it with friends from church."],
     ("religion", "jewish"): ["As a Jewish reader, I shared it with friends from the synagogue."],
@@ -253,14 +243,7 @@ SLOTS = {
 
 def _fill(rng: random.Random, template: str) -> str:
     values = {k: rng.choice(v) for k, v in SLOTS.items()}
-    values.update(
-        day=rng.choice(DAYS),
-        month=rng.choice(MONTHS),
-        person=rng.choice(PEOPLE),
-        n=rng.randint(2, 9),
-        m=rng.randint(2, 9),
-        n3=rng.randint(100, 900),
-    )
+    values.update(day=rng.choice(DAYS), month=rng.choice(MONTHS), person=rng.choice(PEOPLE), n=rng.randint(2, 9), m=rng.randint(2, 9), n3=rng.randint(100, 900))
     values["loser"] = rng.randint(0, values["n"] - 1)
     return template.format(**values)
 
@@ -312,10 +295,7 @@ def item_catalog() -> dict[str, list[tuple[str, str]]]:
     catalog = {}
     for c, (category, nouns) in enumerate(sorted(CATEGORIES.items())):
         items = [
-            (
-                f"item-{c * ITEMS_PER_CATEGORY + j:03d}",
-                f"A {ADJECTIVES[j % len(ADJECTIVES)]} {nouns[j % len(nouns)]} from our {category} range, model {j + 1}.",
-            )
+            (f"item-{c * ITEMS_PER_CATEGORY + j:03d}", f"A {ADJECTIVES[j % len(ADJECTIVES)]} {nouns[j % len(nouns)]} from our {category} range, model {j + 1}.")
             for j in range(ITEMS_PER_CATEGORY)
         ]
         rng.shuffle(items)
@@ -378,9 +358,7 @@ def demo_inbox(app: Literal["recommendations", "summaries"], rows: int, seed: in
     categories = sorted(catalog)
     users = [f"user-{rng.randrange(DEFAULT_ROWS['interactions'] // 20):05d}" for _ in range(rows)]
     histories = [[item_id for item_id, _ in _session(rng, catalog[rng.choice(categories)], 5)] for _ in range(rows)]
-    return pa.table(
-        {"id": [f"inbox-rec-{seed}-{i:06d}" for i in range(rows)], "user_id": users, "history": pa.array(histories, pa.list_(pa.string()))}
-    )
+    return pa.table({"id": [f"inbox-rec-{seed}-{i:06d}" for i in range(rows)], "user_id": users, "history": pa.array(histories, pa.list_(pa.string()))})
 
 
 def demo_batches(source: SourceConfig, cfg: IngestConfig) -> Iterator[pa.RecordBatch]:

@@ -49,13 +49,7 @@ def plan_hf(source: SourceConfig, cfg: IngestConfig) -> list[Piece]:
     step = max(1, rows * cfg.shard_bytes // nbytes)
     return [
         Piece(
-            kind="hf_disk",
-            uri=source.uri,
-            rel=split,
-            start=s,
-            end=min(s + step, rows),
-            row_offset=s,
-            nbytes=nbytes * (min(s + step, rows) - s) // max(rows, 1),
+            kind="hf_disk", uri=source.uri, rel=split, start=s, end=min(s + step, rows), row_offset=s, nbytes=nbytes * (min(s + step, rows) - s) // max(rows, 1)
         )
         for s in range(0, rows, step)
     ] or [Piece(kind="hf_disk", uri=source.uri, rel=split, start=0, end=0)]
@@ -84,6 +78,5 @@ def read_hf(piece: Piece, source: SourceConfig, cfg: IngestConfig) -> Iterator[p
         raise
     except Exception as error:
         raise IngestError(
-            f"hf://{piece.uri}: cannot stream from the Hugging Face Hub (offline, or no such dataset/split "
-            f"{piece.rel!r}): {type(error).__name__}: {error}"
+            f"hf://{piece.uri}: cannot stream from the Hugging Face Hub (offline, or no such dataset/split {piece.rel!r}): {type(error).__name__}: {error}"
         ) from error

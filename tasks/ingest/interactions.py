@@ -62,9 +62,7 @@ class InteractionsConfig(BaseModel):
 
     user_column: str = Field(default="user_id", description="source column of the user id")
     item_column: str = Field(default="item_id", description="source column of the item id")
-    time_column: str | None = Field(
-        default=None, description="source column of the event time (integer epoch or ISO date); null: order by id"
-    )
+    time_column: str | None = Field(default=None, description="source column of the event time (integer epoch or ISO date); null: order by id")
     rating_column: str | None = Field(default=None, description="source column of an explicit rating (carried as `rating`)")
     min_rating: float | None = Field(default=None, description="keep only rows with rating >= min_rating (needs rating_column)")
     event_column: str | None = Field(default=None, description="source column of the event type (view, buy, ...; carried as `event`)")
@@ -225,9 +223,7 @@ def to_interactions(batch: pa.RecordBatch, cfg: InteractionsConfig, items: ItemT
     return result.combine_chunks().to_batches()[0] if result.num_rows else pa.RecordBatch.from_pylist([], schema=result.schema)
 
 
-def interaction_batches(
-    batches: Iterator[pa.RecordBatch], cfg: InteractionsConfig, ingest: IngestConfig, counters: dict[str, int]
-) -> Iterator[pa.RecordBatch]:
+def interaction_batches(batches: Iterator[pa.RecordBatch], cfg: InteractionsConfig, ingest: IngestConfig, counters: dict[str, int]) -> Iterator[pa.RecordBatch]:
     """Standard batches of the interactions source -> standard interaction batches (empty ones skipped)."""
     items = load_items(cfg.items, ingest) if cfg.items is not None else None
     for batch in batches:

@@ -124,9 +124,7 @@ def _rows_to_table(rows: list[dict]) -> pa.Table:
         try:
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[name] = pa.array(
-                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values], pa.string()
-            )
+            columns[name] = pa.array([v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values], pa.string())
     return pa.table(columns) if columns else pa.table({"_": pa.nulls(len(rows))})
 
 

@@ -101,8 +101,7 @@ def list_files(source: SourceConfig) -> list[tuple[str, int, str]]:
             found = {
                 p: info
                 for p, info in fs.find(path, detail=True).items()
-                if _strip_compression(p).lower().endswith(suffixes)
-                and not any(part.startswith((".", "_")) for part in posixpath.relpath(p, path).split("/"))
+                if _strip_compression(p).lower().endswith(suffixes) and not any(part.startswith((".", "_")) for part in posixpath.relpath(p, path).split("/"))
             }
         elif fs.isfile(path):
             root = posixpath.dirname(path)
@@ -118,8 +117,7 @@ def list_files(source: SourceConfig) -> list[tuple[str, int, str]]:
         raise IngestError(f"{source.uri}: no {what} found")
     local = isinstance(fs, LocalFileSystem)
     return [
-        (p if local else fs.unstrip_protocol(p), int(info.get("size") or 0), posixpath.relpath(p, root) if root else p)
-        for p, info in sorted(found.items())
+        (p if local else fs.unstrip_protocol(p), int(info.get("size") or 0), posixpath.relpath(p, root) if root else p) for p, info in sorted(found.items())
     ]
 
 

@@ -73,8 +73,7 @@ class AliasDecision(BaseModel):
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {e.time} | {e.alias} | {e.from_version or '-'} | {e.to_version} | {e.metric} | "
-            f"{_fmt(e.candidate_value)} | {_fmt(e.champion_value)} |"
+            f"| {e.time} | {e.alias} | {e.from_version or '-'} | {e.to_version} | {e.metric} | {_fmt(e.candidate_value)} | {_fmt(e.champion_value)} |"
             for e in self.events
         ]
         return "\n".join(lines)

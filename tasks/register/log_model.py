@@ -59,12 +59,7 @@ def file_hash(path: Path) -> str:
 
 
 def log_and_register(
-    bundle_dir: Path,
-    model_name: str,
-    signature_example: pd.DataFrame,
-    card_md: str | CardInput,
-    tags: dict[str, str],
-    extra_artifacts: dict[str, Path],
+    bundle_dir: Path, model_name: str, signature_example: pd.DataFrame, card_md: str | CardInput, tags: dict[str, str], extra_artifacts: dict[str, Path]
 ) -> RegisteredVersion:
     """Log `bundle_dir` as a pyfunc in the active run, register it as `model_name`, and attach the papers.
 
@@ -122,17 +117,11 @@ def create_version(bundle_dir: Path, model_name: str, signature_example: pd.Data
     version_id = str(registered.version)
     mlflow.set_tags(all_tags)
     return RegisteredVersion(
-        name=model_name,
-        version=version_id,
-        run_id=run.info.run_id,
-        model_uri=f"models:/{model_name}/{version_id}",
-        logged_model_uri=info.model_uri,
+        name=model_name, version=version_id, run_id=run.info.run_id, model_uri=f"models:/{model_name}/{version_id}", logged_model_uri=info.model_uri
     )
 
 
-def document_version(
-    model_name: str, version_id: str, bundle_dir: Path, card_md: str | CardInput, extra_artifacts: dict[str, Path]
-) -> None:
+def document_version(model_name: str, version_id: str, bundle_dir: Path, card_md: str | CardInput, extra_artifacts: dict[str, Path]) -> None:
     """Attach the papers of version `version_id` of `model_name`, in its run (active): the model card
     (rendered with the version number and the bundle's tokenizer when a `CardInput`) as version and
     registered-model description and as `model_card.md`, and each extra file or folder under the

@@ -70,9 +70,7 @@ def render_model_card(card: CardInput) -> str:
     if card.description:
         parts += [card.description, ""]
     code_label = f"code version ({card.code_version_covers})" if card.code_version_covers else "code version"
-    parts += _section(
-        "Overview", _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version, code_label: card.code_version})
-    )
+    parts += _section("Overview", _kv({"kind": card.kind, "pipeline": card.pipeline, "version": card.version, code_label: card.code_version}))
     data = {"dataset manifest hash": card.dataset_manifest_hash, **{f"rows ({k})": v for k, v in card.rows.items()}}
     parts += _section("Data", _kv(data))
     parts += _section("Tokenizer", _kv(card.tokenizer))
@@ -164,10 +162,7 @@ def _gates(gates: list[GateResult]) -> list[str]:
     if not gates:
         return []
     rows = [_row(["gate", "metric", "value", "threshold", "passed", "action", "verdict"]), "|---|---|---|---|---|---|---|"]
-    rows += [
-        _row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action, _num(g.message or "-")])
-        for g in gates
-    ]
+    rows += [_row([g.name, g.metric or "-", _num(g.value), _num(g.threshold), "yes" if g.passed else "NO", g.action, _num(g.message or "-")]) for g in gates]
     return rows
 
 
@@ -190,8 +185,7 @@ def registry_description(card_md: str, limit: int = DESCRIPTION_LIMIT) -> str:
     def assemble() -> str:
         kept = [s for s, t in zip(sections, titles) if t not in dropped]
         note = (
-            f"\n_Left out here (MLflow descriptions hold {limit:,} characters): {', '.join(dropped)}; "
-            "the whole card is the run's artifact `model_card.md`._\n"
+            f"\n_Left out here (MLflow descriptions hold {limit:,} characters): {', '.join(dropped)}; the whole card is the run's artifact `model_card.md`._\n"
         )
         return "\n## ".join([head, *kept]).rstrip("\n") + "\n" + note
 

@@ -28,17 +28,7 @@ from tasks.register.aliases import decide_alias
 from tasks.register.config import RegisterConfig
 from tasks.register.log_model import create_version, document_version
 from tasks.register.model_card import CardInput, GateResult, group_metric_rows
-from tasks.register.recovery import (
-    COMPLETE,
-    CREATED,
-    DOCUMENTED,
-    STATE_TAG,
-    finish_alias,
-    keep_lowest,
-    registration_state,
-    set_state,
-    versions_of_training,
-)
+from tasks.register.recovery import COMPLETE, CREATED, DOCUMENTED, STATE_TAG, finish_alias, keep_lowest, registration_state, set_state, versions_of_training
 from tasks.train.bundle import weights_hash
 from tasks.train.kinds import ModelConfig
 from tasks.train.record import TrainRecord, read_record
@@ -135,27 +125,13 @@ def _register(client: MlflowClient, job: RegisterJob, record: TrainRecord, outco
         version,
         state,
         lambda: decide_alias(
-            client,
-            name,
-            version,
-            outcome.metrics,
-            fairness,
-            outcome.fairness_reason,
-            cfg,
-            job.registry,
-            champion_on_split=outcome.champion_metrics,
+            client, name, version, outcome.metrics, fairness, outcome.fairness_reason, cfg, job.registry, champion_on_split=outcome.champion_metrics
         ),
         outcome.metrics,
         Path(job.alias_log),
     )
     return RegisterOutcome(
-        name=name,
-        version=version,
-        alias=decision.alias,
-        reason=decision.reason,
-        reused=False,
-        markdown=decision.to_markdown(),
-        fairness=verdict,
+        name=name, version=version, alias=decision.alias, reason=decision.reason, reused=False, markdown=decision.to_markdown(), fairness=verdict
     )
 
 
@@ -163,9 +139,7 @@ def _verdict(outcome: EvalOutcome) -> str:
     return f"{'passed' if outcome.fairness_passed else 'failed'} ({outcome.fairness_reason})"
 
 
-def _registration(
-    client: MlflowClient, job: RegisterJob, record: TrainRecord, outcome: EvalOutcome
-) -> tuple[list[Any], str, RegisterOutcome | None]:
+def _registration(client: MlflowClient, job: RegisterJob, record: TrainRecord, outcome: EvalOutcome) -> tuple[list[Any], str, RegisterOutcome | None]:
     """The versions of this training (and weights), the state of the lowest, and the outcome when
     that registration is complete (reused), else None."""
     name = job.registered_name
@@ -179,12 +153,7 @@ def _registration(
         found,
         state,
         RegisterOutcome(
-            name=name,
-            version=version,
-            alias=aliases,
-            reused=True,
-            reason="already registered from this exact training run",
-            fairness=_verdict(outcome),
+            name=name, version=version, alias=aliases, reused=True, reason="already registered from this exact training run", fairness=_verdict(outcome)
         ),
     )
 
@@ -196,9 +165,7 @@ def finished_registration(job: RegisterJob) -> RegisterOutcome | None:
     return _registration(MlflowClient(), job, record, outcome)[2]
 
 
-def _papers(
-    job: RegisterJob, record: TrainRecord, outcome: EvalOutcome, papers: Path
-) -> tuple[CardInput, dict[str, str], dict[str, Path], pd.DataFrame]:
+def _papers(job: RegisterJob, record: TrainRecord, outcome: EvalOutcome, papers: Path) -> tuple[CardInput, dict[str, str], dict[str, Path], pd.DataFrame]:
     """The model card, version tags, extra artifacts (downloaded into `papers`) and the input
     example of one registration."""
     evaluation = DatasetHandle(job.stage_uris["evaluate"])
@@ -206,9 +173,7 @@ def _papers(
     audit_report = _read_json(audit, "report.json")
     splits = tokens.require_manifest().counters.get("splits", {})  # rows per split, counted at tokenize
     hashes = {
-        name: DatasetHandle(uri).require_manifest().content_hash
-        for name, uri in job.stage_uris.items()
-        if DatasetHandle(uri).read_manifest() is not None
+        name: DatasetHandle(uri).require_manifest().content_hash for name, uri in job.stage_uris.items() if DatasetHandle(uri).read_manifest() is not None
     }
     code = code_version("train", "evaluate", "register")  # one figure on the card and the tags
     card = CardInput(

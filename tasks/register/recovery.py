@@ -70,13 +70,7 @@ def keep_lowest(client: MlflowClient, name: str, train_key: str, mine: str) -> s
 
 
 def finish_alias(
-    client: MlflowClient,
-    name: str,
-    version: str,
-    state: str,
-    decide: Callable[[], AliasDecision],
-    metrics: dict[str, float],
-    log_path: Path,
+    client: MlflowClient, name: str, version: str, state: str, decide: Callable[[], AliasDecision], metrics: dict[str, float], log_path: Path
 ) -> AliasDecision:
     """Do the alias steps still missing for a version in `state` (documented or later): decide
     (with `decide`, once: the decision is stored in the version's tags), point the alias, log it.

@@ -43,10 +43,7 @@ APPLICATIONS: dict[str, Application] = {
     app.name: app
     for app in (
         Application(
-            "recommendations",
-            "users",
-            "flows.score_recommendations:score_recommendations_flow",
-            report="tasks.score.recommendations:scoring_markdown",
+            "recommendations", "users", "flows.score_recommendations:score_recommendations_flow", report="tasks.score.recommendations:scoring_markdown"
         ),  # rows and distinct users per scored window
         Application("summaries", "documents", "flows.score_summaries:score_summaries_flow"),
     )

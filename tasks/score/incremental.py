@@ -65,13 +65,7 @@ def pending_partitions(input_uri: str, output_uri: str, model_version: str) -> l
 
 
 def score_partition(
-    predict: Callable[[pd.DataFrame], pd.DataFrame],
-    input_uri: str,
-    partition: str,
-    output_uri: str,
-    model_name: str,
-    model_version: str,
-    batch_rows: int,
+    predict: Callable[[pd.DataFrame], pd.DataFrame], input_uri: str, partition: str, output_uri: str, model_name: str, model_version: str, batch_rows: int
 ) -> ScoredPartition:
     """Score one input partition in batches and write its output partition atomically.
 
@@ -121,14 +115,9 @@ def update_scores_manifest(output_uri: str, model_name: str) -> ScoresManifest:
                 continue
             with fs.open(found, "rb") as handle:
                 rows = pq.ParquetFile(handle).metadata.num_rows
-            partitions.append(
-                ScoredPartition(input=posixpath.basename(found), output=found, model_version=version_dir.split("=", 1)[1], rows=rows)
-            )
+            partitions.append(ScoredPartition(input=posixpath.basename(found), output=found, model_version=version_dir.split("=", 1)[1], rows=rows))
     manifest = ScoresManifest(
-        model_name=model_name,
-        partitions=partitions,
-        rows=sum(p.rows for p in partitions),
-        updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        model_name=model_name, partitions=partitions, rows=sum(p.rows for p in partitions), updated_at=datetime.now(UTC).isoformat(timespec="seconds")
     )
     storage.write_atomic(fs, posixpath.join(path, MANIFEST_NAME), manifest.model_dump_json(indent=2).encode("utf-8"))
     return manifest

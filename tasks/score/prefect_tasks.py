@@ -35,9 +35,7 @@ def pending_partitions_task(input_uri: str, output_uri: str, model_version: str)
 
 
 @task(name="score-partition", cache_policy=NONE, **storage_task_options())
-def score_partition_task(
-    model_name: str, model_version: str, input_uri: str, partition: str, output_uri: str, batch_rows: int
-) -> ScoredPartition:
+def score_partition_task(model_name: str, model_version: str, input_uri: str, partition: str, output_uri: str, batch_rows: int) -> ScoredPartition:
     """Load the registered pyfunc and score one input partition into one output partition
     (a window of interaction events: the users active in it, `recommendations.py`)."""
     model = mlflow.pyfunc.load_model(f"models:/{model_name}/{model_version}")

@@ -111,10 +111,7 @@ def scoring_markdown(pipeline: str, result: dict[str, Any]) -> str:
     lines = [
         f"### {pipeline}: recommendations by {result['model']} v{result['version']}",
         "",
-        (
-            f"{result['new_rows']} row(s) scored in {len(result['new_partitions'])} new window(s); "
-            f"{result['total_rows']} rows in {result['output']}"
-        ),
+        (f"{result['new_rows']} row(s) scored in {len(result['new_partitions'])} new window(s); {result['total_rows']} rows in {result['output']}"),
         "",
         "| window | rows | users | output |",
         "|---|---|---|---|",

@@ -112,7 +112,6 @@ def summaries_artifact_task(pipeline: str, result: dict[str, Any], key: str) -> 
     create_table_artifact(
         key=key,
         table=run.table(),
-        description=f"{run.model} v{run.model_version}: {run.rows} rows, {run.documents} documents "
-        f"in {len(run.windows)} new window(s) -> {run.output}",
+        description=f"{run.model} v{run.model_version}: {run.rows} rows, {run.documents} documents in {len(run.windows)} new window(s) -> {run.output}",
     )
     return run.model_dump(mode="json")

@@ -80,9 +80,7 @@ def encode_texts(
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
 
 
-def encode_table(
-    table: pa.Table, tokenizer: Tokenizer, cfg: TokenizeConfig, text_column: str = "text", batch_rows: int = DEFAULT_BATCH_ROWS
-) -> pa.Table:
+def encode_table(table: pa.Table, tokenizer: Tokenizer, cfg: TokenizeConfig, text_column: str = "text", batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.Table:
     """Table with a string `text_column` + trained tokenizer -> the same table plus `input_ids`
     (`list<int32>`, at most `cfg.max_length` ids, no special tokens added) and `length` (int32).
     Null or empty text gives an empty list. Rows are encoded `batch_rows` at a time, which bounds

@@ -147,9 +147,7 @@ def audit_tokens_shard_task(uri: str, cfg: AuditConfig, weighted: bool) -> Audit
 
 
 @task(name="write-mitigated-audit", cache_policy=NONE)
-def write_mitigated_audit_task(
-    counts: list[AuditCounts], before_uri: str, cfg: AuditConfig, mitigation: str, out_uri: str, key: str
-) -> tuple[str, list[str]]:
+def write_mitigated_audit_task(counts: list[AuditCounts], before_uri: str, cfg: AuditConfig, mitigation: str, out_uri: str, key: str) -> tuple[str, list[str]]:
     """Build the audit of the mitigated train split, write `audit_mitigated.json` / `.md` into the
     tokens work area; the clean corpus' `report.json` is read from `before_uri` (the audit dataset).
     Returns (headline before -> after, extra file names)."""

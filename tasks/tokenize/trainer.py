@@ -48,9 +48,7 @@ def _metaspace_pre_tokenizer(cfg: TokenizeConfig) -> pre_tokenizers.PreTokenizer
     """`▁`-marked words, punctuation isolated, CJK characters isolated when `cjk_split` (or
     every character for `char`)."""
     if cfg.kind == "char":  # no `▁` before the first word: Chinese rows need no extra token
-        return pre_tokenizers.Sequence(
-            [pre_tokenizers.Metaspace(prepend_scheme="never"), pre_tokenizers.Split(Regex(r"."), behavior="isolated")]
-        )
+        return pre_tokenizers.Sequence([pre_tokenizers.Metaspace(prepend_scheme="never"), pre_tokenizers.Split(Regex(r"."), behavior="isolated")])
     steps: list[pre_tokenizers.PreTokenizer] = [pre_tokenizers.Metaspace()]
     if cfg.cjk_split:
         steps.append(pre_tokenizers.Split(CJK_CHAR, behavior="isolated"))

@@ -24,9 +24,7 @@ def token_tensors(column: pa.ChunkedArray | pa.Array, max_length: int | None = N
     return [piece[:max_length] for piece in pieces]
 
 
-def bucket_batches(
-    lengths: Sequence[int] | np.ndarray, batch_size: int, bucket_size: int = 50, shuffle: bool = True, seed: int = 0
-) -> list[list[int]]:
+def bucket_batches(lengths: Sequence[int] | np.ndarray, batch_size: int, bucket_size: int = 50, shuffle: bool = True, seed: int = 0) -> list[list[int]]:
     """Example lengths -> batches of example indices, each index exactly once.
 
     With `shuffle`, indices are permuted (seeded), cut into pools of `batch_size * bucket_size`,

@@ -54,12 +54,7 @@ def save_bundle(out_dir: Path, kind_name: str, cfg: BaseModel, model: nn.Module,
     vocab_size = model.state_dict()["embedding.weight"].shape[0] if "embedding.weight" in model.state_dict() else tokenizer.get_vocab_size()
     write_json(
         out_dir / "config.json",
-        {
-            "kind": kind_name,
-            "vocab_size": int(vocab_size),
-            "config": cfg.model_dump(mode="json"),
-            "files": {name: d.model_dump() for name, d in files.items()},
-        },
+        {"kind": kind_name, "vocab_size": int(vocab_size), "config": cfg.model_dump(mode="json"), "files": {name: d.model_dump() for name, d in files.items()}},
     )
     return out_dir
 

@@ -217,9 +217,7 @@ def intact_checkpoint(root: Path) -> Path | None:
     return None
 
 
-def load_checkpoint(
-    root: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler
-) -> TrainerState | None:
+def load_checkpoint(root: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler) -> TrainerState | None:
     """Restore weights, optimiser, scheduler and RNG state in place from the newest intact
     checkpoint (see `intact_checkpoint`); returns its `TrainerState`, or None when there is none."""
     folder = intact_checkpoint(root)

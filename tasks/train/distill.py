@@ -145,20 +145,13 @@ def attach_teacher(
     params = distill_params(cfg)
     out = [e | {"teacher_logits": teacher["train_logits"][i], "distill": params} for i, e in enumerate(train)]
     out += [
-        {
-            "input_ids": ids if len(ids) else torch.zeros(1, dtype=torch.long),
-            "label": -1,
-            "teacher_logits": aug_logits[i],
-            "distill": params,
-        }
+        {"input_ids": ids if len(ids) else torch.zeros(1, dtype=torch.long), "label": -1, "teacher_logits": aug_logits[i], "distill": params}
         for i, ids in enumerate(aug)
     ]
     if train and "weight" in train[0]:
         out = [e if "weight" in e else e | {"weight": 1.0} for e in out]
     val_acc, best_epoch, seconds = (float(v) for v in teacher["info"])
-    test_acc = (
-        float((teacher["test_logits"].argmax(-1) == torch.tensor([e["label"] for e in test])).float().mean()) if test else float("nan")
-    )
+    test_acc = float((teacher["test_logits"].argmax(-1) == torch.tensor([e["label"] for e in test])).float().mean()) if test else float("nan")
     return out, {
         "teacher_val_accuracy": val_acc,
         "teacher_test_accuracy": test_acc,

@@ -101,9 +101,7 @@ class ModelKind(ABC, Generic[CfgT]):
     config_class: ClassVar[type[BaseModel]]
     monitor: ClassVar[str]
     mode: ClassVar[Literal["max", "min"]]
-    promotion_metric: ClassVar[str | None] = (
-        None  # higher-is-better test metric promoting when `evaluate.metric` is unset; None: `monitor`/`mode`
-    )
+    promotion_metric: ClassVar[str | None] = None  # higher-is-better test metric promoting when `evaluate.metric` is unset; None: `monitor`/`mode`
 
     @classmethod
     def test_metrics(cls, evaluate: Any) -> tuple[str, ...]:

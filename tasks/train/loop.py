@@ -51,9 +51,7 @@ def _batches(
         yield to_device(kind.collate([examples[i] for i in idx]), device)
 
 
-def evaluate_examples(
-    kind: ModelKind[Any], model: nn.Module, examples: list[Any], tc: TrainConfig, device: torch.device
-) -> dict[str, float]:
+def evaluate_examples(kind: ModelKind[Any], model: nn.Module, examples: list[Any], tc: TrainConfig, device: torch.device) -> dict[str, float]:
     """Examples of one split -> the kind's metrics, in eval + inference mode (no RNG consumed)."""
     was_training = model.training
     model.eval()

@@ -60,9 +60,7 @@ def _tokens_hash_and_tokenizer(tokens: DatasetHandle) -> tuple[str, str]:
 
 def train_cache_key(job: TrainJob, tokens_hash: str) -> str:
     """The key of a training: tokens hash + model config + code version + pretrained LM's key."""
-    return stable_hash(
-        {"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"), "pretrained": job.pretrained_key}
-    )
+    return stable_hash({"tokens": tokens_hash, "model": job.model.model_dump(mode="json"), "code": code_version("train"), "pretrained": job.pretrained_key})
 
 
 def reusable_record(job: TrainJob, key: str) -> TrainRecord | None:
@@ -122,9 +120,7 @@ def train_one(job: TrainJob) -> TrainRecord:
             }
         )
         if job.pretrained_key is not None:  # lineage of a ULMFiT start: the LM bundle and its training
-            mlflow.set_tags(
-                {"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")), "pretrained_lm.cache_key": job.pretrained_key}
-            )
+            mlflow.set_tags({"pretrained_lm.bundle": str(getattr(job.model, "pretrained_lm", "")), "pretrained_lm.cache_key": job.pretrained_key})
         run_logger().info("training %s: MLflow run %s (experiment %s)", job.registered_name, run.info.run_id, run.info.experiment_id)
         log_dataset_input(tokens.uri, f"{job.pipeline}/tokens", tokens_hash)
         mlflow.log_params(flatten_params(job.model.model_dump(mode="json")))

@@ -38,9 +38,7 @@ def epoch_line(name: str, epoch: int, metrics: dict[str, float]) -> str:
     return f"{name} epoch {epoch}: {shown}"
 
 
-def metrics_logger(
-    name: str, log: Callable[[dict[str, float], int], None] | None = None, logged_upto: Callable[[str], int] | None = None
-) -> LogFn:
+def metrics_logger(name: str, log: Callable[[dict[str, float], int], None] | None = None, logged_upto: Callable[[str], int] | None = None) -> LogFn:
     """The trainer's `log_metrics` callback: every call goes to MLflow (`mlflow.log_metrics`, or
     `log`); per-epoch calls (those with `epoch_train_loss`) also write an epoch line to the run logger.
     With `logged_upto` (metric key -> last step the run already holds, see `last_logged_steps`), a

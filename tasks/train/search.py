@@ -156,12 +156,7 @@ def search(
     parent = mlflow.start_run(run_name=run_name) if own_parent else mlflow.active_run()
     try:
         mlflow.log_params(
-            {
-                "search.trials": config.trials,
-                "search.seed": config.seed,
-                "search.sampler": "TPE",
-                "search.objective": f"val_{monitor} ({mode})",
-            }
+            {"search.trials": config.trials, "search.seed": config.seed, "search.sampler": "TPE", "search.objective": f"val_{monitor} ({mode})"}
             | {f"search.space.{k}": v.model_dump_json(exclude_none=True) for k, v in config.space.items()}
         )
 
@@ -172,9 +167,7 @@ def search(
             with mlflow.start_run(run_name=f"{run_name}-trial-{trial.number}", nested=True) as run:
                 mlflow.log_params(flatten_params(trial_cfg.model_dump(mode="json")) | {"trial": trial.number})
                 try:
-                    result = train_model(
-                        kind, trial_cfg, data, vocab_size, folder, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step)
-                    )
+                    result = train_model(kind, trial_cfg, data, vocab_size, folder, log_metrics=lambda metrics, step: mlflow.log_metrics(metrics, step=step))
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 value = float(result.best_metrics.get(monitor, math.nan))

@@ -124,10 +124,7 @@ class BertEncoder(nn.Module):
         self.dropout = dropout
         self.embeddings = _Embeddings(config["vocab_size"], hidden, config["max_position_embeddings"], config["type_vocab_size"], eps)
         self.encoder = _Encoder(
-            [
-                _Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps, dropout)
-                for _ in range(config["num_hidden_layers"])
-            ]
+            [_Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps, dropout) for _ in range(config["num_hidden_layers"])]
         )
 
     def forward(self, ids: Tensor, mask: Tensor) -> Tensor:

@@ -119,9 +119,7 @@ class Trainer:
         for group in groups:
             group["lr"] = tc.lr * group.get("lr_scale", 1.0)
         self.optimizer = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=tc.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_lambda(tc.schedule, tc.epochs * steps_per_epoch, tc.warmup_ratio)
-        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(tc.schedule, tc.epochs * steps_per_epoch, tc.warmup_ratio))
         if not (resume and self.resume_from_checkpoint()):
             self.state, self.best_state = TrainerState(), None
             self.kind.warm_start(self.model, self.cfg)
@@ -151,13 +149,7 @@ class Trainer:
         self.model.train()
         order = self.dist.shard(bucket_batches(self.lengths, tc.batch_size, tc.bucket_size, shuffle=True, seed=tc.seed + epoch))
         self.batches_in_epoch = len(order)
-        bar = tqdm(
-            total=len(order),
-            initial=state.step_in_epoch,
-            desc=f"{self.kind.name} epoch {epoch + 1}/{tc.epochs}",
-            disable=not tc.progress,
-            leave=False,
-        )
+        bar = tqdm(total=len(order), initial=state.step_in_epoch, desc=f"{self.kind.name} epoch {epoch + 1}/{tc.epochs}", disable=not tc.progress, leave=False)
         start = time.perf_counter()
         for i in range(state.step_in_epoch, len(order)):
             value = self.train_step([self.train_examples[j] for j in order[i]])

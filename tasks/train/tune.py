@@ -52,23 +52,14 @@ def resolve_pretrained_lm(model: BaseModel, model_dirs: dict[str, Path]) -> Base
 
 
 def tune_model(
-    pipeline: str,
-    model_name: str,
-    model: BaseModel,
-    tokens_uri: str,
-    experiment: str,
-    artifact_root: Path,
-    out_dir: Path,
-    config: SearchConfig,
+    pipeline: str, model_name: str, model: BaseModel, tokens_uri: str, experiment: str, artifact_root: Path, out_dir: Path, config: SearchConfig
 ) -> SearchResult:
     """Search `config.space` for one model of a pipeline on its tokens dataset (train + validation
     rows only) -> SearchResult. Logs a parent run `<pipeline>-<model>-search` (tags `pipeline`,
     `model`, `search: true`) with one nested run per trial into `experiment`."""
     tokens = DatasetHandle(tokens_uri)
     if tokens.read_manifest() is None:
-        raise CorpusmillError(
-            f"no tokens dataset at {tokens_uri}: run `corpusmill run {pipeline} --stages ingest,clean,audit,tokenize` first"
-        )
+        raise CorpusmillError(f"no tokens dataset at {tokens_uri}: run `corpusmill run {pipeline} --stages ingest,clean,audit,tokenize` first")
     manifest = tokens.verified_manifest()
     tokenizer = Tokenizer.from_str(storage.read_text(storage.join(tokens.uri, "tokenizer.json")))
     table = tokens.read_table()
@@ -77,9 +68,7 @@ def tune_model(
     prepared = kind.prepare(table, tokenizer, model)
     mlflow.set_experiment(experiment_id=ensure_experiment(experiment, artifact_root))
     with mlflow.start_run(run_name=f"{pipeline}-{model_name}-search"):
-        mlflow.set_tags(
-            {"pipeline": pipeline, "model": model_name, "kind": model.kind, "search": "true", "dataset.tokens_hash": manifest.content_hash}
-        )
+        mlflow.set_tags({"pipeline": pipeline, "model": model_name, "kind": model.kind, "search": "true", "dataset.tokens_hash": manifest.content_hash})
         return search(kind, model, prepared, tokenizer.get_vocab_size(), out_dir, config, run_name=f"{model_name}-search")
 
 

@@ -38,22 +38,9 @@ def test_row_reports_gap_interval_failing_axes_and_alias(tmp_path):
     evaluate.mkdir(parents=True)
     axes = [
         {"language": "en", "axis": "age", "mean_gap": 0.05, "ci_low": 0.01, "ci_high": 0.09, "high_group": "young", "low_group": "old"},
-        {
-            "language": "en",
-            "axis": "nationality",
-            "mean_gap": 0.33,
-            "ci_low": 0.22,
-            "ci_high": 0.41,
-            "high_group": "indian",
-            "low_group": "american",
-        },
+        {"language": "en", "axis": "nationality", "mean_gap": 0.33, "ci_low": 0.22, "ci_high": 0.41, "high_group": "indian", "low_group": "american"},
     ]
-    report = {
-        "metrics": {"accuracy": 0.8, "baseline_accuracy": 0.79},
-        "fairness_passed": False,
-        "fairness_reason": "x",
-        "probe": {"axes": axes},
-    }
+    report = {"metrics": {"accuracy": 0.8, "baseline_accuracy": 0.79}, "fairness_passed": False, "fairness_reason": "x", "probe": {"axes": axes}}
     (evaluate / "report.json").write_text(json.dumps(report))
     outcome = read_outcome(tmp_path, "p")
     assert outcome["model"] == "sentiment" and outcome["mitigation_headline"] is None

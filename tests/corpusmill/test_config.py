@@ -10,9 +10,7 @@ from corpusmill.cli import main
 from corpusmill.config import ConfigError, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
-MINIMAL = {
-    "pipelines": {"p": {"source": {"uri": "demo://reviews", "format": "demo"}, "models": {"sentiment": {"kind": "lstm_classifier"}}}}
-}
+MINIMAL = {"pipelines": {"p": {"source": {"uri": "demo://reviews", "format": "demo"}, "models": {"sentiment": {"kind": "lstm_classifier"}}}}}
 
 
 def test_the_shipped_pipelines_file_is_valid():
@@ -31,10 +29,7 @@ def test_a_source_and_one_model_is_enough():
 @pytest.mark.parametrize(
     ("patch", "expected"),
     [
-        (
-            {"models": {"sentiment": {"kind": "lstm_classifier", "hidden_size": "big"}}},
-            "pipelines.p.models.sentiment.lstm_classifier.hidden_size",
-        ),
+        ({"models": {"sentiment": {"kind": "lstm_classifier", "hidden_size": "big"}}}, "pipelines.p.models.sentiment.lstm_classifier.hidden_size"),
         ({"models": {"sentiment": {"kind": "lstm_transformer"}}}, "pipelines.p.models.sentiment"),
         ({"clean": ["normalize", {"length": {"min_wordz": 3}}]}, "pipelines.p.clean.1.length.min_wordz"),
         ({"tokenize": {"vocab_size": -5}}, "pipelines.p.tokenize.vocab_size"),
@@ -76,10 +71,7 @@ def test_sources_list_several_sources():
         ({"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "csv", "columns": ["x"]}]}, "sources.1.columns"),
         ({"sources": [{"uri": "a.csv", "format": "csv"}, {"uri": "b.csv", "format": "tsvv"}]}, "pipelines.p.sources.1.format"),
         ({"source": {"uri": "a.csv", "format": "csv"}, "sources": [{"uri": "b.csv", "format": "csv"}]}, "exactly one of the two"),
-        (
-            {"source": [{"uri": "a.csv", "format": "csv"}]},
-            "pipelines.p.source: Value error, `source` is one source; put a list of sources under `sources`",
-        ),
+        ({"source": [{"uri": "a.csv", "format": "csv"}]}, "pipelines.p.source: Value error, `source` is one source; put a list of sources under `sources`"),
         (
             {
                 "source": {"uri": "a.csv", "format": "csv"},
@@ -97,10 +89,7 @@ def test_sources_and_pretrained_lm_errors(pipeline, expected):
 
 def test_cli_validate_exits_2_with_the_key_path(tmp_path, capsys):
     bad = tmp_path / "pipelines.yaml"
-    bad.write_text(
-        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
-        "    models: {m: {kind: lstm_classifier, train: {epochs: zero}}}\n"
-    )
+    bad.write_text("pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n    models: {m: {kind: lstm_classifier, train: {epochs: zero}}}\n")
     assert main(["validate", "--config", str(bad)]) == 2
     assert "pipelines.p.models.m.lstm_classifier.train.epochs" in capsys.readouterr().err
     assert main(["validate", "--config", str(REPO / "pipelines.yaml")]) == 0

@@ -64,14 +64,10 @@ def test_an_unset_metric_whose_kind_default_is_not_reported_is_refused():
 
 
 def test_a_baseline_gate_needs_a_baseline_gain_on_the_metric():
-    with pytest.raises(
-        ConfigError, match="pipelines.p.evaluate.min_gain_over_baseline: model 'rec' has no 'gain_over_baseline_ndcg_at_10'"
-    ):
+    with pytest.raises(ConfigError, match="pipelines.p.evaluate.min_gain_over_baseline: model 'rec' has no 'gain_over_baseline_ndcg_at_10'"):
         parse_config(_config({"rec": {"kind": "lstm_recommender"}}, {"min_gain_over_baseline": 0.01}))
     with pytest.raises(ConfigError, match="'gain_over_baseline_accuracy'"):
-        parse_config(
-            _config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "baseline": "none", "min_gain_over_baseline": 0.01})
-        )
+        parse_config(_config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "baseline": "none", "min_gain_over_baseline": 0.01}))
     parse_config(_config({"clf": {"kind": "lstm_classifier"}}, {"metric": "accuracy", "min_gain_over_baseline": 0.01}))
 
 
@@ -101,8 +97,7 @@ def test_the_shipped_files_still_validate(name):
 def test_cli_validate_says_it_in_one_line(tmp_path, capsys):
     path = tmp_path / "pipelines.yaml"
     path.write_text(
-        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n"
-        "    models: {clf: {kind: lstm_classifier}}\n    evaluate: {metric: rouge_l}\n"
+        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n    models: {clf: {kind: lstm_classifier}}\n    evaluate: {metric: rouge_l}\n"
     )
     assert main(["validate", "--config", str(path)]) == 2
     err = capsys.readouterr().err

@@ -35,18 +35,7 @@ def test_serve_prints_a_working_command_and_stops_on_one_ctrl_c(tmp_path: Path) 
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:  # a terminal's foreground group: SIGINT to the group is Ctrl-C
         serve = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "corpusmill.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--workspace",
-                str(tmp_path / "ws"),
-                "--prefect-port",
-                str(port),
-            ],
+            [sys.executable, "-m", "corpusmill.cli", "serve", "--config", str(config), "--workspace", str(tmp_path / "ws"), "--prefect-port", str(port)],
             env=env,
             cwd=tmp_path,
             stdout=out,

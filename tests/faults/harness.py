@@ -61,11 +61,7 @@ def child_environment(prefect_api: str | None, **extra: str) -> dict[str, str]:
     """The environment of a CLI subprocess: this one without Prefect/MLflow locations (the CLI
     derives them from the workspace), offline switches, this repo first on PYTHONPATH, and
     `PREFECT_API_URL` when given (a shared server; None: the run starts its own)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "MLFLOW_")) and k not in ("CORPUSMILL_FAULT", "CORPUSMILL_HOME")
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_")) and k not in ("CORPUSMILL_FAULT", "CORPUSMILL_HOME")}
     env.update(
         {
             "DO_NOT_TRACK": "true",

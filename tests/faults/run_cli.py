@@ -64,9 +64,7 @@ def corpusmill(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[st
     env.pop("MLFLOW_TRACKING_URI", None)  # the run uses its workspace's store
     if PREFECT_API_URL.value():
         env["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    return subprocess.run(
-        [sys.executable, "-m", "corpusmill.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run([sys.executable, "-m", "corpusmill.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:

@@ -32,9 +32,7 @@ def test_an_empty_source_names_the_source(tmp_path):
 def test_every_row_filtered_names_the_clean_step(tmp_path):
     write_reviews(tmp_path / "r.jsonl", rows=40)
     config = write_config(
-        tmp_path,
-        f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label}}',
-        clean="[normalize, {length: {min_words: 50}}, exact_dedup]",
+        tmp_path, f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label}}', clean="[normalize, {length: {min_words: 50}}, exact_dedup]"
     )
     line = _fails_with_one_line(corpusmill("run", "--config", str(config)), "r.jsonl", "clean step `length` removed every")
     assert "40 row(s)" in line and "quarantine" in line
@@ -71,9 +69,7 @@ def test_validate_deep_finds_a_missing_column(tmp_path):
 def test_unexpected_labels_are_quarantined_after_normalisation(tmp_path):
     write_reviews(tmp_path / "r.jsonl", rows=40, labels=("positive", "Positive ", "NEGATIVE", "neutral"))
     config = write_config(
-        tmp_path,
-        f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label, '
-        f"label_normalize: strip_lower, label_values: [negative, positive]}}",
+        tmp_path, f'{{uri: "{tmp_path}/r.jsonl", format: jsonl, label_column: label, label_normalize: strip_lower, label_values: [negative, positive]}}'
     )
     result = corpusmill("run", "--stages", "ingest,clean", "--config", str(config))
     assert result.returncode == 0, output(result)[-3000:]

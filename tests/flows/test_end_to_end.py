@@ -121,12 +121,8 @@ def test_the_reused_run_paid_for_no_stage_subflow(e2e):
     names = [f"{p}-{s}" for p in PIPELINES for s in stages]
     since = e2e["started"]  # runs of this module's two runs only (the Prefect backend is shared by the session)
     with get_client(sync_client=True) as client:
-        flows = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since))
-        )
-        tasks = client.read_task_runs(
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since))
-        )
+        flows = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names), start_time=FlowRunFilterStartTime(after_=since)))
+        tasks = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=since)))
     for name in names:
         assert len([r for r in flows if r.name == name]) == 1, f"{name}: one subflow, in the first run"
         reused = [r for r in tasks if r.name == name]

@@ -85,10 +85,7 @@ def test_the_lm_trains_first_and_the_classifier_starts_from_it(run):
     config = json.loads((Path(sentiment["bundle"]) / "config.json").read_text())
     assert config["config"]["pretrained_lm"] == lm["bundle"]
     # the frozen embedding and LSTM (unfreeze_schedule far ahead) are the LM's weights exactly
-    own, source = (
-        load_file(str(Path(sentiment["bundle"]) / "model.safetensors")),
-        load_file(str(Path(lm["bundle"]) / "model.safetensors")),
-    )
+    own, source = (load_file(str(Path(sentiment["bundle"]) / "model.safetensors")), load_file(str(Path(lm["bundle"]) / "model.safetensors")))
     for name in ("embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0"):
         torch.testing.assert_close(own[name], source[name])
     assert record["cache_key"] != lm_record["cache_key"]

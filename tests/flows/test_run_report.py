@@ -13,13 +13,7 @@ RESULT = {
     "models": {
         "sentiment": {
             "metrics": {"accuracy": 0.62, "fairness_passed": True},
-            "registered": {
-                "name": "p-sentiment",
-                "version": "2",
-                "alias": "challenger",
-                "reason": "not promoted: no better",
-                "fairness": "passed (gap 0.01)",
-            },
+            "registered": {"name": "p-sentiment", "version": "2", "alias": "challenger", "reason": "not promoted: no better", "fairness": "passed (gap 0.01)"},
         }
     },
 }

@@ -59,10 +59,7 @@ def s3_run(prefect_harness, tmp_path_factory):
         from flows.corpus_to_model import corpus_to_model_flow
         from flows.score_summaries import score_summaries_flow
 
-        results = {
-            name: corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(root / "ws"))
-            for name in ("demo-reviews", "demo-news")
-        }
+        results = {name: corpus_to_model_flow(pipeline=name, config_path=str(config), workspace=str(root / "ws")) for name in ("demo-reviews", "demo-news")}
         results["scores"] = score_summaries_flow(pipeline="demo-news", config_path=str(config), workspace=str(root / "ws"))
         yield {"fs": fs, "root": root, "results": results}
     finally:

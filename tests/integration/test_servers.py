@@ -18,23 +18,13 @@ pytestmark = pytest.mark.integration
 
 
 def _corpusmill(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("corpusmill")), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    return subprocess.Popen([str(Path(sys.executable).with_name("corpusmill")), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_concurrent_pipelines_on_prefect_and_mlflow_servers_backed_by_postgres(servers, tmp_path):
     config = write_tiny_config(tmp_path)
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": servers["prefect_api"],
-        "MLFLOW_TRACKING_URI": servers["mlflow"],
-        "PREFECT_HOME": str(tmp_path / "prefect-client"),
-    }
-    runs = [
-        _corpusmill("run", name, "--config", str(config), "--workspace", str(tmp_path / "ws"), env=env)
-        for name in ("demo-reviews", "demo-shop")
-    ]
+    env = {**os.environ, "PREFECT_API_URL": servers["prefect_api"], "MLFLOW_TRACKING_URI": servers["mlflow"], "PREFECT_HOME": str(tmp_path / "prefect-client")}
+    runs = [_corpusmill("run", name, "--config", str(config), "--workspace", str(tmp_path / "ws"), env=env) for name in ("demo-reviews", "demo-shop")]
     outputs = [run.communicate(timeout=1200)[0] for run in runs]
     for run, output in zip(runs, outputs):
         assert run.returncode == 0, output[-4000:]

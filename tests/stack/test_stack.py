@@ -59,9 +59,7 @@ def _missing() -> str | None:
 
 def _api(url: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method="POST" if body is not None else "GET", headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET", headers={"Content-Type": "application/json"})
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
@@ -95,16 +93,10 @@ def _probe(root: Path, state: Path, client: dict[str, str]) -> dict:
     from distributed import Client
 
     s3 = s3fs.S3FileSystem(
-        key=client["AWS_ACCESS_KEY_ID"],
-        secret=client["AWS_SECRET_ACCESS_KEY"],
-        endpoint_url=client["FSSPEC_S3_ENDPOINT_URL"],
-        skip_instance_cache=True,
+        key=client["AWS_ACCESS_KEY_ID"], secret=client["AWS_SECRET_ACCESS_KEY"], endpoint_url=client["FSSPEC_S3_ENDPOINT_URL"], skip_instance_cache=True
     )
     base = "corpusmill/data/demo-news"
-    manifests = {
-        stage: json.loads(s3.cat(f"{base}/{stage}/_manifest.json")) if s3.exists(f"{base}/{stage}/_manifest.json") else None
-        for stage in STAGES
-    }
+    manifests = {stage: json.loads(s3.cat(f"{base}/{stage}/_manifest.json")) if s3.exists(f"{base}/{stage}/_manifest.json") else None for stage in STAGES}
     url = f"{client['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/registered-models/alias?name=demo-news-summarizer&alias=champion"
     user = client["MLFLOW_TRACKING_USERNAME"]
     with Client(client["CORPUSMILL_DASK_ADDRESS"], timeout=30) as dask:
@@ -146,22 +138,7 @@ def live(tmp_path_factory):
     facts: dict = {"timings": timings, "state": state}
     t = time.time()
     up = subprocess.run(
-        [
-            *CLI,
-            "stack",
-            "up",
-            "--state-dir",
-            str(state),
-            "--prefect-port",
-            "0",
-            "--mlflow-port",
-            "0",
-            "--s3-port",
-            "0",
-            "--dask-port",
-            "0",
-            "--no-deploy",
-        ],
+        [*CLI, "stack", "up", "--state-dir", str(state), "--prefect-port", "0", "--mlflow-port", "0", "--s3-port", "0", "--dask-port", "0", "--no-deploy"],
         env=env,
         capture_output=True,
         text=True,

@@ -92,9 +92,7 @@ def browser_context(servers: dict, outside_requests: list[str]) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"])
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
 
         def route(route_, request) -> None:

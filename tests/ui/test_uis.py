@@ -80,9 +80,7 @@ def test_mlflow_experiment_opens_on_its_runs(page, servers: dict, screenshots: P
     page.screenshot(path=screenshots / "mlflow-experiment-runs.png")
 
 
-def test_mlflow_experiment_list_click_opens_the_runs_in_a_new_browser(
-    browser_context, servers: dict, outside_requests: list[str], screenshots: Path
-) -> None:
+def test_mlflow_experiment_list_click_opens_the_runs_in_a_new_browser(browser_context, servers: dict, outside_requests: list[str], screenshots: Path) -> None:
     """A person with a fresh browser who clicks the experiment in MLflow's own list lands on its
     runs, not on the GenAI "Usage" view (corpusmill/mlflow_app.py presets the view)."""
     context = browser_context.browser.new_context(viewport={"width": 1400, "height": 1000})  # empty local storage
@@ -119,9 +117,7 @@ def test_mlflow_run_has_a_description_dataset_and_group_table(page, servers: dic
     assert "evaluation/group_metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
 
 
-def test_model_version_page_shows_the_card_with_group_metrics_and_gate_verdict(
-    page, servers: dict, ui_workspace: dict, screenshots: Path
-) -> None:
+def test_model_version_page_shows_the_card_with_group_metrics_and_gate_verdict(page, servers: dict, ui_workspace: dict, screenshots: Path) -> None:
     report = json.loads((ui_workspace["ws"] / "data" / PIPELINE / "evaluate" / "sentiment" / "report.json").read_text())
     page.goto(links.model_version_url(MODEL, "1", servers["mlflow"]))
     _see(page, f"Model card: {MODEL} v1")

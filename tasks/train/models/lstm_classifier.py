@@ -68,9 +68,7 @@ class ClassifierConfig(BaseModel):
         description="epoch at which each layer group below the head starts training, top first "
         "(LSTM layers top-down, then the embedding); groups not listed stay frozen; null: all train",
     )
-    distill: DistillConfig | None = Field(
-        default=None, description="knowledge distillation from a fine-tuned MiniLM teacher (tasks/train/distill.py)"
-    )
+    distill: DistillConfig | None = Field(default=None, description="knowledge distillation from a fine-tuned MiniLM teacher (tasks/train/distill.py)")
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @model_validator(mode="after")
@@ -142,9 +140,7 @@ class ClassifierPredictor(BatchPredictor):
     batches of `forward_rows` rows, each padded only to its own longest row (one int64 numpy
     array filled through a mask, no per-row tensors); probabilities go back in input order."""
 
-    def __init__(
-        self, model: nn.Module, labels: list[str], tokenizer: Tokenizer, max_length: int, batch_rows: int = 256, forward_rows: int = 64
-    ) -> None:
+    def __init__(self, model: nn.Module, labels: list[str], tokenizer: Tokenizer, max_length: int, batch_rows: int = 256, forward_rows: int = 64) -> None:
         super().__init__(model, batch_rows)
         self.labels = labels
         self.tokenizer = tokenizer
@@ -164,9 +160,7 @@ class ClassifierPredictor(BatchPredictor):
             rows = order[start : start + self.forward_rows]
             ids = np.zeros((len(rows), int(lengths[rows].max())), np.int64)
             mask = np.arange(ids.shape[1]) < true_lengths[rows, None]
-            ids[mask] = np.fromiter(
-                chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows), np.int64, int(true_lengths[rows].sum())
-            )
+            ids[mask] = np.fromiter(chain.from_iterable(encodings[i].ids[: self.max_length] for i in rows), np.int64, int(true_lengths[rows].sum()))
             logits = self.model(torch.from_numpy(ids).to(device), torch.from_numpy(lengths[rows]))
             probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return probs
@@ -304,9 +298,7 @@ class ClassifierKind(ModelKind[ClassifierConfig]):
         wanted = {k: v for k, v in source.items() if k.startswith(("embedding.", "lstm."))}
         own = model.state_dict()
         bad = [
-            f"{k}: {tuple(v.shape)} vs {tuple(own[k].shape) if k in own else 'missing'}"
-            for k, v in wanted.items()
-            if k not in own or own[k].shape != v.shape
+            f"{k}: {tuple(v.shape)} vs {tuple(own[k].shape) if k in own else 'missing'}" for k, v in wanted.items() if k not in own or own[k].shape != v.shape
         ]
         if bad or not wanted:
             raise ValueError(

@@ -52,13 +52,7 @@ class LSTMLanguageModel(nn.Module):
     def __init__(self, vocab_size: int, cfg: LanguageModelConfig) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, cfg.embedding_dim)
-        self.lstm = nn.LSTM(
-            cfg.embedding_dim,
-            cfg.hidden_size,
-            num_layers=cfg.num_layers,
-            batch_first=True,
-            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-        )
+        self.lstm = nn.LSTM(cfg.embedding_dim, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(cfg.dropout)
         self.proj = nn.Linear(cfg.hidden_size, cfg.embedding_dim) if cfg.hidden_size != cfg.embedding_dim else nn.Identity()
         self.out_bias = nn.Parameter(torch.zeros(vocab_size))

@@ -45,9 +45,7 @@ class RecommenderConfig(BaseModel):
     max_history: int = Field(default=50, ge=1, description="most recent items fed to the LSTM (training windows and prediction)")
     text_features: bool = Field(default=False, description="add the mean token embedding of the item's text to its id embedding")
     max_item_tokens: int = Field(default=32, ge=1, description="tokens of an item's text used by text_features")
-    loss: Literal["full", "sampled"] = Field(
-        default="full", description="softmax over every item, or over sampled negatives with logQ correction"
-    )
+    loss: Literal["full", "sampled"] = Field(default="full", description="softmax over every item, or over sampled negatives with logQ correction")
     num_negatives: int = Field(default=512, ge=1, description="sampled loss: negatives per batch (drawn by training popularity)")
     top_k: int = Field(default=10, ge=1, description="items returned per prediction row")
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -58,12 +56,7 @@ class LSTMRecommender(nn.Module):
     `[B, num_items + 1]` at each row's last item (padding column always -inf)."""
 
     def __init__(
-        self,
-        num_items: int,
-        cfg: RecommenderConfig,
-        vocab_size: int = 0,
-        tokens: list[list[int]] | None = None,
-        counts: list[float] | None = None,
+        self, num_items: int, cfg: RecommenderConfig, vocab_size: int = 0, tokens: list[list[int]] | None = None, counts: list[float] | None = None
     ) -> None:
         super().__init__()
         self.item_embedding = nn.Embedding(num_items + 1, cfg.embedding_dim, padding_idx=PAD)
@@ -72,13 +65,7 @@ class LSTMRecommender(nn.Module):
             self.token_embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=PAD)
             nn.init.normal_(self.token_embedding.weight, std=0.02)
             self.register_buffer("item_tokens", pad_ids([torch.tensor(t or [PAD], dtype=torch.long) for t in tokens])[0], persistent=False)
-        self.lstm = nn.LSTM(
-            cfg.embedding_dim,
-            cfg.hidden_size,
-            num_layers=cfg.num_layers,
-            batch_first=True,
-            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-        )
+        self.lstm = nn.LSTM(cfg.embedding_dim, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(cfg.dropout)
         self.history_dropout = cfg.history_dropout
         self.proj = nn.Linear(cfg.hidden_size, cfg.embedding_dim)
@@ -246,9 +233,7 @@ class RecommenderKind(ModelKind[RecommenderConfig]):
             for i in indices[:-1]:
                 counts[i - 1] += 1
             parts = leave_last_out(indices, cfg.max_history)
-            splits["train"] += [
-                {"inputs": torch.tensor(x, dtype=torch.long), "targets": torch.tensor(y, dtype=torch.long)} for x, y in parts["train"]
-            ]
+            splits["train"] += [{"inputs": torch.tensor(x, dtype=torch.long), "targets": torch.tensor(y, dtype=torch.long)} for x, y in parts["train"]]
             for split in ("validation", "test"):
                 splits[split] += [eval_example(*example) | {"user": user} for example in parts[split]]
         meta = {

@@ -69,8 +69,7 @@ class SummarizerConfig(BaseModel):
         description="map counterfactual-pair identity terms (he/she, 他/她, ...) to one form before encoding, so swapping them cannot change the selection",
     )
     rouge_tokenizer: Literal["auto", "stem", "chars"] = Field(
-        default="auto",
-        description="test ROUGE tokens: stem (rouge-score default + Porter), chars (CJK characters), auto (chars when the reference has CJK)",
+        default="auto", description="test ROUGE tokens: stem (rouge-score default + Porter), chars (CJK characters), auto (chars when the reference has CJK)"
     )
     train: TrainConfig = Field(default_factory=TrainConfig)
 
@@ -184,9 +183,7 @@ class SummarizerPredictor(BatchPredictor):
         scored = [i for i, d in enumerate(docs) if d]
         scores: list[list[float]] = [[] for _ in docs]
         if scored:
-            batch = _collate_sentences(
-                [encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens) for i in scored]
-            )
+            batch = _collate_sentences([encode_sentences(self.tokenizer, model_sentences(docs[i], self.cfg), self.cfg.max_sentence_tokens) for i in scored])
             logits = self.model(batch["word_ids"].to(self.device), batch["word_lengths"].to(self.device), batch["lengths"])
             for row, p in zip(scored, torch.sigmoid(logits).cpu().tolist()):
                 scores[row] = [float(v) for v in p[: len(docs[row])]]
@@ -194,9 +191,7 @@ class SummarizerPredictor(BatchPredictor):
             select(s, [rouge_words(x) for x in model_sentences(d, self.cfg)], summary_length(self.rule, len(d)), self.cfg.trigram_blocking)
             for d, s in zip(docs, scores)
         ]
-        return pd.DataFrame(
-            {"summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)], "selected": picked, "sentence_scores": scores}
-        )
+        return pd.DataFrame({"summary": [join_sentences([d[i] for i in p]) for d, p in zip(docs, picked)], "selected": picked, "sentence_scores": scores})
 
 
 class SummarizerKind(ModelKind[SummarizerConfig]):
@@ -296,10 +291,7 @@ class SummarizerKind(ModelKind[SummarizerConfig]):
         examples = prepared.splits.get("validation") or prepared.splits["train"]
         device = next(model.parameters()).device
         size = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
-        batches = (
-            {k: (v if k == "lengths" else v.to(device)) for k, v in self.collate(examples[i : i + size]).items()}
-            for i in range(0, len(examples), size)
-        )
+        batches = ({k: (v if k == "lengths" else v.to(device)) for k, v in self.collate(examples[i : i + size]).items()} for i in range(0, len(examples), size))
         was_training = model.training
         model.eval()
         with torch.inference_mode():
@@ -336,13 +328,7 @@ def _evaluate(model: nn.Module, batches: Iterable[dict[str, Tensor]], rules: lis
                 sums[r][1] += rouge_n(chosen, reference, 2)
             docs += 1
     if not docs:
-        return {
-            "rouge1_f": float("nan"),
-            "rouge2_f": float("nan"),
-            "sentence_accuracy": float("nan"),
-            "loss": float("nan"),
-            "length_rule": 0.0,
-        }
+        return {"rouge1_f": float("nan"), "rouge2_f": float("nan"), "sentence_accuracy": float("nan"), "loss": float("nan"), "length_rule": 0.0}
     best = max(range(len(rules)), key=lambda r: (sums[r][0] + sums[r][1], -r))
     return {
         "rouge1_f": sums[best][0] / docs,

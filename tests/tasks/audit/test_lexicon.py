@@ -26,11 +26,7 @@ def test_word_edges_are_unicode_aware():
 
 
 def test_user_additions_replace_and_metadata_groups():
-    cfg = AuditConfig(
-        axes=["gender", "occupation"],
-        lexicon={"occupation": {"nurse": ["nurse", "nurses"]}},
-        metadata_groups={"author_gender": "author_gender"},
-    )
+    cfg = AuditConfig(axes=["gender", "occupation"], lexicon={"occupation": {"nurse": ["nurse", "nurses"]}}, metadata_groups={"author_gender": "author_gender"})
     cfg.axes.append("author_gender")
     table = pa.table({"id": ["a", "b"], "text": ["The nurses (and a doctor)", "plain"], "author_gender": ["f", None]})
     masks = group_masks(table, cfg)

@@ -54,11 +54,7 @@ def test_recomputed_weighted_audit_shows_no_gap_and_the_headline_says_before_and
     train = table.filter(pc.equal(table["split"], "train"))
     weights = train_weights(table, CFG)["weight"].to_numpy()
     after = build_report(
-        merge_counts(
-            [count_shard(train.slice(0, 200), CFG, weights=weights[:200]), count_shard(train.slice(200), CFG, weights=weights[200:])]
-        ),
-        None,
-        CFG,
+        merge_counts([count_shard(train.slice(0, 200), CFG, weights=weights[:200]), count_shard(train.slice(200), CFG, weights=weights[200:])]), None, CFG
     )
     worst_before, worst_after = largest_gap(before, CFG), largest_gap(after, CFG)
     assert abs(worst_before.gap) > 0.2

@@ -45,9 +45,7 @@ def test_model_audit_finds_the_group_the_model_fails():
 
 def test_counterfactual_probe_measures_a_biased_scorer():
     def biased(texts: list[str]) -> np.ndarray:
-        return np.array(
-            [0.9 if ("woman" in t or "sister" in t or "mother" in t or "girl" in t or "wife" in t or "lady" in t) else 0.5 for t in texts]
-        )
+        return np.array([0.9 if ("woman" in t or "sister" in t or "mother" in t or "girl" in t or "wife" in t or "lady" in t) else 0.5 for t in texts])
 
     probe = counterfactual_probe(biased, CFG)
     en = next(a for a in probe.axes if a.language == "en" and a.axis == "gender")
@@ -78,9 +76,7 @@ def test_eec_with_a_logistic_regression_sentiment_model(shared_data):
     eec = pd.read_csv(shared_data / "eec" / "Equity-Evaluation-Corpus.csv")
     eec = eec[eec["Emotion"].notna()].reset_index(drop=True)
     proba = predict_proba(eec["Sentence"].tolist())[:, 1]
-    frame = pd.DataFrame(
-        {"id": eec["ID"], "y_true": (eec["Emotion"] == "joy").astype(int), "y_pred": (proba > 0.5).astype(int), "y_score": proba}
-    )
+    frame = pd.DataFrame({"id": eec["ID"], "y_true": (eec["Emotion"] == "joy").astype(int), "y_pred": (proba > 0.5).astype(int), "y_score": proba})
     groups = pd.concat(
         [
             pd.DataFrame({"id": eec["ID"], "axis": "gender", "group": eec["Gender"]}),
@@ -90,13 +86,7 @@ def test_eec_with_a_logistic_regression_sentiment_model(shared_data):
     cfg = AuditConfig(axes=["gender", "race_ethnicity"], model=ModelAuditConfig(bootstrap=20))
     report = model_audit(frame, groups, cfg)
     aucs = {(r.axis, r.group): r for r in report.records if r.metric == "subgroup_auc"}
-    assert set(aucs) == {
-        ("overall", "all"),
-        ("gender", "female"),
-        ("gender", "male"),
-        ("race_ethnicity", "African-American"),
-        ("race_ethnicity", "European"),
-    }
+    assert set(aucs) == {("overall", "all"), ("gender", "female"), ("gender", "male"), ("race_ethnicity", "African-American"), ("race_ethnicity", "European")}
     assert aucs[("gender", "female")].n == aucs[("gender", "male")].n == 4200
     assert aucs[("overall", "all")].value > 0.6  # joy vs other emotions, from SST-2 words (measured 0.64)
     assert report.max_subgroup_auc_gap is not None and report.max_subgroup_auc_gap < 0.2

@@ -30,9 +30,10 @@ def test_language_keeps_short_english_and_chinese(language):
 
 
 def test_language_drops_other_languages(language):
-    assert reasons(
-        language, "Le film était vraiment nul et beaucoup trop long.", "Das Hotel war sauber und das Personal sehr freundlich."
-    ) == ["language:fr", "language:de"]
+    assert reasons(language, "Le film était vraiment nul et beaucoup trop long.", "Das Hotel war sauber und das Personal sehr freundlich.") == [
+        "language:fr",
+        "language:de",
+    ]
 
 
 def test_language_drops_japanese_even_with_kanji(language):
@@ -51,10 +52,7 @@ GOOD = "The film was a delight to watch and the cast did a fine job with the sto
         ("the and of", "quality:word_count"),
         ("the and of to with a b c d e f g h", "quality:mean_word_length"),
         ("the film #great #fun #wow #cool with the cast", "quality:symbol_ratio"),
-        (
-            "the film was good and long...\nthe cast was fine with me...\nto the end of the long story\nok fine so good for all",
-            "quality:ellipsis_lines",
-        ),
+        ("the film was good and long...\nthe cast was fine with me...\nto the end of the long story\nok fine so good for all", "quality:ellipsis_lines"),
         ("the 12 34 56 78 90 11 with 22 33 44", "quality:alpha_ratio"),
         ("Lorem ipsum dolor sit amet consectetur adipiscing elit", "quality:stop_words"),
     ],

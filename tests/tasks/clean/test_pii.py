@@ -105,13 +105,7 @@ def test_fixture_recall_and_precision_floors():
 
 def _rows(texts, summaries):
     return pa.table(
-        {
-            "id": [f"r{i}" for i in range(len(texts))],
-            "text": texts,
-            "label": ["x"] * len(texts),
-            "summary": summaries,
-            "score": list(range(len(texts))),
-        }
+        {"id": [f"r{i}" for i in range(len(texts))], "text": texts, "label": ["x"] * len(texts), "summary": summaries, "score": list(range(len(texts)))}
     )
 
 
@@ -162,16 +156,7 @@ def test_without_pii_step_quarantine_unchanged():
     assert protect_quarantine(quarantined.slice(0, 0), PiiParams()).num_rows == 0
 
 
-PHONES = [
-    "+1 (415) 555-2671",
-    "415.555.2671",
-    "(020) 7946-0958",
-    "+86 138 0013 8000",
-    "+49 30 901820",
-    "01 42 68 53 00",
-    "+91 98765 43210",
-    "13800138000",
-]
+PHONES = ["+1 (415) 555-2671", "415.555.2671", "(020) 7946-0958", "+86 138 0013 8000", "+49 30 901820", "01 42 68 53 00", "+91 98765 43210", "13800138000"]
 emails = st.from_regex(r"[a-z]{1,8}(\.[a-z]{1,5})?@[a-z]{2,8}\.(com|org|cn)", fullmatch=True)
 ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
 words = st.sampled_from(["hello", "call", "me", "at", "or", ",", "the", "房间", "email:", "\n"])

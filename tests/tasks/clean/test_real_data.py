@@ -18,9 +18,7 @@ def as_table(ids, texts) -> pa.Table:
 
 def run(steps, table, shards=2):
     size = max(1, -(-table.num_rows // shards))
-    kept, quarantined, counters = build_plan(CleanConfig.model_validate(steps), False).run(
-        [table.slice(i, size) for i in range(0, table.num_rows, size)]
-    )
+    kept, quarantined, counters = build_plan(CleanConfig.model_validate(steps), False).run([table.slice(i, size) for i in range(0, table.num_rows, size)])
     kept = pa.concat_tables(kept)
     assert kept.num_rows + quarantined.num_rows == table.num_rows
     return kept, quarantined, counters
@@ -50,9 +48,7 @@ def test_chnsenticorp_chinese_kept_and_empty_quarantined(shared_data):
     assert len(empty) >= 1
     sample = pd.concat([df.dropna().head(400), empty])
     texts = [None if pd.isna(t) else t for t in sample["review"]]
-    kept, quarantined, counters = run(
-        ["normalize", {"length": {"min_words": 3}}, {"language": {"keep": ["en", "zh"]}}], as_table(sample.index, texts)
-    )
+    kept, quarantined, counters = run(["normalize", {"length": {"min_words": 3}}, {"language": {"keep": ["en", "zh"]}}], as_table(sample.index, texts))
     assert counters.steps["input"].dropped == {"empty": len(empty)}
     assert counters.steps["language"].dropped.get("language:zh", 0) == 0
     assert kept.num_rows >= 0.97 * 400, quarantined.to_pydict()

@@ -22,9 +22,7 @@ def test_part_is_invisible_until_commit_and_manifest_is_written_last(tmp_path):
     assert part.rows == 5
     assert out.read_manifest() is None
     assert list((tmp_path / "clean").glob("*.parquet")) == []
-    manifest = out.commit(
-        stage="clean", key="k1", parts=[part], inputs=[], config_hash="c", code_version="v", started=0.0, counters={"rows": 5}
-    )
+    manifest = out.commit(stage="clean", key="k1", parts=[part], inputs=[], config_hash="c", code_version="v", started=0.0, counters={"rows": 5})
     assert manifest.rows == 5
     assert out.read_table()["id"].to_pylist() == ["0", "1", "2", "3", "4"]
     assert json.loads((tmp_path / "clean" / MANIFEST_NAME).read_text())["cache_key"] == "k1"

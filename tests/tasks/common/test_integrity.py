@@ -114,9 +114,7 @@ def test_extra_files_are_recorded_and_checked(tmp_path):
     out = DatasetHandle(str(tmp_path / "tokens"))
     part = out.write_part("k", "part-00000.parquet", [pa.record_batch({"id": ["a"]})])
     out.write_atomic_bytes(out.work_file("k", "tokenizer.json"), b'{"v": 1}')
-    out.commit(
-        stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v", started=0.0, extra_files=["tokenizer.json"]
-    )
+    out.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v", started=0.0, extra_files=["tokenizer.json"])
     assert DatasetHandle(out.uri).verify() == []
     (tmp_path / "tokens" / "tokenizer.json").write_bytes(b'{"v": 2}')
     problems = DatasetHandle(out.uri).verify()

@@ -19,9 +19,7 @@ def _write(out: DatasetHandle) -> list:
 
 
 def _commit(out: DatasetHandle, parts: list):
-    return out.commit(
-        stage="clean", key="k1", parts=parts, inputs=[], config_hash="c", code_version="v", started=time.time(), extra_files=["report.json"]
-    )
+    return out.commit(stage="clean", key="k1", parts=parts, inputs=[], config_hash="c", code_version="v", started=time.time(), extra_files=["report.json"])
 
 
 def test_commit_finishes_what_a_killed_commit_published(tmp_path: Path) -> None:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tasks.common.pretrained import (
-    PretrainedUnavailable,
-    init_pretrained_embedding,
-    load_pretrained_tokenizer,
-    pretrained_dir,
-    pretrained_embeddings,
-)
+from tasks.common.pretrained import PretrainedUnavailable, init_pretrained_embedding, load_pretrained_tokenizer, pretrained_dir, pretrained_embeddings
 from tasks.tokenize.config import TokenizeConfig
 from tasks.tokenize.trainer import train_tokenizer
 

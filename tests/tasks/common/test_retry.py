@@ -122,16 +122,7 @@ def test_a_state_without_an_exception_is_not_retried():
 
 @pytest.mark.parametrize(
     "task",
-    [
-        ingest_shard_task,
-        row_phase_task,
-        signatures_task,
-        decide_task,
-        apply_task,
-        encode_shard_task,
-        audit_tokens_shard_task,
-        score_partition_task,
-    ],
+    [ingest_shard_task, row_phase_task, signatures_task, decide_task, apply_task, encode_shard_task, audit_tokens_shard_task, score_partition_task],
     ids=lambda t: t.name,
 )
 def test_storage_shard_tasks_retry_transient_errors_by_default(task):

@@ -27,11 +27,7 @@ def _fixture() -> pa.Table:
         rows.append((f"n{i}", NEG[i % 5], "negative", "train"))
     rows += [("v1", "great warm film", "positive", "validation"), ("v2", "awful boring", "negative", "validation")]
     # the test split: two easy rows and one the words cannot get right ("lovely" in a negative row)
-    rows += [
-        ("t1", "lovely fun", "positive", "test"),
-        ("t2", "boring mess", "negative", "test"),
-        ("t3", "lovely lovely great", "negative", "test"),
-    ]
+    rows += [("t1", "lovely fun", "positive", "test"), ("t2", "boring mess", "negative", "test"), ("t3", "lovely lovely great", "negative", "test")]
     rows += [("u1", "awful", None, "test")]  # unlabelled test rows are not scored (as for the model)
     return _tokens(rows)
 
@@ -45,9 +41,7 @@ def test_tfidf_baseline_is_trained_on_train_and_scored_on_exactly_the_test_rows(
     # the same figure by hand: fit on the 80 train rows with the chosen C, predict the 3 test rows
     train = [r for r in table.to_pylist() if r["split"] == "train"]
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b|[!?]")
-    lr = LogisticRegression(C=result.params["C"], max_iter=2000).fit(
-        vec.fit_transform([r["text"] for r in train]), [r["label"] for r in train]
-    )
+    lr = LogisticRegression(C=result.params["C"], max_iter=2000).fit(vec.fit_transform([r["text"] for r in train]), [r["label"] for r in train])
     predicted = lr.predict(vec.transform(["lovely fun", "boring mess", "lovely lovely great"]))
     assert list(predicted) == ["positive", "negative", "positive"]
 
@@ -113,9 +107,7 @@ def test_lm_baseline_scores_the_same_test_targets_as_the_lstm():
     splits = ["train"] * 20 + ["test"] * 4
     cfg = TokenizeConfig(kind="bpe", vocab_size=60, min_frequency=1)
     tokenizer = train_tokenizer([texts], cfg)
-    tokens = encode_table(
-        pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24, "split": splits}), tokenizer, cfg
-    )
+    tokens = encode_table(pa.table({"id": [str(i) for i in range(24)], "text": texts, "label": [None] * 24, "split": splits}), tokenizer, cfg)
     kind, model_cfg = LanguageModelKind(), LanguageModelConfig(seq_len=8)
     result = lm_baseline(kind, tokens, tokenizer, model_cfg, order=3)
     test_windows = kind.prepare(tokens, tokenizer, model_cfg).splits["test"]

@@ -19,22 +19,13 @@ class WordCountPredictor:
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         p_long = np.clip(df["text"].str.split().str.len().to_numpy() / 4, 0, 1)
         return pd.DataFrame(
-            {
-                "label": np.where(p_long >= 0.5, "long", "short"),
-                "score": np.maximum(p_long, 1 - p_long),
-                "prob_long": p_long,
-                "prob_short": 1 - p_long,
-            }
+            {"label": np.where(p_long >= 0.5, "long", "short"), "score": np.maximum(p_long, 1 - p_long), "prob_long": p_long, "prob_short": 1 - p_long}
         )
 
 
 def test_evaluate_classifier_metrics_and_plots(tmp_path: Path) -> None:
     test = pa.table(
-        {
-            "id": ["a", "b", "c", "d", "e"],
-            "text": ["hi", "two words", "one two three four", "x", "a b c"],
-            "label": ["short", "short", "long", None, "long"],
-        }
+        {"id": ["a", "b", "c", "d", "e"], "text": ["hi", "two words", "one two three four", "x", "a b c"], "label": ["short", "short", "long", None, "long"]}
     )
     got = evaluate_classifier(WordCountPredictor(), test, EvaluateConfig(calibration_bins=4), tmp_path)
     # the unlabelled row is skipped; "two words" (P(long) = .5) is the one mistake

@@ -54,24 +54,12 @@ class LengthPredictor:
         assert list(df.columns) == ["text"]
         p_long = np.clip(df["text"].str.split().str.len().to_numpy() / 4, 0, 1)
         return pd.DataFrame(
-            {
-                "label": np.where(p_long >= 0.5, "long", "short"),
-                "score": np.maximum(p_long, 1 - p_long),
-                "prob_short": 1 - p_long,
-                "prob_long": p_long,
-            }
+            {"label": np.where(p_long >= 0.5, "long", "short"), "score": np.maximum(p_long, 1 - p_long), "prob_short": 1 - p_long, "prob_long": p_long}
         )
 
 
 def test_predict_split_batches_and_keeps_ids() -> None:
-    table = pa.table(
-        {
-            "id": ["a", "b", "c"],
-            "text": ["one", "one two three", "a b c d e"],
-            "label": ["short", "long", "long"],
-            "input_ids": [[1], [2], [3]],
-        }
-    )
+    table = pa.table({"id": ["a", "b", "c"], "text": ["one", "one two three", "a b c d e"], "label": ["short", "long", "long"], "input_ids": [[1], [2], [3]]})
     predictor = LengthPredictor()
     out = predict_split(predictor, table, batch_size=2)
     assert predictor.batches == [2, 1]

@@ -21,13 +21,7 @@ def test_a_kind_without_an_entry_gets_the_default_evaluator():
 
 def test_input_examples_take_the_form_each_pyfunc_takes():
     rows = pd.DataFrame(
-        {
-            "id": ["1", "2", "3", "4"],
-            "text": ["a", "b", "c", "d"],
-            "user_id": ["u", "u", "v", "u"],
-            "item_id": ["i1", "i2", "i3", "i4"],
-            "ts": [3, 1, 2, 2],
-        }
+        {"id": ["1", "2", "3", "4"], "text": ["a", "b", "c", "d"], "user_id": ["u", "u", "v", "u"], "item_id": ["i1", "i2", "i3", "i4"], "ts": [3, 1, 2, 2]}
     )
     assert evaluator_for("lstm_classifier").input_example(rows).to_dict("list") == {"text": ["a", "b", "c"]}
     assert list(evaluator_for("lstm_summarizer").input_example(rows).columns) == ["text"]

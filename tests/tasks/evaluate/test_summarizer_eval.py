@@ -32,15 +32,7 @@ def corpus(n: int = 100, seed: int = 1) -> pa.Table:
         texts.append(" ".join(sentences))
         summaries.append(key)
         splits.append("train" if i % 5 < 3 else "validation" if i % 5 == 3 else "test")
-    return pa.table(
-        {
-            "id": [f"d{i}" for i in range(n)],
-            "text": texts,
-            "summary": summaries,
-            "split": splits,
-            "label": pa.array([None] * n, pa.string()),
-        }
-    )
+    return pa.table({"id": [f"d{i}" for i in range(n)], "text": texts, "summary": summaries, "split": splits, "label": pa.array([None] * n, pa.string())})
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +41,11 @@ def predictor():
     tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.train_from_iterator(
-        [" ".join(FILLER + ["In", "summary", "prices", "rates", "rose", "fell", "sharply"])],
-        trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]"]),
+        [" ".join(FILLER + ["In", "summary", "prices", "rates", "rose", "fell", "sharply"])], trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]"])
     )
     kind = SummarizerKind()
     cfg = SummarizerConfig(
-        embedding_dim=16,
-        hidden_size=16,
-        dropout=0.0,
-        train={"epochs": 4, "batch_size": 16, "lr": 0.03, "progress": False, "schedule": "constant"},
+        embedding_dim=16, hidden_size=16, dropout=0.0, train={"epochs": 4, "batch_size": 16, "lr": 0.03, "progress": False, "schedule": "constant"}
     )
     prepared = kind.prepare(corpus(), tok, cfg)
     torch.manual_seed(0)
@@ -92,11 +80,7 @@ def test_model_lead3_and_oracle_on_the_same_test_rows(predictor):
 def test_baselines_of_one_document():
     sentences = split_sentences("One fish. Two fish. In summary rates fell. Red fish.")
     out = baselines(sentences, "In summary rates fell.", picked=2)
-    assert out == {
-        "lead3": "One fish. Two fish. In summary rates fell.",
-        "lead_k": "One fish. Two fish.",
-        "oracle": "In summary rates fell.",
-    }
+    assert out == {"lead3": "One fish. Two fish. In summary rates fell.", "lead_k": "One fish. Two fish.", "oracle": "In summary rates fell."}
 
 
 def test_swappers_are_grouped_by_axis():
@@ -127,13 +111,7 @@ def test_selection_check_rates_and_gate():
 def test_identity_canonicalisation_makes_swaps_invisible_to_the_model(predictor):
     from tasks.train.models.identity import canonical_map, canonicaliser
 
-    assert canonical_map([("he", "she"), ("his", "her"), ("him", "her")]) == {
-        "he": "he",
-        "she": "he",
-        "his": "her",
-        "her": "her",
-        "him": "her",
-    }
+    assert canonical_map([("he", "she"), ("his", "her"), ("him", "her")]) == {"he": "he", "she": "he", "his": "her", "her": "her", "him": "her"}
     swap = axis_swappers(AuditConfig())
     canonical = canonicaliser()
     for text in ["He said his father met Mr Brown and her sister.", "他说她的妈妈和爸爸来了。"]:
@@ -142,7 +120,5 @@ def test_identity_canonicalisation_makes_swaps_invisible_to_the_model(predictor)
     model, _ = predictor
     texts = corpus(40, seed=5)["text"].to_pylist()
     selected = [list(s) for s in model.predict(pd.DataFrame({"text": texts}))["selected"]]
-    check = selection_check(
-        lambda xs: [list(s) for s in model.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, AuditConfig()
-    )
+    check = selection_check(lambda xs: [list(s) for s in model.predict(pd.DataFrame({"text": xs}))["selected"]], texts, selected, AuditConfig())
     assert check.passed and check.max_rate == 0.0 and check.axes[0].documents > 5

@@ -88,13 +88,7 @@ def test_own_column_names_iso_times_and_event_filter(tmp_path):
         "pipelines": {
             "ml": {
                 "source": {"uri": str(path), "format": "jsonl"},
-                "interactions": {
-                    "user_column": "visitor",
-                    "item_column": "sku",
-                    "time_column": "when",
-                    "event_column": "kind",
-                    "events": ["buy"],
-                },
+                "interactions": {"user_column": "visitor", "item_column": "sku", "time_column": "when", "event_column": "kind", "events": ["buy"]},
                 "models": {"rec": {"kind": "lstm_recommender"}},
             }
         }
@@ -111,10 +105,7 @@ def test_own_column_names_iso_times_and_event_filter(tmp_path):
     [
         ({"min_rating": 4, "rating_column": None}, "pipelines.ml.interactions: Value error, min_rating needs rating_column"),
         ({"events": ["buy"]}, "pipelines.ml.interactions: Value error, events needs event_column"),
-        (
-            {"items": {"uri": "x", "format": "csv", "id_column": "i", "colour": 1}},
-            "pipelines.ml.interactions.items.colour: Extra inputs are not permitted",
-        ),
+        ({"items": {"uri": "x", "format": "csv", "id_column": "i", "colour": 1}}, "pipelines.ml.interactions.items.colour: Extra inputs are not permitted"),
         ({"items": {"uri": "x", "format": "csv"}}, "pipelines.ml.interactions.items.id_column: Field required"),
         ({"user_column": "id"}, "interaction columns may not be named ['id']"),
         (

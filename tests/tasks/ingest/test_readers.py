@@ -19,9 +19,7 @@ STANDARD = ["id", "text", "label", "encoding_error"]
 def test_jsonl_with_label_id_extra_columns_and_mixed_types(tmp_path, read_all):
     path = tmp_path / "a.jsonl"
     path.write_text('{"doc": "good film", "y": 1, "key": 7, "ts": 5}\n\n{"doc": "bad film", "y": "neg", "key": 8, "ts": 6}\n')
-    source = SourceConfig(
-        uri=str(path), format="jsonl", text_column="doc", label_column="y", id_column="key", columns=["ts"], column_types={"ts": "int64"}
-    )
+    source = SourceConfig(uri=str(path), format="jsonl", text_column="doc", label_column="y", id_column="key", columns=["ts"], column_types={"ts": "int64"})
     table = read_all(source)
     assert table.column_names == ["id", "text", "label", "ts", "encoding_error"]
     assert table.to_pylist() == [
@@ -42,12 +40,7 @@ def test_csv_quoted_commas_and_newlines(tmp_path, read_all):
     path = tmp_path / "a.csv"
     path.write_bytes(b'label,review,extra\n1,"fine, really\nfine",a\n0,"say ""no""",b\n1,,c\n')
     source = SourceConfig(
-        uri=str(path),
-        format="csv",
-        text_column="review",
-        label_column="label",
-        columns=["extra"],
-        label_map={"1": "positive", "0": "negative"},
+        uri=str(path), format="csv", text_column="review", label_column="label", columns=["extra"], label_map={"1": "positive", "0": "negative"}
     )
     table = read_all(source, IngestConfig(batch_rows=2))
     assert table.select(["text", "label", "extra"]).to_pylist() == [

@@ -44,9 +44,7 @@ def test_bbc_news_summary_latin1_article(shared_data, read_all):
 
 
 def test_chnsenticorp_chinese_with_one_empty_review(shared_data, read_all):
-    source = SourceConfig(
-        uri=str(shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv"), format="csv", text_column="review", label_column="label"
-    )
+    source = SourceConfig(uri=str(shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv"), format="csv", text_column="review", label_column="label")
     table = read_all(source)
     texts = table.column("text").to_pylist()
     assert table.num_rows == 7766
@@ -56,9 +54,7 @@ def test_chnsenticorp_chinese_with_one_empty_review(shared_data, read_all):
 
 
 def test_imdb_5k_given_ids_and_html_kept(shared_data, read_all):
-    source = SourceConfig(
-        uri=str(shared_data / "imdb_5k" / "movie_review.csv"), format="csv", text_column="review", label_column="sentiment", id_column="id"
-    )
+    source = SourceConfig(uri=str(shared_data / "imdb_5k" / "movie_review.csv"), format="csv", text_column="review", label_column="sentiment", id_column="id")
     table = read_all(source, IngestConfig(batch_rows=700))
     ids = table.column("id").to_pylist()
     assert table.num_rows == 5000 and len(set(ids)) == 5000 and ids[0] == "5814_8"

@@ -108,9 +108,7 @@ def test_champion_rescored_on_the_same_split_wins_over_stored_metrics(client: Ml
 def test_fairness_not_required(client: MlflowClient, tmp_path: Path) -> None:
     name = "model-3"
     v1 = new_version(client, name, {"macro_f1": 0.5})
-    decision = decide_and_set_alias(
-        client, name, v1, {"macro_f1": 0.5}, False, "gap", CFG, RegisterConfig(require_fairness_gates=False), tmp_path / "l.jsonl"
-    )
+    decision = decide_and_set_alias(client, name, v1, {"macro_f1": 0.5}, False, "gap", CFG, RegisterConfig(require_fairness_gates=False), tmp_path / "l.jsonl")
     assert decision.alias == "champion" and "not required" in decision.reason
 
 

@@ -66,24 +66,11 @@ def registered(bundle: Path, mlflow_store: Path, tmp_path_factory: pytest.TempPa
         for path in evaluation.plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         version = log_and_register(
-            bundle,
-            NAME,
-            pd.DataFrame({"text": TEXTS[:2]}),
-            card,
-            tags,
-            {"corpus_audit": papers / "audit", "model_audit": papers / "model_audit.json"},
+            bundle, NAME, pd.DataFrame({"text": TEXTS[:2]}), card, tags, {"corpus_audit": papers / "audit", "model_audit": papers / "model_audit.json"}
         )
     client = MlflowClient()
     decision = decide_and_set_alias(
-        client,
-        NAME,
-        version.version,
-        report.flat(),
-        True,
-        "all gates passed",
-        EvaluateConfig(metric="macro_f1"),
-        RegisterConfig(),
-        papers / "aliases.jsonl",
+        client, NAME, version.version, report.flat(), True, "all gates passed", EvaluateConfig(metric="macro_f1"), RegisterConfig(), papers / "aliases.jsonl"
     )
     return {
         "version": version,
@@ -169,9 +156,7 @@ FRESH_PROCESS = textwrap.dedent("""
 def test_champion_predicts_raw_text_in_a_fresh_process(registered: dict, mlflow_store: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "PYTHONPATH"}}
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{mlflow_store}/mlflow.db"
-    done = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS % (NAME, TEXTS)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-    )
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS % (NAME, TEXTS)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.split("RESULT", 1)[1])
     assert Path(result["tasks_file"]).parent.parent.name == "code"  # the model's own copy of `tasks`

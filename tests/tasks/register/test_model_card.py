@@ -90,11 +90,7 @@ def test_group_records_become_one_row_per_group_and_the_gate_keeps_its_verdict()
             model_name="m",
             kind="lstm_classifier",
             group_metrics=rows,
-            model_gates=[
-                GateResult(
-                    name="fairness", passed=False, action="gates champion", message="counterfactual gap 0.3 on en/religion vs limit 0.2"
-                )
-            ],
+            model_gates=[GateResult(name="fairness", passed=False, action="gates champion", message="counterfactual gap 0.3 on en/religion vs limit 0.2")],
         )
     ).replace("&nbsp;", "")
     assert "| gender | female | 40 | 0.875 [0.800, 0.950] | - |" in card

@@ -16,14 +16,7 @@ SOURCE = {"uri": "demo://news", "format": "demo"}
 
 def _config(applications: dict) -> dict:
     return {
-        "pipelines": {
-            "p": {
-                "source": SOURCE,
-                "models": {"s": {"kind": "lstm_summarizer"}},
-                "evaluate": {"metric": "rouge1_f"},
-                "applications": applications,
-            }
-        }
+        "pipelines": {"p": {"source": SOURCE, "models": {"s": {"kind": "lstm_summarizer"}}, "evaluate": {"metric": "rouge1_f"}, "applications": applications}}
     }
 
 
@@ -56,8 +49,7 @@ def test_a_new_application_is_one_registry_line(monkeypatch):
     assert list(results) == ["scores/summaries", "scores/translations"]
     assert results["scores/translations"] == {"pipeline": "p", "config_path": "cfg.yaml", "workspace": "/ws"}
     markdown = scoring_markdown(
-        "translations",
-        {"new_rows": 2, "model": "p-s", "version": "1", "total_rows": 2, "output": "/o", "new_partitions": ["a.parquet"], "input": "/i"},
+        "translations", {"new_rows": 2, "model": "p-s", "version": "1", "total_rows": 2, "output": "/o", "new_partitions": ["a.parquet"], "input": "/i"}
     )
     assert "2 documents scored" in markdown
 

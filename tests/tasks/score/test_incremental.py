@@ -6,14 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.score.incremental import (
-    list_partitions,
-    output_path,
-    pending_partitions,
-    score_partition,
-    update_scores_manifest,
-    write_input_partition,
-)
+from tasks.score.incremental import list_partitions, output_path, pending_partitions, score_partition, update_scores_manifest, write_input_partition
 
 
 def upper(frame: pd.DataFrame) -> pd.DataFrame:

@@ -36,12 +36,7 @@ def predictor():
 
 def events(rows: list[tuple[object, str, int]]) -> pa.Table:
     return pa.table(
-        {
-            "user_id": [r[0] for r in rows],
-            "item_id": [r[1] for r in rows],
-            "ts": pa.array([r[2] for r in rows], pa.int64()),
-            "rating": [5.0] * len(rows),
-        }
+        {"user_id": [r[0] for r in rows], "item_id": [r[1] for r in rows], "ts": pa.array([r[2] for r in rows], pa.int64()), "rating": [5.0] * len(rows)}
     )
 
 

@@ -32,11 +32,7 @@ KEY = "k1"
 def skewed_corpus() -> pa.Table:
     """120 docs each about 'she', 'he' or neither; positive rates 0.8 / 0.3 / 0.5."""
     rows = []
-    for prefix, sentence, rate in [
-        ("f", "She said the film was {}.", 0.8),
-        ("m", "He said the film was {}.", 0.3),
-        ("n", "The film was {}.", 0.5),
-    ]:
+    for prefix, sentence, rate in [("f", "She said the film was {}.", 0.8), ("m", "He said the film was {}.", 0.3), ("n", "The film was {}.", 0.5)]:
         for i in range(120):
             label = "pos" if i < round(120 * rate) else "neg"
             rows.append({"id": f"{prefix}{i:03d}", "text": sentence.format("fine" if label == "pos" else "dull"), "label": label})
@@ -120,8 +116,7 @@ def test_mitigated_audit_is_written_beside_the_tokens_with_a_before_after_headli
     tokenizer, splits = _prepare(clean, out_uri)
     weights_uri = mitigation_weights_task.fn(clean.part_uris(), splits, AUDIT, out_uri, KEY)
     names = [
-        encode_shard_task.fn(uri, tokenizer, splits, TOKENIZE, out_uri, KEY, f"part-{i}.parquet", weights_uri).name
-        for i, uri in enumerate(clean.part_uris())
+        encode_shard_task.fn(uri, tokenizer, splits, TOKENIZE, out_uri, KEY, f"part-{i}.parquet", weights_uri).name for i, uri in enumerate(clean.part_uris())
     ]
     counts = [audit_tokens_shard_task.fn(work_part_uri(out_uri, KEY, n), AUDIT, True) for n in names]
     unweighted = [audit_tokens_shard_task.fn(work_part_uri(out_uri, KEY, n), AUDIT, False) for n in names]

@@ -29,8 +29,7 @@ def _unk_rate(table: pa.Table, unk_id: int) -> float:
 @pytest.fixture(scope="module")
 def chnsenticorp(shared_data) -> pa.Table:
     table = pacsv.read_csv(
-        shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv",
-        convert_options=pacsv.ConvertOptions(column_types={"label": pa.string()}),
+        shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv", convert_options=pacsv.ConvertOptions(column_types={"label": pa.string()})
     )
     texts = table["review"].to_pylist()
     return pa.table({"id": [f"htl-{i}" for i in range(len(texts))], "text": texts, "label": table["label"]})

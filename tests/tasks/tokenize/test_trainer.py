@@ -21,9 +21,7 @@ def test_special_tokens_first_and_pad_is_zero(kind, batches):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(
-    "text", ["the movie was great, and the music was funny.", "这家酒店的服务很好，房间也很干净。", "mixed 中文 and english 文本."]
-)
+@pytest.mark.parametrize("text", ["the movie was great, and the music was funny.", "这家酒店的服务很好，房间也很干净。", "mixed 中文 and english 文本."])
 def test_round_trip_english_and_chinese(kind, text, batches):
     tok = train_tokenizer(batches, _cfg(kind))
     ids = tok.encode(text).ids

@@ -90,14 +90,5 @@ def tokens_uri(toy_tokens, tokenizer, tmp_path, monkeypatch) -> str:
     handle = DatasetHandle(str(tmp_path / "tokens"))
     part = handle.write_part("k", "part-00000.parquet", [toy_tokens])
     tokenizer.save(handle.work_file("k", "tokenizer.json"))
-    handle.commit(
-        stage="tokens",
-        key="k",
-        parts=[part],
-        inputs=[],
-        config_hash="c",
-        code_version="v",
-        started=time.time(),
-        extra_files=["tokenizer.json"],
-    )
+    handle.commit(stage="tokens", key="k", parts=[part], inputs=[], config_hash="c", code_version="v", started=time.time(), extra_files=["tokenizer.json"])
     return handle.uri

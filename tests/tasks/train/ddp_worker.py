@@ -25,9 +25,7 @@ def main(out: Path) -> None:
     torch.set_num_threads(1)
     tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(
-        [" ".join(POSITIVE + NEGATIVE + FILLER)], trainer=trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[SEP]"])
-    )
+    tok.train_from_iterator([" ".join(POSITIVE + NEGATIVE + FILLER)], trainer=trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[SEP]"]))
     texts, labels, _ = toy_corpus(200)
     splits = ["train"] * 160 + ["validation"] * 40  # 10 global batches of 16 per epoch, none ragged
     import pyarrow as pa

@@ -29,15 +29,7 @@ def _run(argv: list[str], out: Path) -> dict:
 def test_two_gloo_ranks_equal_one_process_with_the_same_global_batch(tmp_path):
     single = _run([sys.executable, str(WORKER)], tmp_path / "single")
     ddp = _run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            "--master_addr=127.0.0.1",
-            f"--master_port={free_port()}",
-            str(WORKER),
-        ],
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(WORKER)],
         tmp_path / "ddp",
     )
     assert len(ddp["losses"]) == len(single["losses"]) == 30  # 3 epochs x 10 global batches

@@ -13,16 +13,7 @@ from tasks.common.pretrained import PretrainedUnavailable, load_pretrained_token
 from tasks.train.distill import DistillConfig, attach_teacher, distill_losses, distill_params
 from tasks.train.kind import Prepared
 from tasks.train.models.lstm_classifier import ClassifierConfig, ClassifierKind
-from tasks.train.teacher import (
-    MASK_ID,
-    TeacherClassifier,
-    _frozen_prefix,
-    augment_rows,
-    encode_sentences,
-    load_encoder,
-    mean_pool,
-    predict_logits,
-)
+from tasks.train.teacher import MASK_ID, TeacherClassifier, _frozen_prefix, augment_rows, encode_sentences, load_encoder, mean_pool, predict_logits
 from tasks.train.trainer import evaluate_examples, train_model
 
 from .conftest import toy_corpus
@@ -107,12 +98,7 @@ def _with_teacher(prepared: Prepared, alpha: float) -> Prepared:
     rng = random.Random(5)
     params = distill_params(DistillConfig(alpha=alpha, temperature=1.0))
     train = [
-        e
-        | {
-            "label": rng.randint(0, 1),
-            "teacher_logits": torch.tensor([3.0, -3.0]) if e["label"] == 0 else torch.tensor([-3.0, 3.0]),
-            "distill": params,
-        }
+        e | {"label": rng.randint(0, 1), "teacher_logits": torch.tensor([3.0, -3.0]) if e["label"] == 0 else torch.tensor([-3.0, 3.0]), "distill": params}
         for e in prepared.splits["train"]
     ]
     return Prepared(splits=prepared.splits | {"train": train}, meta=prepared.meta)
@@ -121,19 +107,14 @@ def _with_teacher(prepared: Prepared, alpha: float) -> Prepared:
 def test_distillation_makes_the_student_agree_with_the_teacher(make_tokens, tokenizer, tmp_path, one_torch_thread):
     tokens = make_tokens(*toy_corpus(400, seed=3))
     cfg = ClassifierConfig(
-        embedding_dim=16,
-        hidden_size=16,
-        dropout=0.0,
-        train={"epochs": 6, "batch_size": 16, "lr": 0.01, "progress": False, "early_stopping_patience": None},
+        embedding_dim=16, hidden_size=16, dropout=0.0, train={"epochs": 6, "batch_size": 16, "lr": 0.01, "progress": False, "early_stopping_patience": None}
     )
     prepared = KIND.prepare(tokens, tokenizer, cfg)
     agreement = {}
     for alpha in (0.0, 1.0):
         result = train_model(KIND, cfg, _with_teacher(prepared, alpha), tokenizer.get_vocab_size(), tmp_path / str(alpha))
         # the teacher's argmax on the test rows is the toy set's true label
-        agreement[alpha] = evaluate_examples(KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))[
-            "accuracy"
-        ]
+        agreement[alpha] = evaluate_examples(KIND, result.model, prepared.splits["test"], cfg.train, torch.device(result.device))["accuracy"]
     assert agreement[1.0] >= 0.9
     assert agreement[1.0] > agreement[0.0] + 0.2
 

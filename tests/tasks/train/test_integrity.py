@@ -17,8 +17,9 @@ from tasks.train.bundle import bundle_problems, load_bundle, save_bundle
 from tasks.train.checkpoint import LATEST, TrainerState, load_checkpoint, read_latest, save_checkpoint
 from tasks.train.kinds import get_kind
 from tasks.train.models.lstm_classifier import ClassifierConfig
-from tasks.train.prefect_tasks import TrainJob, train_one
+from tasks.train.prefect_tasks import train_one
 from tests.tasks.train.test_checkpoint import tiny_setup
+from tests.tasks.train.test_prefect_tasks import job as train_job
 
 
 def flip(path: Path) -> None:
@@ -87,23 +88,9 @@ def test_a_garbage_latest_pointer_falls_back(tmp_path, caplog):
     assert state is not None and state.global_step == 6
 
 
-def train_job(cfg: ClassifierConfig, tokens_uri: str, root: Path) -> TrainJob:
-    """The train stage's job for model `m` of pipeline `p` on `tokens_uri`, everything under `root`."""
-    return TrainJob(
-        pipeline="p",
-        model_name="m",
-        registered_name="p-m",
-        model=cfg,
-        tokens_uri=tokens_uri,
-        model_dir=str(root / "m"),
-        experiment="p",
-        artifact_root=str(root / "artifacts"),
-    )
-
-
 def test_a_reused_training_with_a_damaged_bundle_is_retrained_to_the_same_weights(tokens_uri, tmp_path, caplog, one_torch_thread):
     cfg = ClassifierConfig(embedding_dim=8, hidden_size=8, dropout=0.0, train={"epochs": 1, "batch_size": 32, "progress": False})
-    job = train_job(cfg, tokens_uri, tmp_path)
+    job = train_job(tokens_uri, tmp_path, "m", cfg=cfg)
     first = train_one(job)
     want = {k: v.clone() for k, v in load_file(f"{first.bundle_dir}/model.safetensors").items()}  # load_file maps the file
     assert train_one(job).run_id == first.run_id  # intact: reused
@@ -122,7 +109,7 @@ def test_training_refuses_a_tampered_tokens_input(tokens_uri, tmp_path):
 
     pq.write_table(pa.table({"id": ["x"]}), Path(DatasetHandle(tokens_uri).path) / "part-00000.parquet")
     cfg = ClassifierConfig(embedding_dim=8, hidden_size=8, train={"epochs": 1, "progress": False})
-    job = train_job(cfg, tokens_uri, tmp_path)
+    job = train_job(tokens_uri, tmp_path, "m", cfg=cfg)
     with pytest.raises(IntegrityError, match="tokens/part-00000.parquet: size"):
         train_one(job)
 

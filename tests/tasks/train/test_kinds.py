@@ -12,9 +12,7 @@ ADAPTER = TypeAdapter(dict[str, ModelConfig])
 
 
 def test_models_section_parses_by_kind_with_defaults():
-    models = ADAPTER.validate_python(
-        {"sentiment": {"kind": "lstm_classifier", "hidden_size": 64, "train": {"epochs": 2}}, "lm": {"kind": "lstm_lm"}}
-    )
+    models = ADAPTER.validate_python({"sentiment": {"kind": "lstm_classifier", "hidden_size": 64, "train": {"epochs": 2}}, "lm": {"kind": "lstm_lm"}})
     assert isinstance(models["sentiment"], ClassifierConfig)
     assert models["sentiment"].train.epochs == 2 and models["sentiment"].train.batch_size == 64
     assert models["lm"].seq_len == 64

@@ -18,9 +18,7 @@ def test_stream_windows_overlap_by_one_token_and_join_documents(make_tokens, tok
     prepared = KIND.prepare(table, tokenizer, cfg)
     sep = tokenizer.token_to_id("[SEP]")
     assert prepared.meta["separator_id"] == sep
-    stream = (
-        [tokenizer.token_to_id(w) for w in ["good", "movie"]] + [sep] + [tokenizer.token_to_id(w) for w in ["bad", "plot", "was"]] + [sep]
-    )
+    stream = [tokenizer.token_to_id(w) for w in ["good", "movie"]] + [sep] + [tokenizer.token_to_id(w) for w in ["bad", "plot", "was"]] + [sep]
     windows = [e["input_ids"].tolist() for e in prepared.splits["train"]]
     assert windows == [stream[0:4], stream[3:7]]
 
@@ -47,9 +45,7 @@ def test_embeddings_are_tied_and_padding_does_not_change_the_loss(tokenizer):
 
 
 def test_perplexity_decreases_with_training(toy_tokens, tokenizer, tmp_path):
-    cfg = LanguageModelConfig(
-        embedding_dim=16, hidden_size=16, seq_len=8, dropout=0.0, train={"epochs": 3, "batch_size": 8, "lr": 0.01, "progress": False}
-    )
+    cfg = LanguageModelConfig(embedding_dim=16, hidden_size=16, seq_len=8, dropout=0.0, train={"epochs": 3, "batch_size": 8, "lr": 0.01, "progress": False})
     prepared = KIND.prepare(toy_tokens, tokenizer, cfg)
     result = train_model(KIND, cfg, prepared, tokenizer.get_vocab_size(), tmp_path)
     perplexities = [h["val_perplexity"] for h in result.history]

@@ -16,15 +16,7 @@ from tasks.train.models.lstm_recommender import LSTMRecommender, RecommenderConf
 from tasks.train.models.rec_data import leave_last_out, training_windows, user_sequences
 from tasks.train.trainer import train_model
 
-FAST = {
-    "epochs": 6,
-    "batch_size": 8,
-    "lr": 0.03,
-    "progress": False,
-    "early_stopping_patience": None,
-    "schedule": "constant",
-    "weight_decay": 0.0,
-}
+FAST = {"epochs": 6, "batch_size": 8, "lr": 0.03, "progress": False, "early_stopping_patience": None, "schedule": "constant", "weight_decay": 0.0}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -49,9 +41,7 @@ def interactions(rows: list[tuple[str, str, int]], texts: dict[str, list[int]] |
     )
 
 
-LOG = interactions(
-    [("u1", "c", 30), ("u2", "x", 5), ("u1", "a", 10), ("u1", "d", 40), ("u1", "b", 20), ("u2", "y", 6), ("u1", "e", 40), ("u3", "a", 1)]
-)
+LOG = interactions([("u1", "c", 30), ("u2", "x", 5), ("u1", "a", 10), ("u1", "d", 40), ("u1", "b", 20), ("u2", "y", 6), ("u1", "e", 40), ("u3", "a", 1)])
 
 
 def test_padded_forward_equals_the_packed_final_state():
@@ -103,9 +93,7 @@ def test_prepare_builds_item_vocabulary_and_splits(tokenizer):
     assert meta["items"] == ["a", "b", "c", "d", "e", "x", "y"]  # index = position + 1
     train = [(e["inputs"].tolist(), e["targets"].tolist()) for e in prepared.splits["train"]]
     assert train == [([1, 2], [2, 3])]  # u1: a b c -> train, d validation, e test
-    evals = {
-        s: [(e["user"], e["history"].tolist(), e["seen"].tolist(), e["target"]) for e in prepared.splits[s]] for s in ("validation", "test")
-    }
+    evals = {s: [(e["user"], e["history"].tolist(), e["seen"].tolist(), e["target"]) for e in prepared.splits[s]] for s in ("validation", "test")}
     assert evals == {"validation": [("u1", [1, 2, 3], [1, 2, 3], 4)], "test": [("u2", [6], [6], 7), ("u1", [2, 3, 4], [1, 2, 3, 4], 5)]}
     assert meta["item_counts"] == [1, 1, 1, 1, 0, 1, 0]  # every interaction before a user's last one
     assert meta["user_history"] == {"u3": ["a"], "u2": ["x", "y"], "u1": ["a", "b", "c", "d", "e"]}
@@ -141,9 +129,7 @@ def test_learns_the_successor_pattern(trained):
 
 def test_sampled_softmax_with_history_dropout_learns_too(tokenizer, tmp_path):
     kind = RecommenderKind()
-    cfg = RecommenderConfig(
-        embedding_dim=16, hidden_size=32, dropout=0.0, history_dropout=0.1, max_history=5, loss="sampled", num_negatives=8, train=FAST
-    )
+    cfg = RecommenderConfig(embedding_dim=16, hidden_size=32, dropout=0.0, history_dropout=0.1, max_history=5, loss="sampled", num_negatives=8, train=FAST)
     prepared = kind.prepare(chain_log(), tokenizer, cfg)
     result = train_model(kind, cfg, prepared, tokenizer.get_vocab_size(), tmp_path)
     assert result.best_metrics["hit_at_10"] > 0.8, result.history
@@ -170,12 +156,7 @@ def test_predictor_excludes_history_and_falls_back_for_unknown_users(trained, to
     kind, cfg, prepared, result = trained
     predictor = kind.predictor(result.model.cpu(), prepared.meta, tokenizer, cfg)
     out = predictor.predict(
-        pd.DataFrame(
-            {
-                "user_id": ["user0", "nobody", "nobody", None],
-                "history": [None, ["item3", "item4", "item5"], ["item4", "item5"], ["unknown-item"]],
-            }
-        )
+        pd.DataFrame({"user_id": ["user0", "nobody", "nobody", None], "history": [None, ["item3", "item4", "item5"], ["item4", "item5"], ["unknown-item"]]})
     )
     assert list(out.columns) == ["items", "scores", "fallback"]
     assert out["fallback"].tolist() == [False, False, False, True]

@@ -29,8 +29,10 @@ def crash_at(step: int):
     return on_step
 
 
-def job(tokens_uri: str, root: Path, name: str, resume: bool = True) -> TrainJob:
-    cfg = ClassifierConfig(
+def job(tokens_uri: str, root: Path, name: str, resume: bool = True, cfg: ClassifierConfig | None = None) -> TrainJob:
+    """The train stage's job for model `m` of pipeline `p` on `tokens_uri` (folder `root/name`); by
+    default a tiny classifier checkpointing every 3 steps."""
+    cfg = cfg or ClassifierConfig(
         embedding_dim=8,
         hidden_size=8,
         dropout=0.0,

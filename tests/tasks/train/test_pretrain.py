@@ -14,9 +14,7 @@ from tasks.train.trainer import train_model
 @pytest.fixture(scope="module")
 def lm_bundle(toy_tokens, tokenizer, tmp_path_factory):
     kind = LanguageModelKind()
-    cfg = LanguageModelConfig(
-        embedding_dim=12, hidden_size=12, num_layers=2, seq_len=8, train={"epochs": 1, "batch_size": 8, "progress": False}
-    )
+    cfg = LanguageModelConfig(embedding_dim=12, hidden_size=12, num_layers=2, seq_len=8, train={"epochs": 1, "batch_size": 8, "progress": False})
     result = train_model(kind, cfg, kind.prepare(toy_tokens, tokenizer, cfg), tokenizer.get_vocab_size(), tmp_path_factory.mktemp("lm"))
     return save_bundle(tmp_path_factory.mktemp("lm_bundle"), kind.name, cfg, result.model, {}, tokenizer), result.model
 

@@ -92,10 +92,7 @@ def test_the_same_seed_draws_the_same_params(toy_tokens, tokenizer, tracking, tm
         trials=2,
         seed=11,
         startup_trials=2,
-        space={
-            "train.lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True),
-            "hidden_size": ParamSpec(type="categorical", choices=[4, 6]),
-        },
+        space={"train.lr": ParamSpec(type="float", low=1e-4, high=1e-2, log=True), "hidden_size": ParamSpec(type="categorical", choices=[4, 6])},
     )
     first = search(KIND, cfg, prepared, tokenizer.get_vocab_size(), tmp_path / "a", config, run_name="a")
     second = search(KIND, cfg, prepared, tokenizer.get_vocab_size(), tmp_path / "b", config, run_name="b")
@@ -141,9 +138,7 @@ def test_tune_reads_a_pipeline_tokens_dataset_without_its_test_rows(tokens_uri, 
 def test_cli_tune_names_a_missing_model_or_tokens_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the CLI exports the workspace environment
     config = tmp_path / "pipelines.yaml"
-    config.write_text(
-        "pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n    models: {sentiment: {kind: lstm_classifier}}\n"
-    )
+    config.write_text("pipelines:\n  p:\n    source: {uri: 'demo://reviews', format: demo}\n    models: {sentiment: {kind: lstm_classifier}}\n")
     common = ["--config", str(config), "--workspace", str(tmp_path / "ws")]
     assert main(["tune", "p", "nope", *common]) == 2
     assert "no model 'nope'" in capsys.readouterr().err

@@ -6,15 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tasks.train.models.extractive import (
-    RELATIVE_BUCKETS,
-    length_rules,
-    oracle_labels,
-    position_features,
-    rouge_words,
-    select,
-    summary_length,
-)
+from tasks.train.models.extractive import RELATIVE_BUCKETS, length_rules, oracle_labels, position_features, rouge_words, select, summary_length
 from tasks.train.models.lstm_summarizer import LSTMSummarizer, SummarizerConfig
 
 

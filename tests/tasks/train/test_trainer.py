@@ -100,9 +100,7 @@ def test_early_stopping_stops_and_restores_the_best_weights(prepared, tokenizer,
 
 def test_log_metrics_gets_step_losses_and_epoch_metrics(prepared, tokenizer, tmp_path):
     calls: list[tuple[dict, int]] = []
-    result = train_model(
-        CLASSIFIER, classifier_cfg(epochs=2), prepared, tokenizer.get_vocab_size(), tmp_path, log_metrics=lambda m, s: calls.append((m, s))
-    )
+    result = train_model(CLASSIFIER, classifier_cfg(epochs=2), prepared, tokenizer.get_vocab_size(), tmp_path, log_metrics=lambda m, s: calls.append((m, s)))
     step_calls = [(m, s) for m, s in calls if "train_loss" in m and "val_accuracy" not in m]
     epoch_calls = [(m, s) for m, s in calls if "val_accuracy" in m]
     assert [s for _, s in step_calls] == list(range(1, result.steps + 1))
