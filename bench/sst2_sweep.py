@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-from bench.ulmfit import run_classifier, tokens_tables
-from tasks.train.models.lstm_classifier import ClassifierConfig
+from bench.ulmfit import run_arm, tokens_tables
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst2"
 BASE = {"embedding_dim": 256, "hidden_size": 128, "bidirectional": True, "dropout": 0.5, "max_length": 64}
@@ -33,14 +31,7 @@ def main(arguments: list[str]) -> None:
         if (kind, vocab) not in tokenized:
             tokenized[(kind, vocab)] = tokens_tables(DATA, vocab, 13, None, kind)
         tokens, tokenizer = tokenized[(kind, vocab)]
-        train = BASE_TRAIN | overrides.pop("train", {})
-        cfg = ClassifierConfig(**(BASE | overrides), train=train)
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run_classifier(tokens, tokenizer, cfg, Path(tmp))
-        print(
-            f"{text:70} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
-            flush=True,
-        )
+        run_arm(text, tokens, tokenizer, BASE, BASE_TRAIN, overrides)
 
 
 if __name__ == "__main__":

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import torch
 
-from bench.ulmfit import read_sst2, run_classifier
+from bench.ulmfit import read_sst2, run_arm
 from tasks.evaluate.baselines import tfidf_lr_baseline
 from tasks.tokenize import SplitConfig, TokenizeConfig, attach_splits, encode_table, split_table, train_tokenizer
-from tasks.train.models.lstm_classifier import ClassifierConfig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst2"
 BASE = {"embedding_dim": 256, "hidden_size": 128, "bidirectional": True, "dropout": 0.5, "max_length": 64}
@@ -57,14 +55,7 @@ def main(arguments: list[str]) -> None:
             baseline = tfidf_lr_baseline(tokenized[tok][0])
             print(f"TF-IDF+LR ({tok} rows) dev {baseline.metrics['accuracy']:.4f}  C={baseline.params['C']}", flush=True)
         tokens, tokenizer = tokenized[tok]
-        train = BASE_TRAIN | overrides.pop("train", {})
-        cfg = ClassifierConfig(**(BASE | overrides), train=train)
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run_classifier(tokens, tokenizer, cfg, Path(tmp))
-        print(
-            f"{text:90} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
-            flush=True,
-        )
+        run_arm(text, tokens, tokenizer, BASE, BASE_TRAIN, overrides)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,21 @@ def tokens_tables(data: Path, vocab_size: int, seed: int, extra: pa.Table | None
     return encode_table(pa.concat_tables(parts), tokenizer, tokenize), tokenizer
 
 
+def run_arm(label: str, tokens: pa.Table, tokenizer, base: dict, base_train: dict, overrides: dict) -> dict[str, float]:
+    """One configuration of a sweep: `ClassifierConfig(base | overrides)` with `base_train | overrides["train"]`
+    trained in a temporary folder (`run_classifier`); prints `label`, validation and dev accuracy, best
+    epoch and seconds on one line; returns the metrics."""
+    train = base_train | overrides.pop("train", {})
+    cfg = ClassifierConfig(**(base | overrides), train=train)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_classifier(tokens, tokenizer, cfg, Path(tmp))
+    print(
+        f"{label:90} val {result['val_accuracy']:.4f}  dev {result['dev_accuracy']:.4f}  best epoch {result['best_epoch']:.0f}  {result['seconds']:.0f} s",
+        flush=True,
+    )
+    return result
+
+
 def run_classifier(tokens: pa.Table, tokenizer, cfg: ClassifierConfig, out: Path) -> dict[str, float]:
     """Train one classifier arm -> dev (`test` split) metrics, best epoch, seconds."""
     start = time.perf_counter()

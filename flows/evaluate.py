@@ -21,12 +21,8 @@ class EvaluateStage(Stage):
     def _job(self, name: str) -> EvalJob:
         ctx = self.ctx
         return EvalJob(
-            pipeline=ctx.pipeline.name,
-            model_name=name,
-            registered_name=ctx.pipeline.registered_name(name),
-            model=ctx.pipeline.models[name],
+            **ctx.model_fields(name),
             tokens_uri=ctx.stage_uri("tokens"),
-            model_dir=str(ctx.workspace.model_dir(ctx.pipeline.name, name)),
             out_uri=ctx.stage_uri(f"evaluate/{name}"),
             evaluate=ctx.pipeline.evaluate,
             audit=ctx.pipeline.audit,

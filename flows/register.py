@@ -21,12 +21,8 @@ class RegisterStage(Stage):
     def _job(self, name: str) -> RegisterJob:
         ctx = self.ctx
         return RegisterJob(
-            pipeline=ctx.pipeline.name,
-            model_name=name,
-            registered_name=ctx.pipeline.registered_name(name),
+            **ctx.model_fields(name),
             description=ctx.pipeline.description,
-            model=ctx.pipeline.models[name],
-            model_dir=str(ctx.workspace.model_dir(ctx.pipeline.name, name)),
             stage_uris={
                 "clean": ctx.stage_uri("clean"),
                 "audit": ctx.stage_uri("audit"),

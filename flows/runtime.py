@@ -43,6 +43,17 @@ class RunContext:
         """Dataset folder of one of this pipeline's stages."""
         return self.workspace.stage_uri(self.pipeline.name, stage)
 
+    def model_fields(self, name: str) -> dict[str, Any]:
+        """What every per-model job (train, evaluate, register) names of model `name`: pipeline,
+        model name, registered name, its config and its folder."""
+        return {
+            "pipeline": self.pipeline.name,
+            "model_name": name,
+            "registered_name": self.pipeline.registered_name(name),
+            "model": self.pipeline.models[name],
+            "model_dir": str(self.workspace.model_dir(self.pipeline.name, name)),
+        }
+
 
 def make_task_runner(runner: RunnerConfig) -> Any:
     """Threads on this machine by default; `prefect-dask`'s DaskTaskRunner for a cluster."""

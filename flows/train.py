@@ -29,12 +29,8 @@ class TrainStage(Stage):
     def _job(self, name: str, trained: dict[str, TrainRecord]) -> TrainJob:
         ctx, pipeline = self.ctx, self.ctx.pipeline.name
         job = TrainJob(
-            pipeline=pipeline,
-            model_name=name,
-            registered_name=ctx.pipeline.registered_name(name),
-            model=ctx.pipeline.models[name],
+            **ctx.model_fields(name),
             tokens_uri=ctx.stage_uri("tokens"),
-            model_dir=str(ctx.workspace.model_dir(pipeline, name)),
             experiment=pipeline,
             artifact_root=str(ctx.workspace.mlflow_artifact_root),
             resume=self.resume,

@@ -5,17 +5,9 @@ config parser does) does not import the dedup and PII machinery."""
 
 from tasks.common.lazy import lazy_exports
 
-_EXPORTS = {
-    "DECISION_SCHEMA": "tasks.clean.base",
-    "PhaseResult": "tasks.clean.base",
-    "StepCount": "tasks.clean.base",
-    "StepCounters": "tasks.clean.base",
-    "CleanConfig": "tasks.clean.config",
-    "CleanPlan": "tasks.clean.plan",
-    "DedupPhase": "tasks.clean.plan",
-    "RowPhase": "tasks.clean.plan",
-    "build_plan": "tasks.clean.plan",
-    "quarantine_schema": "tasks.clean.plan",
+_EXPORTS = {  # module -> the names it exports here
+    "tasks.clean.base": ("DECISION_SCHEMA", "PhaseResult", "StepCount", "StepCounters"),
+    "tasks.clean.config": ("CleanConfig",),
+    "tasks.clean.plan": ("CleanPlan", "DedupPhase", "RowPhase", "build_plan", "quarantine_schema"),
 }
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -132,6 +132,10 @@ class StageContext(Protocol):
         """Dataset folder of one of this pipeline's stages."""
         ...
 
+    def model_fields(self, name: str) -> dict[str, Any]:
+        """The fields every per-model job shares (pipeline, model and registered names, config, folder)."""
+        ...
+
 
 class Stage(ABC):
     """The contract every stage implements (see the module doc).

@@ -6,16 +6,10 @@ config parser does) does not import the tokenizer trainer and torch."""
 
 from tasks.common.lazy import lazy_exports
 
-_EXPORTS = {
-    "SplitConfig": "tasks.tokenize.config",
-    "TokenizeConfig": "tasks.tokenize.config",
-    "encode_table": "tasks.tokenize.encode",
-    "encode_texts": "tasks.tokenize.encode",
-    "assign_splits": "tasks.tokenize.split",
-    "attach_splits": "tasks.tokenize.split",
-    "split_table": "tasks.tokenize.split",
-    "tokenizer_hash": "tasks.tokenize.trainer",
-    "train_tokenizer": "tasks.tokenize.trainer",
+_EXPORTS = {  # module -> the names it exports here
+    "tasks.tokenize.config": ("SplitConfig", "TokenizeConfig"),
+    "tasks.tokenize.encode": ("encode_table", "encode_texts"),
+    "tasks.tokenize.split": ("assign_splits", "attach_splits", "split_table"),
+    "tasks.tokenize.trainer": ("tokenizer_hash", "train_tokenizer"),
 }
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
