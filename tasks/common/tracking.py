@@ -15,6 +15,8 @@ import mlflow
 import psutil
 from mlflow.exceptions import MlflowException
 
+from tasks.common import storage
+
 RUN_FILE = "mlflow_run.json"
 OWNER_TAGS = ("corpusmill.host", "corpusmill.pid", "corpusmill.pid_started")
 
@@ -105,9 +107,6 @@ def training_run(folder: Path, run_name: str) -> Iterator[mlflow.ActiveRun]:
             run_id = None  # unreadable file, or a run no longer in the store: start a new one
     with mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name, log_system_metrics=True) as run:
         if run_id is None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{RUN_FILE}.tmp")
-            tmp.write_text(json.dumps({"run_id": run.info.run_id}), encoding="utf-8")
-            tmp.replace(path)
+            storage.write_text(str(path), json.dumps({"run_id": run.info.run_id}))
         mlflow.set_tags(owner_tags())
         yield run

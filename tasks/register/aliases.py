@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
+
+from tasks.common import storage
 
 from tasks.evaluate.compare import Comparison, compare_with_champion
 from tasks.evaluate.config import EvaluateConfig
@@ -237,14 +237,7 @@ def append_alias_log(log_path: Path, event: AliasEvent) -> None:
     old = log_path.read_bytes() if log_path.exists() else b""
     if old and not old.endswith(b"\n"):
         old += b"\n"
-    fd, tmp = tempfile.mkstemp(dir=log_path.parent, prefix=f".{log_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(old + event.model_dump_json().encode("utf-8") + b"\n")
-        os.replace(tmp, log_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    storage.write_bytes(str(log_path), old + event.model_dump_json().encode("utf-8") + b"\n")
 
 
 def read_alias_log(log_path: Path) -> list[AliasEvent]:

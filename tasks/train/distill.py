@@ -21,9 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from fsspec.implementations.local import LocalFileSystem
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
+
+from tasks.common import storage
+from tasks.common.errors import warn
 
 from tasks.train.teacher import TeacherClassifier, TeacherConfig, augment_rows, fine_tune, load_encoder, predict_logits
 
@@ -83,13 +87,13 @@ def _cache_key(train: list[dict[str, Any]], validation: list[dict[str, Any]], se
 def _cached(path: Path | None, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """`compute()`, or what it saved at `path` before (written atomically)."""
     if path is not None and path.exists():
-        return torch.load(path, weights_only=True)
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception as error:  # a damaged cache is recomputed, never trusted
+            warn(f"{path}: unreadable ({type(error).__name__}); recomputing")
     value = compute()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(value, tmp)
-        tmp.replace(path)
+        storage.write_atomic(LocalFileSystem(), str(path), lambda sink: torch.save(value, sink))
     return value
 
 

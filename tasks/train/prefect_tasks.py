@@ -166,9 +166,7 @@ def train_one(job: TrainJob) -> TrainRecord:
         tokens_hash=tokens_hash,
         tokenizer_hash=tokenizer_hash,
     )
-    tmp = record_path.with_suffix(".tmp")
-    tmp.write_text(record.model_dump_json(indent=2))
-    tmp.replace(record_path)
+    storage.write_text(str(record_path), record.model_dump_json(indent=2))
     return record
 
 

@@ -169,3 +169,28 @@ def test_frozen_bottom_layers_run_once_and_give_the_full_forward():
     with torch.inference_mode():
         top = model.head(mean_pool(model.bert.layers(x, mask, 4), mask))
     torch.testing.assert_close(top, predict_logits(model, rows, 64), atol=1e-5, rtol=1e-5)
+
+
+def test_a_damaged_teacher_cache_is_recomputed_with_a_warning(tmp_path, caplog):
+    """The cached teacher logits are reused only when they load; a damaged file is named and recomputed."""
+    import logging
+
+    import torch
+
+    from tasks.train.distill import _cached
+
+    path = tmp_path / "teacher" / "logits.pt"
+    calls: list[int] = []
+
+    def compute() -> dict:
+        calls.append(1)
+        return {"logits": torch.arange(6, dtype=torch.float32).reshape(3, 2)}
+
+    first = _cached(path, compute)
+    assert torch.equal(_cached(path, compute)["logits"], first["logits"]) and len(calls) == 1  # reused
+    path.write_bytes(b"not a torch file")
+    with caplog.at_level(logging.WARNING):
+        again = _cached(path, compute)
+    assert len(calls) == 2 and torch.equal(again["logits"], first["logits"])
+    assert "logits.pt: unreadable" in caplog.text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["logits.pt"], "no temporary leftovers"
